@@ -1,0 +1,347 @@
+"""The model protocol every rung of the ladder follows, and its safe file format.
+
+A concrete model subclasses `Model` once (no deeper inheritance), declares its hyperparameters as
+`Param`s and its capabilities, and implements five methods on model-space arrays
+(`plausible.layout.Encoded`):
+
+    _fit(data, rng)               learn from complete-or-missing-state data; set attributes ending in _
+    _sample(n, rng) -> Encoded    n complete rows
+    _log_prob(data) -> (N,)       log mass x density, nats (omit if `log_prob_kind == "none"`)
+    _impute(data, rng) -> Encoded fill codes == -1 and unknown values, keep the rest
+    _get_state() / _set_state()   JSON-able config plus named numpy arrays (the weights)
+
+Everything the user touches (DataFrames, validation, seeds, the schema, save/load) lives here,
+once. Public calls never mutate a fitted model and take their random seed per call.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .layout import Encoded, TableLayout, restore_dtypes
+from .schema import Schema, SchemaError
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.safetensors"
+
+
+class NotFittedError(RuntimeError):
+    """A model was used before `fit`."""
+
+
+class NotSupportedError(NotImplementedError):
+    """The model cannot do this (its capabilities in `pl.models()` say so)."""
+
+
+class ParameterError(ValueError):
+    """A hyperparameter has a wrong name, type or value."""
+
+
+class ModelFileError(ValueError):
+    """A saved model folder is missing, damaged, or from an incompatible version."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """A hyperparameter: default, type, allowed range or choices, and one line of help."""
+
+    default: Any
+    type: type
+    help: str = ""
+    low: float | None = None    # inclusive
+    high: float | None = None   # inclusive
+    choices: tuple | None = None
+    optional: bool = False      # None allowed (means "choose automatically")
+
+    def validate(self, name: str, value: Any) -> Any:
+        if value is None and self.optional:
+            return None
+        if self.type is float and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            value = float(value)
+        if self.type is int and isinstance(value, np.integer):
+            value = int(value)
+        if self.type is float and isinstance(value, np.floating):
+            value = float(value)
+        if not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
+            raise ParameterError(f"parameter {name!r} must be {self.type.__name__}, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ParameterError(f"parameter {name!r} must be one of {list(self.choices)}, got {value!r}")
+        if self.low is not None and value < self.low:
+            raise ParameterError(f"parameter {name!r} must be >= {self.low}, got {value!r}")
+        if self.high is not None and value > self.high:
+            raise ParameterError(f"parameter {name!r} must be <= {self.high}, got {value!r}")
+        return value
+
+    def parse(self, name: str, text: str) -> Any:
+        """Read a value given as text (the command line's --set key=value)."""
+        if self.optional and text.lower() in ("none", "auto", ""):
+            return None
+        try:
+            if self.type is bool:
+                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                return self.validate(name, text.lower() in ("true", "1", "yes"))
+            return self.validate(name, self.type(text))
+        except ValueError as error:
+            if isinstance(error, ParameterError):
+                raise
+            raise ParameterError(f"parameter {name!r} must be {self.type.__name__}, got {text!r}") from None
+
+
+class Model:
+    """Base class: see the module docstring for what a concrete model implements."""
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    log_prob_kind: ClassVar[str] = "exact"   # "exact" | "bound" | "estimate" | "none"
+    impute_kind: ClassVar[str] = "exact"     # "exact" | "approximate" | "none"
+    params: ClassVar[dict[str, Param]] = {}
+
+    def __init__(self, seed: int | None = None, **params: Any):
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            valid = ", ".join(sorted(self.params)) or "none"
+            raise ParameterError(f"model {self.name!r} has no parameter {unknown[0]!r}; its parameters are: {valid}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ParameterError(f"seed must be a non-negative integer or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        for key, spec in self.params.items():
+            setattr(self, key, spec.validate(key, params.get(key, spec.default)))
+
+    def get_params(self) -> dict:
+        return {key: getattr(self, key) for key in self.params}
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v != self.params[k].default}
+        args = ", ".join(f"{k}={v!r}" for k, v in {"seed": self.seed, **changed}.items() if v is not None)
+        return f"plausible.make({self.name!r}{', ' if args else ''}{args})"
+
+    # ------------------------------------------------------------------ the protocol
+    def fit(self, data, schema: dict | None = None) -> "Model":
+        """Learn the distribution of `data` (DataFrame or 2-D array). `schema` overrides column kinds."""
+        frame, self.input_kind_ = _as_frame(data)
+        self.schema_ = Schema.infer(frame, overrides=schema)
+        self.layout_ = TableLayout.fit(frame, self.schema_)
+        encoded = self.layout_.encode(self.schema_.check(frame))
+        self._fit(encoded, np.random.default_rng(self.seed))
+        self.n_training_rows_ = len(frame)
+        return self
+
+    def sample(self, n: int, seed: int | None = None):
+        """`n` new rows, the same kind of object as fitted (DataFrame or array)."""
+        self._check_fitted()
+        n = _check_count(n, "n")
+        rng = np.random.default_rng(seed)
+        if n == 0:
+            return self._output(self.layout_.decode(Encoded(np.zeros((0, len(self.layout_.discrete)), np.int64),
+                                                            np.zeros((0, len(self.layout_.continuous)))), rng))
+        encoded = self._sample(n, rng)
+        return self._output(self.layout_.decode(encoded, rng))
+
+    def log_prob(self, data) -> np.ndarray:
+        """log P(row) in nats for each row: mass for discrete cells times density for continuous ones."""
+        self._check_fitted()
+        if self.log_prob_kind == "none":
+            raise NotSupportedError(f"model {self.name!r} has no tractable likelihood; "
+                                    "use a model whose log_prob is exact (see plausible.models())")
+        frame = self._input(data, allow_missing_cells=False)
+        encoded = self.layout_.encode(frame)
+        return np.asarray(self._log_prob(encoded), dtype=float) + self.layout_.rare_log_correction(frame)
+
+    def impute(self, data, n_draws: int = 5, seed: int | None = None) -> list:
+        """`n_draws` completions of `data`: every missing cell drawn from P(missing | observed).
+
+        Observed cells are returned unchanged. Returns a list of DataFrames (or arrays).
+        """
+        self._check_fitted()
+        if self.impute_kind == "none":
+            raise NotSupportedError(f"model {self.name!r} cannot condition on observed cells; "
+                                    "use a model whose impute is exact or approximate (see plausible.models())")
+        n_draws = _check_count(n_draws, "n_draws", minimum=1)
+        frame = self._input(data, allow_missing_cells=True)
+        encoded = self.layout_.encode(frame, unknown_missing=True)
+        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_draws)]
+        incomplete = np.flatnonzero(frame.isna().any(axis=1).to_numpy())
+        draws = []
+        for rng in rngs:
+            columns = {name: frame[name].to_numpy(dtype=object, copy=True) for name in frame.columns}
+            if incomplete.size:
+                filled = self.layout_.decode(self._impute(encoded.take(incomplete), rng), rng)
+                for name, cells in columns.items():
+                    gaps = incomplete[pd.isna(cells[incomplete])]
+                    cells[gaps] = filled[name].to_numpy(dtype=object)[np.isin(incomplete, gaps)]
+            draws.append(self._output(restore_dtypes(pd.DataFrame(columns), self.schema_)))
+        return draws
+
+    # ------------------------------------------------------------------ what subclasses write
+    def _fit(self, data: Encoded, rng: np.random.Generator) -> None:
+        raise NotImplementedError
+
+    def _sample(self, n: int, rng: np.random.Generator) -> Encoded:
+        raise NotImplementedError
+
+    def _log_prob(self, data: Encoded) -> np.ndarray:
+        raise NotImplementedError
+
+    def _impute(self, data: Encoded, rng: np.random.Generator) -> Encoded:
+        raise NotImplementedError
+
+    def _get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        raise NotImplementedError
+
+    def _set_state(self, state: dict, arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path) -> Path:
+        """Write the model to a folder: config.json (all settings, the schema) + weights.safetensors.
+
+        The folder is written next to its final place and renamed into it, so a crash never leaves
+        a half-written model. Loading it runs no code (no pickle).
+        """
+        from safetensors.numpy import save_file
+
+        self._check_fitted()
+        path = Path(path)
+        state, arrays = self._get_state()
+        arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+        config = {
+            "format": "plausible-model", "format_version": FORMAT_VERSION, "library_version": __version__,
+            "model": self.name, "params": self.get_params(), "seed": self.seed, "input": self.input_kind_,
+            "n_training_rows": self.n_training_rows_,
+            "schema": self.schema_.to_dict(), "layout": self.layout_.to_dict(), "state": state,
+            "arrays": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()},
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            (temp / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=_json_default))
+            save_file(arrays, str(temp / WEIGHTS_FILE), metadata={"format": "plausible-model"})
+            _replace_folder(temp, path)
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+        return path
+
+    @staticmethod
+    def load(path) -> "Model":
+        return load(path)
+
+    # ------------------------------------------------------------------ helpers
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "layout_"):
+            raise NotFittedError(f"this {self.name!r} model is not fitted yet: call .fit(data) first")
+
+    def _input(self, data, allow_missing_cells: bool) -> pd.DataFrame:
+        frame, kind = _as_frame(data, names=self.schema_.names if self.input_kind_ == "array" else None)
+        if len(frame) == 0:
+            raise SchemaError("the table is empty: give at least one row")
+        return self.schema_.check(frame, allow_missing_cells=allow_missing_cells)
+
+    def _output(self, frame: pd.DataFrame):
+        if self.input_kind_ == "array":
+            return frame.to_numpy(dtype=float)
+        return frame
+
+
+def load(path) -> Model:
+    """Load a model folder written by `Model.save`. Never executes code from the folder."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    from .registry import get_class
+
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelFileError(f"{path} is not a model folder (expected a folder with {CONFIG_FILE} and {WEIGHTS_FILE})")
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        if not (path / name).is_file():
+            raise ModelFileError(f"{path} is missing {name}: the model folder is incomplete; save the model again")
+    try:
+        config = json.loads((path / CONFIG_FILE).read_text())
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{path / CONFIG_FILE} is not valid JSON: {error}") from None
+    if config.get("format") != "plausible-model":
+        raise ModelFileError(f"{path} is not a plausible model folder")
+    version = config.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(f"{path} was written in model format {version} by plausible "
+                             f"{config.get('library_version')}; this plausible ({__version__}) reads format "
+                             f"{FORMAT_VERSION} and older: upgrade plausible to load it")
+    cls = get_class(config["model"])
+    try:
+        arrays = load_file(str(path / WEIGHTS_FILE))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ModelFileError(f"{path / WEIGHTS_FILE} could not be read: {error}") from None
+    expected = config.get("arrays", {})
+    if set(expected) != set(arrays):
+        raise ModelFileError(f"{path}: weights file has arrays {sorted(arrays)} but config expects {sorted(expected)}")
+    for key, spec in expected.items():
+        if list(arrays[key].shape) != list(spec["shape"]):
+            raise ModelFileError(f"{path}: array {key!r} has shape {list(arrays[key].shape)}, "
+                                 f"config expects {spec['shape']}; the files do not belong together")
+    model = cls(seed=config.get("seed"), **config.get("params", {}))
+    model.schema_ = Schema.from_dict(config["schema"])
+    model.layout_ = TableLayout.from_dict(model.schema_, config["layout"])
+    model.input_kind_ = config.get("input", "dataframe")
+    model.n_training_rows_ = config.get("n_training_rows", 0)
+    try:
+        model._set_state(config["state"], arrays)
+    except (KeyError, ValueError, IndexError) as error:
+        raise ModelFileError(f"{path}: the saved state does not fit a {cls.name!r} model: {error}") from None
+    return model
+
+
+# ---------------------------------------------------------------------- small helpers
+def _as_frame(data, names: list[str] | None = None) -> tuple[pd.DataFrame, str]:
+    if isinstance(data, pd.DataFrame):
+        return data, "dataframe"
+    if isinstance(data, np.ndarray):
+        if data.ndim != 2:
+            raise SchemaError(f"expected a 2-D array (rows x columns), got shape {data.shape}")
+        if not np.issubdtype(data.dtype, np.number):
+            raise SchemaError(f"expected a numeric array, got dtype {data.dtype}")
+        columns = names or [f"x{i}" for i in range(data.shape[1])]
+        if len(columns) != data.shape[1]:
+            raise SchemaError(f"the array has {data.shape[1]} columns; the model was fitted on {len(columns)}")
+        return pd.DataFrame(data.astype(float), columns=columns), "array"
+    raise TypeError(f"expected a pandas DataFrame or a 2-D numpy array, got {type(data).__name__}")
+
+
+def _check_count(n, name: str, minimum: int = 0) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number, got {n!r}")
+    if n < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {n}")
+    return int(n)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in config.json")
+
+
+def _replace_folder(source: Path, target: Path) -> None:
+    """Move a finished folder into place; an existing one is swapped out, then removed."""
+    if target.exists():
+        if not target.is_dir() or (any(target.iterdir()) and not (target / CONFIG_FILE).exists()):
+            raise ModelFileError(f"{target} exists and is not a plausible model folder; choose another path")
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(source, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(source, target)

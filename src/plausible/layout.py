@@ -1,0 +1,292 @@
+"""Model space: how every classical model sees a mixed table, and the way back.
+
+A table becomes two arrays (`Encoded`):
+
+* `codes` (N, D) int64: one *discrete variable* per categorical or boolean column, and one per
+  numeric column that has point masses or missing cells (its *state*). -1 means unknown.
+* `values` (N, C) float64: one *continuous variable* per numeric, integer or datetime column
+  that has a continuous part. NaN where the state says the cell is not continuous, or unknown.
+
+A numeric column's state has one label per point mass (a value that holds at least `atom_share`
+of the rows, like the 68% zeros of an insurance claim, or a capped maximum), one for "missing"
+when the column can be missing, and `VALUE` for "a continuous value, see `values`". So every
+column is a mixed distribution: probability mass on the states times a density on the value.
+That is the log_prob convention of the whole library (mass for discrete parts, density in the
+column's own units for continuous parts; datetimes in seconds). A Likert column whose every
+value is a point mass has no continuous part at all, and comes back as exactly those values.
+
+Unknown cells (for `impute`) are -1 / NaN; `evidence` turns a row into the set of codes still
+allowed, which never includes "missing": imputation fills a cell with a value, not with a gap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .schema import Column, Schema, SchemaError, as_float, from_float
+
+VALUE = "<value>"      # state label: the cell holds a continuous value
+MISSING = "<missing>"  # label of the missing state of a nullable column
+RARE = "<rare>"        # label of the pooled rare categories of a high-cardinality column
+
+
+@dataclass
+class Encoded:
+    codes: np.ndarray   # (N, D) int64, -1 = unknown
+    values: np.ndarray  # (N, C) float64, NaN = not continuous here, or unknown
+
+    def __len__(self) -> int:
+        return self.codes.shape[0]
+
+    def take(self, rows) -> "Encoded":
+        return Encoded(self.codes[rows], self.values[rows])
+
+
+@dataclass
+class Discrete:
+    name: str           # e.g. "color" or "income:state"
+    column: str
+    labels: list        # code -> label (categories, atoms as floats, VALUE, MISSING, RARE)
+    missing_code: int   # code of MISSING, -1 if the column cannot be missing
+    value_code: int     # code of VALUE (numeric states only), -1 otherwise
+
+    @property
+    def cardinality(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class Continuous:
+    name: str
+    column: str
+    state: int          # index of the column's state variable in `codes`, -1 if it has none
+    integer: bool       # values are whole numbers (integer columns)
+    minimum: float
+    maximum: float
+
+
+class TableLayout:
+    """The reversible map between a user's DataFrame and `Encoded` arrays, fixed at fit time."""
+
+    def __init__(self, schema: Schema, discrete: list[Discrete], continuous: list[Continuous]):
+        self.schema, self.discrete, self.continuous = schema, discrete, continuous
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def fit(cls, data: pd.DataFrame, schema: Schema, atom_share: float = 0.05) -> "TableLayout":
+        discrete, continuous = [], []
+        for column in schema.columns:
+            series = data[column.name]
+            if column.kind in ("categorical", "boolean"):
+                labels = list(column.categories) + ([RARE] if column.rare else [])
+                if column.nullable:
+                    labels.append(MISSING)
+                discrete.append(Discrete(column.name, column.name, labels,
+                                         labels.index(MISSING) if column.nullable else -1, -1))
+                continue
+            values = as_float(series, column)
+            present = values[~np.isnan(values)]
+            uniques, counts = np.unique(present, return_counts=True)
+            atoms = uniques[counts >= max(atom_share * len(values), 2)]
+            has_value = len(atoms) < len(uniques)
+            state = -1
+            if len(atoms) or column.nullable:
+                labels = ([VALUE] if has_value else []) + [float(a) for a in atoms] + ([MISSING] if column.nullable else [])
+                state = len(discrete)
+                discrete.append(Discrete(f"{column.name}:state", column.name, labels,
+                                         labels.index(MISSING) if column.nullable else -1,
+                                         0 if has_value else -1))
+            if has_value:
+                rest = present[~np.isin(present, atoms)]
+                continuous.append(Continuous(column.name, column.name, state, column.kind == "integer",
+                                             float(rest.min()), float(rest.max())))
+        return cls(schema, discrete, continuous)
+
+    def to_dict(self) -> dict:
+        return {"discrete": [vars(d) for d in self.discrete], "continuous": [vars(c) for c in self.continuous]}
+
+    @classmethod
+    def from_dict(cls, schema: Schema, data: dict) -> "TableLayout":
+        return cls(schema, [Discrete(**d) for d in data["discrete"]], [Continuous(**c) for c in data["continuous"]])
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def cardinalities(self) -> np.ndarray:
+        return np.array([d.cardinality for d in self.discrete], dtype=np.int64)
+
+    @property
+    def missing_codes(self) -> np.ndarray:
+        return np.array([d.missing_code for d in self.discrete], dtype=np.int64)
+
+    # ------------------------------------------------------------------ DataFrame -> arrays
+    def encode(self, data: pd.DataFrame, unknown_missing: bool = False) -> Encoded:
+        """Encode checked data. A NaN cell is the MISSING state, or unknown if `unknown_missing`."""
+        n = len(data)
+        codes = np.full((n, len(self.discrete)), -1, dtype=np.int64)
+        values = np.full((n, len(self.continuous)), np.nan)
+        for j, var in enumerate(self.discrete):
+            column = self.schema[var.column]
+            if var.column not in data:
+                continue  # a column left out entirely is unknown
+            series = data[var.column]
+            missing = series.isna().to_numpy()
+            if column.kind in ("categorical", "boolean"):
+                lookup = {label: k for k, label in enumerate(var.labels)}
+                rare_code = lookup.get(RARE, -1)
+                present = series[~missing]
+                if column.kind == "boolean":
+                    present = present.astype(bool)
+                codes[~missing, j] = [lookup.get(_plain(v), rare_code) for v in present]
+            else:
+                raw = as_float(series, column)
+                atoms = np.array([a for a in var.labels if isinstance(a, float)])
+                for k, label in enumerate(var.labels):
+                    if isinstance(label, float):
+                        codes[raw == label, j] = k
+                if var.value_code >= 0:
+                    is_value = ~missing & ~np.isin(raw, atoms)
+                    codes[is_value, j] = var.value_code
+                else:
+                    off = ~missing & ~np.isin(raw, atoms)
+                    if off.any():
+                        raise SchemaError(f"column {var.column!r} only took the values {atoms.tolist()} in training; "
+                                          f"got {np.unique(raw[off])[:5].tolist()}")
+            if var.missing_code >= 0 and not unknown_missing:
+                codes[missing, j] = var.missing_code
+        for c, var in enumerate(self.continuous):
+            if var.column not in data:
+                continue
+            column = self.schema[var.column]
+            raw = as_float(data[var.column], column)
+            if var.state >= 0:
+                raw = np.where(codes[:, var.state] == self.discrete[var.state].value_code, raw, np.nan)
+            values[:, c] = raw
+        return Encoded(codes, values)
+
+    # ------------------------------------------------------------------ arrays -> DataFrame
+    def decode(self, encoded: Encoded, rng: np.random.Generator) -> pd.DataFrame:
+        """Complete arrays back to a DataFrame with the schema's columns and dtypes."""
+        n = len(encoded)
+        out = {}
+        state_of = {d.column: j for j, d in enumerate(self.discrete)}
+        value_of = {c.column: i for i, c in enumerate(self.continuous)}
+        for column in self.schema.columns:
+            if column.kind in ("categorical", "boolean"):
+                j = state_of[column.name]
+                out[column.name] = self._decode_labels(column, self.discrete[j], encoded.codes[:, j], rng)
+                continue
+            raw = np.full(n, np.nan)
+            if column.name in value_of:
+                raw = encoded.values[:, value_of[column.name]].copy()
+            if column.name in state_of:
+                var = self.discrete[state_of[column.name]]
+                codes = encoded.codes[:, state_of[column.name]]
+                for k, label in enumerate(var.labels):
+                    if isinstance(label, float):
+                        raw[codes == k] = label
+                    elif label == MISSING:
+                        raw[codes == k] = np.nan
+            out[column.name] = from_float(raw, column)
+        frame = pd.DataFrame({name: out[name] for name in self.schema.names})
+        return restore_dtypes(frame, self.schema)
+
+    def _decode_labels(self, column: Column, var: Discrete, codes: np.ndarray, rng) -> np.ndarray:
+        labels = np.empty(len(codes), dtype=object)
+        lookup = np.array(var.labels + [None], dtype=object)
+        labels[:] = lookup[np.where(codes >= 0, codes, len(var.labels))]
+        labels[labels == MISSING] = None
+        if column.rare:
+            is_rare = labels == RARE
+            weights = np.asarray(column.rare_counts, dtype=float)
+            picks = rng.choice(len(column.rare), size=int(is_rare.sum()), p=weights / weights.sum())
+            labels[is_rare] = np.array(column.rare, dtype=object)[picks]
+        return labels
+
+    # ------------------------------------------------------------------ helpers for models
+    def evidence(self, encoded: Encoded) -> list[np.ndarray]:
+        """Per discrete variable, an (N, K) boolean array of codes still allowed for each row.
+
+        A known code allows only itself; an unknown one allows every code except MISSING.
+        """
+        out = []
+        for j, var in enumerate(self.discrete):
+            codes = encoded.codes[:, j]
+            allowed = np.zeros((len(codes), var.cardinality), dtype=bool)
+            known = codes >= 0
+            allowed[np.flatnonzero(known), codes[known]] = True
+            allowed[~known] = True
+            if var.missing_code >= 0:
+                allowed[~known, var.missing_code] = False
+            out.append(allowed)
+        return out
+
+    def value_unknown(self, encoded: Encoded) -> np.ndarray:
+        """(N, C) mask of continuous cells that are unknown (not merely 'not continuous here')."""
+        unknown = np.isnan(encoded.values)
+        for c, var in enumerate(self.continuous):
+            if var.state >= 0:
+                state = encoded.codes[:, var.state]
+                unknown[:, c] &= (state < 0) | (state == self.discrete[var.state].value_code)
+        return unknown
+
+    def value_active(self, codes: np.ndarray) -> np.ndarray:
+        """(N, C) mask: given complete codes, which continuous variables hold a value."""
+        active = np.ones((codes.shape[0], len(self.continuous)), dtype=bool)
+        for c, var in enumerate(self.continuous):
+            if var.state >= 0:
+                active[:, c] = codes[:, var.state] == self.discrete[var.state].value_code
+        return active
+
+    def rare_log_correction(self, data: pd.DataFrame) -> np.ndarray:
+        """log P(label | rare bucket) for rows whose label was pooled; 0 elsewhere."""
+        out = np.zeros(len(data))
+        for column in self.schema.columns:
+            if column.kind == "categorical" and column.rare and column.name in data:
+                counts = np.asarray(column.rare_counts, dtype=float)
+                share = dict(zip(column.rare, np.log(counts / counts.sum())))
+                out += np.array([share.get(_plain(v), 0.0) for v in data[column.name]])
+        return out
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def restore_dtypes(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Cast columns (possibly plain objects) back to the dtypes the user fitted on."""
+    for column in schema.columns:
+        series = frame[column.name]
+        missing = series.isna()
+        if column.kind == "categorical":
+            if column.dtype == "category":
+                cats = list(column.categories) + list(column.rare or [])
+                frame[column.name] = pd.Categorical(series, categories=cats)
+            elif column.dtype and column.dtype != "object":
+                try:
+                    frame[column.name] = series.astype(column.dtype)
+                except (TypeError, ValueError):
+                    frame[column.name] = series.astype(object)
+            else:
+                frame[column.name] = series.astype(object).where(~missing, None)
+        elif column.kind == "boolean":
+            if missing.any() or column.dtype == "boolean":
+                frame[column.name] = series.astype("boolean")
+            else:
+                frame[column.name] = series.astype(bool)
+        elif column.kind == "integer":
+            if missing.any() or (column.dtype or "").startswith("Int") or (column.dtype or "").startswith("float"):
+                frame[column.name] = pd.array(series.where(~missing, None).tolist(), dtype="Int64")
+            else:
+                dtype = column.dtype if column.dtype and "int" in column.dtype else "int64"
+                frame[column.name] = series.astype("int64").astype(dtype)
+        elif column.kind == "datetime":
+            unit = column.dtype if (column.dtype or "").startswith("datetime64[") else "datetime64[ns]"
+            frame[column.name] = pd.to_datetime(series).astype(unit)
+        else:
+            dtype = column.dtype if column.dtype and column.dtype.startswith("float") else "float64"
+            frame[column.name] = pd.to_numeric(series).astype(dtype)
+    return frame

@@ -1,0 +1,99 @@
+"""Binned 1-D densities: the one shared way to turn a continuous variable into counts and back.
+
+`Bins` holds increasing edges e_0 < ... < e_K at empirical quantiles. A value falls in bin k when
+e_k <= x < e_{k+1} (the last bin is closed). Given bin probabilities p_k, the density is uniform
+within each bin, p_k / (e_{k+1} - e_k), so log_prob stays exact and normalised, samples never
+leave [e_0, e_K], and the CDF is piecewise linear (what the copula's marginals use).
+
+For integer variables the edges sit half-way between integers, so each bin holds whole numbers
+only and the uniform density times a width of 1 per integer is that integer's probability.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Bins:
+    def __init__(self, edges: np.ndarray):
+        self.edges = np.asarray(edges, dtype=float)
+        if self.edges.ndim != 1 or self.edges.size < 2 or np.any(np.diff(self.edges) <= 0):
+            raise ValueError("bin edges must be a strictly increasing array of at least two values")
+
+    @classmethod
+    def fit(cls, values: np.ndarray, n_bins: int, integer: bool = False) -> "Bins":
+        values = np.asarray(values, dtype=float)
+        values = values[~np.isnan(values)]
+        if values.size == 0:
+            return cls(np.array([-0.5, 0.5]))
+        low, high = values.min(), values.max()
+        if integer:
+            inner = np.unique(np.round(np.quantile(values, np.linspace(0, 1, n_bins + 1)[1:-1])))
+            edges = np.unique(np.concatenate([[low - 0.5], inner - 0.5, [high + 0.5]]))
+            return cls(edges)
+        if high == low:
+            width = max(abs(low) * 1e-6, 1e-6)
+            return cls(np.array([low - width, high + width]))
+        edges = np.unique(np.quantile(values, np.linspace(0, 1, n_bins + 1)))
+        return cls(edges)
+
+    @property
+    def count(self) -> int:
+        return self.edges.size - 1
+
+    @property
+    def widths(self) -> np.ndarray:
+        return np.diff(self.edges)
+
+    def index(self, values: np.ndarray) -> np.ndarray:
+        """Bin of each value; -1 for NaN or for values outside [e_0, e_K]."""
+        values = np.asarray(values, dtype=float)
+        k = np.searchsorted(self.edges, values, side="right") - 1
+        k = np.where(values == self.edges[-1], self.count - 1, k)
+        inside = (values >= self.edges[0]) & (values <= self.edges[-1])
+        return np.where(inside, k, -1)
+
+    def counts(self, values: np.ndarray) -> np.ndarray:
+        k = self.index(values)
+        return np.bincount(k[k >= 0], minlength=self.count).astype(float)
+
+    def sample(self, bins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A uniform draw inside each given bin."""
+        bins = np.asarray(bins, dtype=np.int64)
+        return self.edges[bins] + rng.random(bins.shape) * self.widths[bins]
+
+    def log_density(self, values: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """log of p_k / width_k at each value (−inf outside the support)."""
+        k = self.index(values)
+        safe = np.maximum(k, 0)
+        with np.errstate(divide="ignore"):
+            out = np.log(probabilities[safe]) - np.log(self.widths[safe])
+        return np.where(k >= 0, out, -np.inf)
+
+    # piecewise-linear CDF through (e_k, P_k) with P_k the cumulative bin probabilities
+    def cdf(self, values: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        cumulative = np.concatenate([[0.0], np.cumsum(probabilities)])
+        return np.interp(values, self.edges, cumulative / cumulative[-1])
+
+    def ppf(self, quantiles: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        cumulative = np.concatenate([[0.0], np.cumsum(probabilities)])
+        cumulative = cumulative / cumulative[-1]
+        # bins of zero probability would make the inverse ambiguous; np.interp needs increasing x
+        keep = np.concatenate([[True], np.diff(cumulative) > 0])
+        return np.interp(quantiles, cumulative[keep], self.edges[keep])
+
+
+def draw_categorical(probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One code per row of an (N, K) array of non-negative weights (rows need not sum to one)."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    cumulative = np.cumsum(probabilities, axis=1)
+    total = cumulative[:, -1:]
+    if np.any(total <= 0):
+        raise ValueError("a row of categorical weights is all zero: nothing can be drawn")
+    u = rng.random((probabilities.shape[0], 1)) * total
+    return np.minimum((cumulative <= u).sum(axis=1), probabilities.shape[1] - 1).astype(np.int64)
+
+
+def laplace(counts: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Laplace-smoothed frequencies along the last axis: (n_k + alpha) / (N + K alpha)."""
+    counts = np.asarray(counts, dtype=float) + alpha
+    return counts / counts.sum(axis=-1, keepdims=True)

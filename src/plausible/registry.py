@@ -1,0 +1,69 @@
+"""The model registry: `make(name, **params)`, `models()`, and automatic discovery.
+
+Every module in `plausible.ladder` is imported on first use and registers its class with the
+`@register` decorator, so adding a model is adding one file.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from .base import Model, ParameterError
+
+_REGISTRY: dict[str, type[Model]] = {}
+_DISCOVERED = False
+
+
+def register(cls: type[Model]) -> type[Model]:
+    """Class decorator: make a model available to `plausible.make` under `cls.name`."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a class attribute `name` to be registered")
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"two models are registered as {cls.name!r}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    package = importlib.import_module(f"{__package__}.ladder")
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    _DISCOVERED = True
+
+
+def get_class(name: str) -> type[Model]:
+    _discover()
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ParameterError(f"unknown model {name!r}; available models: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def make(name: str, seed: int | None = None, **params) -> Model:
+    """A new, unfitted model by name, e.g. `make("copula", seed=0)`; keyword hyperparameters."""
+    return get_class(name)(seed=seed, **params)
+
+
+def models() -> dict[str, dict]:
+    """Every registered model with its family, capabilities, description and hyperparameters.
+
+    `log_prob`: exact | bound | estimate | none; `impute`: exact | approximate | none.
+    """
+    _discover()
+    order = ["counting", "classical", "latent variable", "adversarial", "autoregressive", "flow", "diffusion",
+             "time series"]
+    ranked = sorted(_REGISTRY.values(), key=lambda c: (order.index(c.family) if c.family in order else 99, c.name))
+    return {
+        cls.name: {
+            "family": cls.family,
+            "log_prob": cls.log_prob_kind,
+            "impute": cls.impute_kind,
+            "description": cls.description,
+            "params": {k: {"default": p.default, "help": p.help} for k, p in cls.params.items()},
+        }
+        for cls in ranked
+    }

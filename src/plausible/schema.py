@@ -1,0 +1,300 @@
+"""The user-facing description of a table: one `Column` per column, inferred, overridable, saved.
+
+A `Schema` is what a model promises to give back. It is inferred from the training DataFrame
+(`Schema.infer`), can be overridden per column (`overrides={"age": "integer"}` or a dict of
+fields), is saved inside every model folder, and is checked again whenever new data reaches a
+fitted model (`Schema.check`), so that a renamed column or a new category fails loudly with the
+column's name instead of producing silent nonsense.
+
+Kinds:
+    numeric      real numbers (float); may have point masses (a spike at 0, a capped maximum)
+    integer      whole numbers (ages, counts, Likert scores); always given back as integers
+    categorical  a finite set of labels; rare labels beyond `max_categories` are pooled
+    boolean      True / False
+    datetime     timestamps; modelled as seconds since 1970 and given back as datetimes
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
+NUMERIC_KINDS = ("numeric", "integer", "datetime")
+
+#: Labels beyond this many distinct values are pooled into one "rare" bucket (see `Column.rare`).
+DEFAULT_MAX_CATEGORIES = 50
+#: How many pooled rare labels are remembered to draw from when the rare bucket is sampled.
+MAX_RARE_REMEMBERED = 1000
+
+
+class SchemaError(ValueError):
+    """Data does not match what a model was fitted on, or cannot be modelled as given."""
+
+
+@dataclass
+class Column:
+    """One column: its kind, whether it may be missing, and its categories or range.
+
+    `categories` lists the labels a categorical column models one by one (most frequent first);
+    `rare` lists labels pooled into one shared bucket (with `rare_counts`), so a column of 100,000
+    distinct IDs costs `max_categories` parameters, not 100,000. `minimum`/`maximum` bound numeric
+    columns (samples never leave them). `dtype` is the pandas dtype handed back by `sample`.
+    """
+
+    name: str
+    kind: str
+    nullable: bool = False
+    categories: list | None = None
+    rare: list | None = None
+    rare_counts: list | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    dtype: str | None = None
+    resolution: str | None = None  # datetime only: "D" when every value is a whole day, else "s"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise SchemaError(f"column {self.name!r}: unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        for key in ("categories", "rare"):
+            if out[key] is not None:
+                out[key] = [_json_label(v) for v in out[key]]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Column":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise SchemaError(f"column {data.get('name')!r}: unknown schema fields {sorted(unknown)}")
+        return cls(**data)
+
+
+def _json_label(value):
+    """Labels go to JSON: numpy scalars become Python ones."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@dataclass
+class Schema:
+    columns: list[Column] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def infer(cls, data: pd.DataFrame, overrides: dict | None = None,
+              max_categories: int = DEFAULT_MAX_CATEGORIES) -> "Schema":
+        """Infer a schema from a DataFrame; `overrides` maps a column to a kind or to a dict of fields."""
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"expected a pandas DataFrame, got {type(data).__name__}")
+        if data.shape[0] == 0:
+            raise SchemaError("the table is empty: a model needs at least one row to learn from")
+        if data.shape[1] == 0:
+            raise SchemaError("the table has no columns")
+        if not data.columns.is_unique:
+            dup = data.columns[data.columns.duplicated()].tolist()
+            raise SchemaError(f"duplicate column names {dup}: rename them so each column is unique")
+        overrides = dict(overrides or {})
+        unknown = set(overrides) - set(map(str, data.columns))
+        if unknown:
+            raise SchemaError(f"schema overrides name columns that are not in the table: {sorted(unknown)}")
+        columns = []
+        for name in data.columns:
+            series = data[name]
+            spec = overrides.get(str(name))
+            if isinstance(spec, str):
+                spec = {"kind": spec}
+            kind = (spec or {}).get("kind") or _infer_kind(series)
+            if kind not in KINDS:
+                raise SchemaError(f"column {name!r}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+            column = _describe(str(name), series, kind, max_categories)
+            for key, value in (spec or {}).items():
+                if key != "kind":
+                    setattr(column, key, value)
+            columns.append(column)
+        return cls(columns)
+
+    def to_dict(self) -> dict:
+        return {"columns": [c.to_dict() for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Schema":
+        return cls([Column.from_dict(c) for c in data["columns"]])
+
+    # ------------------------------------------------------------------ access
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def __getitem__(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    # ------------------------------------------------------------------ checking new data
+    def check(self, data: pd.DataFrame, *, allow_missing_cells: bool = False, require_all: bool = True) -> pd.DataFrame:
+        """Check new data against the schema and return it with columns in schema order.
+
+        Raises `SchemaError` naming the column for: missing or unknown columns, values of the wrong
+        type, infinite numbers, labels never seen in training, and missing cells in a column that
+        was never missing in training (unless `allow_missing_cells`, as for `impute`).
+        """
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"expected a pandas DataFrame, got {type(data).__name__}")
+        given = [str(c) for c in data.columns]
+        unknown = sorted(set(given) - set(self.names))
+        if unknown:
+            raise SchemaError(f"columns {unknown} were not in the training data; the model knows {self.names}")
+        absent = [n for n in self.names if n not in given]
+        if absent and require_all:
+            raise SchemaError(f"columns {absent} are missing; the model was fitted on {self.names}")
+        data = data.copy()
+        data.columns = given
+        for column in self.columns:
+            if column.name in data:
+                data[column.name] = _check_values(column, data[column.name], allow_missing_cells)
+        return data[[n for n in self.names if n in data.columns]]
+
+
+# ---------------------------------------------------------------------- inference helpers
+def _infer_kind(series: pd.Series) -> str:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(dtype):
+        values = series.dropna().to_numpy(dtype=float)
+        if values.size and np.all(np.isfinite(values)) and np.all(values == np.round(values)) and series.isna().any():
+            return "integer"  # an integer column that pandas turned into floats because of NaN
+        return "numeric"
+    if pd.api.types.is_object_dtype(dtype):
+        non_null = series.dropna()
+        if len(non_null) and all(isinstance(v, (bool, np.bool_)) for v in non_null):
+            return "boolean"
+    return "categorical"
+
+
+def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> Column:
+    nullable = bool(series.isna().any())
+    if series.notna().sum() == 0:
+        raise SchemaError(f"column {name!r} is missing in every row: drop it, there is nothing to learn")
+    column = Column(name=name, kind=kind, nullable=nullable, dtype=str(series.dtype))
+    if kind == "categorical":
+        counts = series.dropna().value_counts(sort=True)
+        labels = [_json_label(v) for v in counts.index]
+        if isinstance(series.dtype, pd.CategoricalDtype):  # keep declared-but-unseen categories too
+            labels += [_json_label(v) for v in series.dtype.categories if v not in set(labels)]
+        if len(labels) > max_categories:
+            keep = max_categories - 1
+            column.categories = labels[:keep]
+            rare = counts.iloc[keep:keep + MAX_RARE_REMEMBERED]
+            column.rare = [_json_label(v) for v in rare.index]
+            column.rare_counts = [int(c) for c in rare.to_numpy()]
+        else:
+            column.categories = labels
+    elif kind == "boolean":
+        column.categories = [False, True]
+    else:
+        values = _to_float(series, kind, name)
+        finite = values[~np.isnan(values)]
+        if np.isinf(finite).any():
+            raise SchemaError(f"column {name!r} has infinite values: replace them with a number or NaN")
+        column.minimum, column.maximum = float(finite.min()), float(finite.max())
+        if kind == "datetime":
+            seconds = finite
+            column.resolution = "D" if np.all(np.mod(seconds, 86400) == 0) else "s"
+        if kind == "integer" and not np.all(finite == np.round(finite)):
+            raise SchemaError(f"column {name!r} was declared integer but has fractional values; declare it numeric")
+    return column
+
+
+def _to_float(series: pd.Series, kind: str, name: str) -> np.ndarray:
+    """Numbers (or datetimes as seconds since 1970) as float64, NaN for missing."""
+    if kind == "datetime":
+        try:
+            stamps = pd.to_datetime(series)
+        except (ValueError, TypeError) as error:
+            raise SchemaError(f"column {name!r} is declared datetime but has values that are not dates: {error}") from None
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        out = stamps.astype("datetime64[ns]").to_numpy().astype("int64").astype(float) / 1e9
+        out[stamps.isna().to_numpy()] = np.nan
+        return out
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype(float).to_numpy()
+    try:
+        return pd.to_numeric(series, errors="raise").astype("float64").to_numpy(na_value=np.nan)
+    except (ValueError, TypeError):
+        bad = [v for v in series.dropna().unique()[:200] if not _is_number(v)][:3]
+        raise SchemaError(f"column {name!r} is {kind} but has values that are not numbers, e.g. {bad}; "
+                          "fix them or declare the column categorical") from None
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_values(column: Column, series: pd.Series, allow_missing_cells: bool) -> pd.Series:
+    missing = series.isna()
+    if missing.any() and not column.nullable and not allow_missing_cells:
+        raise SchemaError(f"column {column.name!r} has {int(missing.sum())} missing values but was never missing "
+                          "in training; use impute() to fill them, or refit on data where it can be missing")
+    present = series[~missing]
+    if column.kind in NUMERIC_KINDS:
+        values = _to_float(series, column.kind, column.name)
+        if np.isinf(values).any():
+            raise SchemaError(f"column {column.name!r} has infinite values: replace them with a number or NaN")
+        return series
+    if column.kind == "boolean":
+        bad = [v for v in present.unique()[:50] if not isinstance(v, (bool, np.bool_)) and v not in (0, 1)]
+        if bad:
+            raise SchemaError(f"column {column.name!r} is boolean but has values {bad[:3]}")
+        return series
+    known = set(column.categories or []) | set(column.rare or [])
+    unseen = [v for v in pd.unique(present) if _json_label(v) not in known]
+    if unseen:
+        raise SchemaError(f"column {column.name!r} has values never seen in training: {unseen[:5]}; "
+                          f"known values are {list(column.categories)[:10]}{' ...' if len(column.categories) > 10 else ''}")
+    return series
+
+
+def as_float(series: pd.Series, column: Column) -> np.ndarray:
+    """Public helper for encoders: a numeric, integer or datetime column as float64 (NaN = missing)."""
+    return _to_float(series, column.kind, column.name)
+
+
+def from_float(values: np.ndarray, column: Column) -> np.ndarray:
+    """Inverse of `as_float`: clipped to the column's range, integers rounded, datetimes rebuilt."""
+    values = np.asarray(values, dtype=float).copy()
+    present = ~np.isnan(values)
+    if column.minimum is not None:
+        values[present] = np.clip(values[present], column.minimum, column.maximum)
+    if column.kind == "integer":
+        values[present] = np.round(values[present])
+    if column.kind != "datetime":
+        return values
+    step = 86400.0 if column.resolution == "D" else 1.0
+    values[present] = np.round(values[present] / step) * step
+    nanos = np.where(present, values * 1e9, 0).astype("int64").astype("datetime64[ns]")
+    nanos[~present] = np.datetime64("NaT")
+    return nanos
