@@ -107,6 +107,8 @@ class Model:
     log_prob_kind: ClassVar[str] = "exact"   # "exact" | "bound" | "estimate" | "none"
     impute_kind: ClassVar[str] = "exact"     # "exact" | "approximate" | "none"
     params: ClassVar[dict[str, Param]] = {}
+    #: Fast settings the conformance suite fits with (e.g. few epochs); never used otherwise.
+    test_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, seed: int | None = None, **params: Any):
         unknown = sorted(set(params) - set(self.params))

@@ -1,0 +1,275 @@
+"""The conformance suite: the promises every registered model keeps, checked the same way.
+
+    import plausible.testing
+    plausible.testing.check_model("copula")          # raises AssertionError on the first broken promise
+
+Each check builds small data, fits the model with its `test_params` (fast settings the model
+declares for this suite) and asserts one promise of the protocol. What a model may refuse is read
+from its declared capabilities (`log_prob_kind`, `impute_kind`): a model without log_prob must
+raise `NotSupportedError`, never be skipped by name.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .base import ModelFileError, NotFittedError, NotSupportedError, ParameterError, load
+from .registry import get_class, make
+from .schema import SchemaError
+
+
+# ---------------------------------------------------------------------- data the checks use
+def mixed_table(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """Every column kind, dependencies between them, point masses and missing cells."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["north", "south", "east"], size=n, p=[0.5, 0.3, 0.2])
+    age = np.clip(np.round(rng.normal(40, 12, n) + (group == "south") * 10), 18, 90).astype(int)
+    spend = np.where(rng.random(n) < 0.4, 0.0, np.exp(rng.normal(3, 0.5, n) + age / 100))
+    member = rng.random(n) < 1 / (1 + np.exp(-(age - 40) / 10))
+    joined = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+    score = np.where(rng.random(n) < 0.15, np.nan, rng.normal(spend / 50, 1.0))
+    tier = pd.Series(np.where(rng.random(n) < 0.1, None, np.where(member, "gold", rng.choice(["basic", "silver"], n))),
+                     dtype=object)
+    return pd.DataFrame({"group": group, "age": age, "spend": spend, "member": member, "joined": joined,
+                         "score": score, "tier": tier})
+
+
+def discrete_table(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Three small dependent categorical columns (2 x 3 x 2 = 12 combinations)."""
+    rng = np.random.default_rng(seed)
+    a = rng.choice(["x", "y"], size=n, p=[0.7, 0.3])
+    b = np.where(a == "x", rng.choice(["p", "q", "r"], n, p=[0.6, 0.3, 0.1]), rng.choice(["p", "q", "r"], n))
+    c = np.where(b == "p", rng.choice(["u", "v"], n, p=[0.8, 0.2]), rng.choice(["u", "v"], n, p=[0.3, 0.7]))
+    return pd.DataFrame({"a": a, "b": b, "c": c})
+
+
+def numeric_table(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """One bimodal numeric column."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"v": np.where(rng.random(n) < 0.6, rng.normal(0, 1, n), rng.normal(5, 0.5, n))})
+
+
+def _fit(name: str, data, **params):
+    cls = get_class(name)
+    return make(name, seed=0, **{**cls.test_params, **params}).fit(data)
+
+
+def _expect(error: type, action: Callable, what: str) -> None:
+    try:
+        action()
+    except error:
+        return
+    except Exception as other:  # noqa: BLE001 - the wrong exception is itself the finding
+        raise AssertionError(f"{what}: expected {error.__name__}, got {type(other).__name__}: {other}") from other
+    raise AssertionError(f"{what}: expected {error.__name__}, nothing was raised")
+
+
+def _state_arrays(model) -> dict:
+    return {k: np.array(v, copy=True) for k, v in model._get_state()[1].items()}
+
+
+# ---------------------------------------------------------------------- the checks
+def check_fit_returns_model(name: str) -> None:
+    model = make(name, seed=0, **get_class(name).test_params)
+    assert model.fit(mixed_table()) is model, "fit must return the model itself"
+
+
+def check_sample_schema(name: str) -> None:
+    data = mixed_table()
+    model = _fit(name, data)
+    synthetic = model.sample(300, seed=1)
+    assert isinstance(synthetic, pd.DataFrame) and len(synthetic) == 300, "sample(300) must give 300 rows"
+    assert list(synthetic.columns) == list(data.columns), f"columns {list(synthetic.columns)} != {list(data.columns)}"
+    for column in data.columns:
+        assert synthetic[column].dtype == data[column].dtype, \
+            f"column {column!r}: sampled dtype {synthetic[column].dtype} != fitted dtype {data[column].dtype}"
+    for column in ("group", "tier"):
+        unknown = set(synthetic[column].dropna()) - set(data[column].dropna())
+        assert not unknown, f"column {column!r}: sampled labels never seen in training: {unknown}"
+    for column in ("age", "spend"):
+        assert synthetic[column].min() >= data[column].min() and synthetic[column].max() <= data[column].max(), \
+            f"column {column!r} left its training range"
+    assert synthetic["group"].notna().all() and synthetic["age"].notna().all(), "non-nullable columns came back with gaps"
+    # a smeared model gives no exact zeros at all; the rate itself is checked on small data below
+    assert (synthetic["spend"] == 0).mean() > 0.03, "the point mass at 0 of 'spend' was smeared out"
+    empty = model.sample(0, seed=1)
+    assert len(empty) == 0 and list(empty.columns) == list(data.columns), "sample(0) must give an empty table"
+
+
+def check_missing_and_point_mass_rates(name: str) -> None:
+    # small tables (a few dozen cells), so that smoothing (histogram) does not blur the rates
+    data = mixed_table(n=600)
+    synthetic = _fit(name, data[["score", "tier"]]).sample(2000, seed=2)
+    for column in ("score", "tier"):
+        real, fake = data[column].isna().mean(), synthetic[column].isna().mean()
+        assert abs(real - fake) < 0.06, f"column {column!r}: missing rate {fake:.3f} in samples vs {real:.3f} in data"
+    synthetic = _fit(name, data[["spend"]]).sample(2000, seed=2)
+    real, fake = (data["spend"] == 0).mean(), (synthetic["spend"] == 0).mean()
+    assert abs(real - fake) < 0.06, f"point mass at 0: rate {fake:.3f} in samples vs {real:.3f} in data"
+
+
+def check_seeds(name: str) -> None:
+    model = _fit(name, mixed_table())
+    before = _state_arrays(model)
+    a, b, c = model.sample(50, seed=7), model.sample(50, seed=7), model.sample(50, seed=8)
+    pd.testing.assert_frame_equal(a, b, obj="samples with the same seed")
+    assert not a.equals(c), "a different seed gave identical samples"
+    again = _fit(name, mixed_table()).sample(50, seed=7)
+    pd.testing.assert_frame_equal(a, again, obj="samples of two fits with the same seed and data")
+    after = _state_arrays(model)
+    for key in before:
+        np.testing.assert_array_equal(before[key], after[key], err_msg=f"sample() changed the fitted array {key!r}")
+
+
+def check_log_prob(name: str) -> None:
+    data = mixed_table()
+    model = _fit(name, data)
+    if model.log_prob_kind == "none":
+        _expect(NotSupportedError, lambda: model.log_prob(data), "log_prob of a model without likelihood")
+        return
+    values = model.log_prob(data)
+    assert isinstance(values, np.ndarray) and values.shape == (len(data),), "log_prob must give one value per row"
+    assert np.all(np.isfinite(values)), "log_prob gave non-finite values on the training rows"
+    np.testing.assert_allclose(model.log_prob(data), values, err_msg="log_prob is not deterministic")
+
+
+def check_normalization_discrete(name: str) -> None:
+    data = discrete_table()
+    model = _fit(name, data)
+    if model.log_prob_kind == "none":
+        return
+    grid = pd.MultiIndex.from_product([sorted(data[c].unique()) for c in data.columns], names=list(data.columns))
+    total = np.exp(model.log_prob(grid.to_frame(index=False))).sum()
+    if model.log_prob_kind == "exact":
+        assert abs(total - 1) < 5e-3, f"probabilities over all 12 combinations sum to {total:.5f}, not 1"
+    elif model.log_prob_kind == "bound":
+        assert total <= 1 + 5e-3, f"a lower bound on probabilities sums to {total:.5f} > 1"
+
+
+def check_normalization_1d(name: str) -> None:
+    data = numeric_table()
+    model = _fit(name, data)
+    if model.log_prob_kind == "none":
+        return
+    low, high = data["v"].min(), data["v"].max()
+    span = high - low
+    grid = np.linspace(low - span, high + span, 20001)
+    density = np.exp(model.log_prob(pd.DataFrame({"v": grid})))
+    total = float(np.sum((density[1:] + density[:-1]) / 2 * np.diff(grid)))
+    if model.log_prob_kind == "exact":
+        assert abs(total - 1) < 0.02, f"the 1-D density integrates to {total:.4f}, not 1"
+    elif model.log_prob_kind == "bound":
+        assert total <= 1.02, f"a lower bound on the density integrates to {total:.4f} > 1"
+
+
+def check_impute(name: str) -> None:
+    data = mixed_table()
+    model = _fit(name, data)
+    rng = np.random.default_rng(5)
+    holes = data.head(60).copy()
+    hide = rng.random(holes.shape) < 0.3
+    hide[0, :] = True  # one row with nothing known
+    for k, column in enumerate(holes.columns):
+        holes[column] = holes[column].where(~hide[:, k])  # upcasts as a user's data would (int -> float)
+    if model.impute_kind == "none":
+        _expect(NotSupportedError, lambda: model.impute(holes, n_draws=2, seed=0), "impute of a model that cannot condition")
+        return
+    draws = model.impute(holes, n_draws=3, seed=0)
+    assert isinstance(draws, list) and len(draws) == 3, "impute(n_draws=3) must return a list of 3 tables"
+    for draw in draws:
+        assert list(draw.columns) == list(data.columns) and len(draw) == len(holes)
+        assert draw.notna().all().all(), f"impute left gaps: {draw.isna().sum()[draw.isna().sum() > 0].to_dict()}"
+        for column in data.columns:
+            assert draw[column].dtype == data[column].dtype, \
+                f"column {column!r}: imputed dtype {draw[column].dtype} != fitted dtype {data[column].dtype}"
+            known = holes[column].notna().to_numpy()
+            assert (draw[column].to_numpy()[known] == holes[column].to_numpy()[known]).all(), \
+                f"column {column!r}: impute changed observed cells"
+    again = model.impute(holes, n_draws=3, seed=0)
+    for a, b in zip(draws, again):
+        pd.testing.assert_frame_equal(a, b, obj="imputations with the same seed")
+    assert not draws[0].equals(draws[1]), "two draws of impute were identical: it is not sampling"
+
+
+def check_save_load(name: str) -> None:
+    data = mixed_table()
+    model = _fit(name, data)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.plausible"
+        model.save(path)
+        assert sorted(p.name for p in path.iterdir()) == ["config.json", "weights.safetensors"], \
+            "a model folder holds config.json and weights.safetensors, nothing else"
+        loaded = load(path)
+        pd.testing.assert_frame_equal(model.sample(40, seed=3), loaded.sample(40, seed=3), obj="samples after load")
+        if model.log_prob_kind != "none":
+            np.testing.assert_allclose(model.log_prob(data), loaded.log_prob(data), err_msg="log_prob after load")
+        model.save(path)  # overwriting a model folder works
+        (path / "weights.safetensors").unlink()
+        _expect(ModelFileError, lambda: load(path), "loading a folder without weights")
+
+
+def check_bad_input(name: str) -> None:
+    cls = get_class(name)
+    data = mixed_table()
+    _expect(ParameterError, lambda: make(name, no_such_parameter=1), "an unknown hyperparameter")
+    _expect(NotFittedError, lambda: make(name).sample(5), "sampling an unfitted model")
+    _expect(SchemaError, lambda: make(name, **cls.test_params).fit(data.iloc[:0]), "fitting an empty table")
+    all_missing = data.assign(age=np.nan)
+    _expect(SchemaError, lambda: make(name, **cls.test_params).fit(all_missing), "a column missing in every row")
+    model = _fit(name, data)
+    _expect(ValueError, lambda: model.sample(-1), "a negative n")
+    _expect(ValueError, lambda: model.sample(2.5), "a non-integer n")
+    if model.impute_kind != "none":
+        _expect(SchemaError, lambda: model.impute(data.drop(columns="age").head()), "impute without a known column")
+        _expect(SchemaError, lambda: model.impute(data.assign(extra=1).head()), "impute with an unknown column")
+    if model.log_prob_kind != "none":
+        _expect(SchemaError, lambda: model.log_prob(data.assign(age="old").head()), "text in an integer column")
+        _expect(SchemaError, lambda: model.log_prob(data.assign(spend=np.inf).head()), "infinite values")
+        _expect(SchemaError, lambda: model.log_prob(data.assign(group="west").head()), "a category never seen")
+        _expect(SchemaError, lambda: model.log_prob(data.assign(age=np.nan).head()), "gaps in a never-missing column")
+
+
+def check_global_state(name: str) -> None:
+    import torch
+
+    np_state = np.random.get_state()[1].copy()
+    torch_state = torch.random.get_rng_state().clone()
+    dtype = torch.get_default_dtype()
+    threads = torch.get_num_threads()
+    model = _fit(name, mixed_table())
+    model.sample(20, seed=1)
+    if model.impute_kind != "none":
+        model.impute(mixed_table().head(5).assign(age=np.nan), n_draws=1, seed=1)
+    assert np.array_equal(np.random.get_state()[1], np_state), "the model touched NumPy's global random state"
+    assert torch.equal(torch.random.get_rng_state(), torch_state), "the model touched torch's global random state"
+    assert torch.get_default_dtype() == dtype and torch.get_num_threads() == threads, "the model changed torch defaults"
+
+
+def check_array_input(name: str) -> None:
+    data = numeric_table().assign(w=lambda f: f["v"] * 2 + 1).to_numpy()
+    model = _fit(name, data)
+    synthetic = model.sample(10, seed=0)
+    assert isinstance(synthetic, np.ndarray) and synthetic.shape == (10, 2), "an array in must give an array out"
+
+
+CHECKS: dict[str, Callable[[str], None]] = {
+    f.__name__.removeprefix("check_"): f for f in [
+        check_fit_returns_model, check_sample_schema, check_missing_and_point_mass_rates, check_seeds, check_log_prob,
+        check_normalization_discrete, check_normalization_1d, check_impute, check_save_load, check_bad_input,
+        check_global_state, check_array_input,
+    ]
+}
+
+
+def check_model(name: str, checks: list[str] | None = None, verbose: bool = False) -> None:
+    """Run the conformance checks (all, or the named ones) on a registered model."""
+    get_class(name)
+    for key in checks or CHECKS:
+        if verbose:
+            print(f"{name}: {key}", file=sys.stderr)
+        CHECKS[key](name)
