@@ -8,7 +8,8 @@ A table becomes two arrays (`Encoded`):
   that has a continuous part. NaN where the state says the cell is not continuous, or unknown.
 
 A numeric column's state has one label per point mass (a value that holds at least `atom_share`
-of the rows, like the 68% zeros of an insurance claim, or a capped maximum), one for "missing"
+of the rows, like the 68% zeros of an insurance claim, or a capped maximum; every value of an
+integer column with at most MAX_INTEGER_LEVELS distinct values), one for "missing"
 when the column can be missing, and `VALUE` for "a continuous value, see `values`". So every
 column is a mixed distribution: probability mass on the states times a density on the value.
 That is the log_prob convention of the whole library (mass for discrete parts, density in the
@@ -30,6 +31,7 @@ from .schema import Column, Schema, SchemaError, as_float, from_float
 VALUE = "<value>"      # state label: the cell holds a continuous value
 MISSING = "<missing>"  # label of the missing state of a nullable column
 RARE = "<rare>"        # label of the pooled rare categories of a high-cardinality column
+MAX_INTEGER_LEVELS = 20  # an integer column with at most this many distinct values is all point masses
 
 
 @dataclass
@@ -90,6 +92,12 @@ class TableLayout:
             present = values[~np.isnan(values)]
             uniques, counts = np.unique(present, return_counts=True)
             atoms = uniques[counts >= max(atom_share * len(values), 2)]
+            if column.kind == "integer":
+                # Whole numbers: few distinct values are simply categories; otherwise only spikes at
+                # the ends (zeros, a cap) are point masses, since an interior one would overlap the
+                # continuous part's unit bins and leak probability.
+                atoms = uniques if len(uniques) <= MAX_INTEGER_LEVELS else \
+                    atoms[(atoms == uniques[0]) | (atoms == uniques[-1])]
             has_value = len(atoms) < len(uniques)
             state = -1
             if len(atoms) or column.nullable:
@@ -240,13 +248,19 @@ class TableLayout:
         return active
 
     def rare_log_correction(self, data: pd.DataFrame) -> np.ndarray:
-        """log P(label | rare bucket) for rows whose label was pooled; 0 elsewhere."""
+        """log P(label | rare bucket) for rows whose label was pooled; 0 elsewhere.
+
+        A pooled label that was not remembered (beyond MAX_RARE_REMEMBERED) counts as seen once.
+        """
         out = np.zeros(len(data))
         for column in self.schema.columns:
             if column.kind == "categorical" and column.rare and column.name in data:
                 counts = np.asarray(column.rare_counts, dtype=float)
                 share = dict(zip(column.rare, np.log(counts / counts.sum())))
-                out += np.array([share.get(_plain(v), 0.0) for v in data[column.name]])
+                kept = set(column.categories)
+                unremembered = -np.log(counts.sum())
+                out += np.array([0.0 if _plain(v) in kept or pd.isna(v) else share.get(_plain(v), unremembered)
+                                 for v in data[column.name]])
         return out
 
 

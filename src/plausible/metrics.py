@@ -129,3 +129,10 @@ def unseen_share(synthetic: pd.DataFrame, train: pd.DataFrame) -> float:
 
 def _labels_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({name: _labels(frame[name]) for name in frame.columns})
+
+
+def entropy(probabilities) -> float:
+    """Shannon entropy −Σ p log p in nats of a probability vector."""
+    p = np.asarray(probabilities, dtype=float)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())

@@ -270,7 +270,9 @@ def _check_values(column: Column, series: pd.Series, allow_missing_cells: bool) 
         if bad:
             raise SchemaError(f"column {column.name!r} is boolean but has values {bad[:3]}")
         return series
-    known = set(column.categories or []) | set(column.rare or [])
+    if column.rare:  # a high-cardinality column: any label outside the kept ones is a rare label
+        return series
+    known = set(column.categories or [])
     unseen = [v for v in pd.unique(present) if _json_label(v) not in known]
     if unseen:
         raise SchemaError(f"column {column.name!r} has values never seen in training: {unseen[:5]}; "

@@ -1,0 +1,230 @@
+"""The `plausible` command. Heavy libraries load inside each command, so `--help` is instant."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXAMPLES = {
+    "fit": """examples:
+  plausible fit customers.csv --model copula --out customers.plausible
+  plausible fit fashion --model histogram --set alpha=0.5 --out fashion.plausible
+  plausible fit sales.parquet --model gmm --schema store=categorical --out sales.plausible
+
+DATA is a .csv or .parquet file, or the name of a built-in dataset (see `plausible datasets`).""",
+    "sample": """example:
+  plausible sample customers.plausible --n 1000 --seed 1 --out synthetic.csv
+
+The same model folder and seed always give the same rows.""",
+    "impute": """example:
+  plausible impute customers.plausible holes.csv --draws 5 --seed 0 --out completed.csv
+
+Writes one long table: the columns `draw` (0..M-1) and `row` (the input row), then every column
+of the data with its missing cells filled. Observed cells are never changed.""",
+    "score": """example:
+  plausible score customers.plausible new_customers.csv --out scores.csv
+
+Writes the input with a `log_prob` column (nats; probability mass for discrete cells times
+density for numbers). Low values are unusual records.""",
+    "models": """example:
+  plausible models          # a table
+  plausible models --json   # machine-readable, with hyperparameters""",
+    "datasets": """example:
+  plausible datasets""",
+    "demo": """example:
+  plausible demo
+  plausible demo --sizes 50,500 --out demo.md
+
+Fits histogram, independent and bayesnet on N draws of the fashion avatars and measures the
+exact distance of each learned distribution to the known truth.""",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plausible",
+        description="Learn the distribution of your data, then sample, impute and score with it.",
+        epilog="Run `plausible COMMAND --help` for each command's options and an example.\n"
+               "Start with `plausible demo`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"plausible {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=help, epilog=EXAMPLES[name],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    fit = command("fit", "fit a model to a table and save it to a folder")
+    fit.add_argument("data", metavar="DATA", help="a .csv/.parquet file or a built-in dataset name")
+    fit.add_argument("--model", required=True, help="model name (see `plausible models`)")
+    fit.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to save the fitted model in")
+    fit.add_argument("--seed", type=int, default=0, help="random seed of the fit (default 0)")
+    fit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a hyperparameter (repeatable)")
+    fit.add_argument("--schema", action="append", default=[], metavar="COLUMN=KIND",
+                     help="override a column's kind: numeric, integer, categorical, boolean, datetime (repeatable)")
+
+    sample = command("sample", "draw new synthetic rows from a fitted model")
+    sample.add_argument("model_dir", metavar="MODEL_DIR")
+    sample.add_argument("--n", type=int, required=True, help="number of rows")
+    sample.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    impute = command("impute", "fill the missing cells of a table with several plausible draws")
+    impute.add_argument("model_dir", metavar="MODEL_DIR")
+    impute.add_argument("data", metavar="DATA", help="a .csv/.parquet file with missing cells")
+    impute.add_argument("--draws", type=int, default=5, help="number of completed copies (default 5)")
+    impute.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
+    impute.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    score = command("score", "score how likely each row is under a fitted model (log_prob)")
+    score.add_argument("model_dir", metavar="MODEL_DIR")
+    score.add_argument("data", metavar="DATA")
+    score.add_argument("--out", required=True, metavar="FILE")
+
+    models = command("models", "list the models and what each can do")
+    models.add_argument("--json", action="store_true", help="print JSON")
+
+    data = command("datasets", "list the built-in datasets")
+    data.add_argument("--json", action="store_true", help="print JSON")
+
+    demo = command("demo", "the fashion demo: which model wins at which data size, and why")
+    demo.add_argument("--sizes", default="50,500,5000", help="training sizes, comma-separated (default 50,500,5000)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", default="plausible-demo.md", metavar="FILE",
+                      help="also write the table here (.md, .csv or .parquet; default plausible-demo.md)")
+    return parser
+
+
+# ---------------------------------------------------------------------- commands
+def _read(source: str):
+    from . import datasets
+    from .io import read_table
+
+    if not Path(source).exists() and source in datasets.names():
+        return datasets.load(source)
+    return read_table(source)
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{what} must look like KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _fit(args) -> str:
+    from .registry import get_class
+
+    cls = get_class(args.model)
+    params = {}
+    for key, text in _pairs(args.set, "--set").items():
+        if key not in cls.params:
+            raise ValueError(f"model {args.model!r} has no parameter {key!r}; its parameters are: "
+                             f"{', '.join(cls.params) or 'none'}")
+        params[key] = cls.params[key].parse(key, text)
+    data = _read(args.data)
+    model = cls(seed=args.seed, **params).fit(data, schema=_pairs(args.schema, "--schema") or None)
+    model.save(args.out)
+    return f"fitted {args.model} on {len(data):,} rows x {data.shape[1]} columns; saved to {args.out}"
+
+
+def _sample(args) -> str:
+    from .base import load
+    from .io import write_table
+
+    synthetic = load(args.model_dir).sample(args.n, seed=args.seed)
+    write_table(synthetic, args.out)
+    return f"wrote {len(synthetic):,} rows to {args.out}"
+
+
+def _impute(args) -> str:
+    import pandas as pd
+
+    from .base import load
+    from .io import read_table, write_table
+
+    data = read_table(args.data)
+    draws = load(args.model_dir).impute(data, n_draws=args.draws, seed=args.seed)
+    long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)
+    long = long[["draw", "row", *data.columns]]
+    write_table(long, args.out)
+    return f"filled {int(data.isna().sum().sum()):,} missing cells {args.draws} times; wrote {args.out}"
+
+
+def _score(args) -> str:
+    from .base import load
+    from .io import read_table, write_table
+
+    data = read_table(args.data)
+    write_table(data.assign(log_prob=load(args.model_dir).log_prob(data)), args.out)
+    return f"scored {len(data):,} rows; wrote {args.out}"
+
+
+def _models(args) -> str:
+    from .registry import models
+
+    table = models()
+    if args.json:
+        return json.dumps(table, indent=2, default=str)
+    lines = [f"{'model':<15}{'family':<17}{'log_prob':<10}{'impute':<13}description"]
+    lines += [f"{name:<15}{m['family']:<17}{m['log_prob']:<10}{m['impute']:<13}{m['description']}"
+              for name, m in table.items()]
+    return "\n".join(lines)
+
+
+def _datasets(args) -> str:
+    from . import datasets
+
+    rows = [datasets.info(name) for name in datasets.names()]
+    if args.json:
+        return json.dumps([{"name": d.name, "description": d.description, "source": d.source,
+                            "known_truth": d.truth is not None, "target": d.target} for d in rows], indent=2)
+    return "\n".join(f"{d.name:<15}{d.description} ({d.source})" for d in rows)
+
+
+def _demo(args) -> str:
+    from . import demo
+    from .io import write_table, write_text
+
+    sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"--sizes must be positive whole numbers, got {args.sizes!r}")
+    results = demo.run(sizes=sizes, seed=args.seed)
+    if Path(args.out).suffix.lower() in (".md", ".txt"):
+        write_text(demo.to_markdown(results), args.out)
+    else:
+        write_table(results, args.out)
+    return f"table written to {args.out}"
+
+
+HANDLERS = {"fit": _fit, "sample": _sample, "impute": _impute, "score": _score, "models": _models,
+            "datasets": _datasets, "demo": _demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        message = HANDLERS[args.command](args)
+    except KeyboardInterrupt:
+        print("plausible: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, FileNotFoundError, NotImplementedError, RuntimeError) as error:
+        print(f"plausible {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    if message:
+        print(message)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

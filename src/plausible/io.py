@@ -1,0 +1,77 @@
+"""Tables in and out: CSV or Parquet chosen by file extension, written atomically.
+
+An output file is written to a temporary file in the same folder and renamed into place, so a
+crash (or Ctrl-C) never leaves a half-written result where a finished one is expected.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def table_format(path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"{path}: unknown table format {suffix or '(no extension)'!r}; use .csv or .parquet")
+    return FORMATS[suffix]
+
+
+def read_table(path) -> pd.DataFrame:
+    """Read a CSV or Parquet file. ISO dates in a CSV become datetime columns."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    kind = table_format(path)
+    try:
+        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as error:
+        raise ValueError(f"{path}: could not read it as {kind}: {error}") from None
+    if kind == "csv":
+        for name in frame.columns:
+            column = frame[name]
+            if pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
+                present = column.dropna().astype(str)
+                if len(present) and present.str.match(_DATE_LIKE).all():
+                    frame[name] = pd.to_datetime(column, format="ISO8601")
+    return frame
+
+
+def write_table(frame: pd.DataFrame, path) -> Path:
+    """Write atomically: a temporary file next to `path`, then a rename."""
+    path = Path(path)
+    kind = table_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        if kind == "csv":
+            frame.to_csv(temp, index=False)
+        else:
+            frame.to_parquet(temp, index=False)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return path
+
+
+def write_text(text: str, path) -> Path:
+    """Atomically write a text file (reports, tables)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return path

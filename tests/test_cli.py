@@ -1,0 +1,58 @@
+import pandas as pd
+import pytest
+
+from plausible import io
+from plausible.cli import main
+from plausible.testing import mixed_table
+
+
+def test_fit_sample_impute_score_roundtrip(tmp_path, capsys):
+    data = mixed_table(n=200)
+    io.write_table(data, tmp_path / "data.csv")
+    assert main(["fit", str(tmp_path / "data.csv"), "--model", "independent", "--set", "bins=5",
+                 "--out", str(tmp_path / "m.plausible")]) == 0
+    assert main(["sample", str(tmp_path / "m.plausible"), "--n", "25", "--out", str(tmp_path / "s.parquet")]) == 0
+    synthetic = pd.read_parquet(tmp_path / "s.parquet")
+    assert list(synthetic.columns) == list(data.columns) and len(synthetic) == 25
+    assert str(synthetic["joined"].dtype).startswith("datetime64")  # dates in a CSV are read as dates
+
+    holes = data.head(10).copy()
+    holes.loc[[1, 3], "spend"] = None
+    io.write_table(holes, tmp_path / "holes.csv")
+    assert main(["impute", str(tmp_path / "m.plausible"), str(tmp_path / "holes.csv"), "--draws", "3",
+                 "--out", str(tmp_path / "done.csv")]) == 0
+    done = pd.read_csv(tmp_path / "done.csv")
+    assert list(done.columns[:2]) == ["draw", "row"] and len(done) == 30 and done["spend"].notna().all()
+
+    assert main(["score", str(tmp_path / "m.plausible"), str(tmp_path / "data.csv"), "--out", str(tmp_path / "lp.csv")]) == 0
+    assert pd.read_csv(tmp_path / "lp.csv")["log_prob"].notna().all()
+    assert not list(tmp_path.glob(".*tmp"))  # atomic writes leave no temporary files behind
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["fit", "fashion", "--model", "nope", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+    assert main(["fit", "fashion", "--model", "histogram", "--set", "bins", "--out", str(tmp_path / "x")]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+    assert main(["sample", str(tmp_path / "missing"), "--n", "3", "--out", str(tmp_path / "s.csv")]) == 2
+    assert main(["fit", str(tmp_path / "data.txt"), "--model", "histogram", "--out", str(tmp_path / "x")]) == 2
+
+
+@pytest.mark.parametrize("command", ["fit", "sample", "impute", "score", "models", "datasets", "demo"])
+def test_every_command_has_help_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0 and "example" in capsys.readouterr().out
+
+
+def test_models_and_datasets_list(capsys):
+    assert main(["models"]) == 0 and "histogram" in capsys.readouterr().out
+    assert main(["datasets"]) == 0 and "fashion" in capsys.readouterr().out
+
+
+def test_demo_runs_and_writes_its_table(tmp_path, capsys):
+    out = tmp_path / "demo.md"
+    assert main(["demo", "--sizes", "50,400", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "KL(truth||model)" in printed and "new avatars" in printed
+    assert "| 400 | histogram |" in out.read_text()

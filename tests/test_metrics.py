@@ -1,0 +1,35 @@
+import numpy as np
+import pandas as pd
+
+from plausible import metrics
+
+
+def _table(seed, n=2000):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pd.DataFrame({"x": x, "y": x + rng.normal(scale=0.5, size=n), "c": np.where(x > 0, "hi", "lo")})
+
+
+def test_same_distribution_scores_near_one():
+    assert metrics.marginal_fidelity(_table(0), _table(1)) > 0.95
+    assert metrics.pairwise_fidelity(_table(0), _table(1)) > 0.95
+
+
+def test_shuffling_columns_keeps_marginals_but_breaks_pairs():
+    real, other = _table(0), _table(1)
+    rng = np.random.default_rng(2)
+    shuffled = other.apply(lambda col: col.to_numpy()[rng.permutation(len(col))])
+    assert metrics.marginal_fidelity(real, shuffled) > 0.95
+    assert metrics.pairwise_fidelity(real, shuffled) < metrics.pairwise_fidelity(real, other) - 0.2
+
+
+def test_missing_rate_counts_in_marginal_fidelity():
+    real = pd.DataFrame({"v": np.arange(100.0)})
+    holes = real.assign(v=np.where(np.arange(100) < 30, np.nan, real["v"]))
+    score, per_column = metrics.marginal_fidelity(real, holes, per_column=True)
+    assert per_column["v"] <= 0.7 + 1e-9
+
+
+def test_unseen_share():
+    train = pd.DataFrame({"a": ["x", "y"], "b": [1, 2]})
+    assert metrics.unseen_share(pd.DataFrame({"a": ["x", "x"], "b": [1, 2]}), train) == 0.5

@@ -1,0 +1,63 @@
+import json
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file, save_file
+
+import plausible as pl
+from plausible.testing import mixed_table
+
+
+@pytest.fixture()
+def saved(tmp_path):
+    path = tmp_path / "m.plausible"
+    pl.make("histogram", seed=3, bins=5).fit(mixed_table()).save(path)
+    return path
+
+
+def test_config_records_everything_needed(saved):
+    config = json.loads((saved / "config.json").read_text())
+    assert config["model"] == "histogram" and config["params"] == {"alpha": 1.0, "bins": 5}
+    assert config["seed"] == 3 and config["format_version"] == 1 and config["library_version"] == pl.__version__
+    assert [c["name"] for c in config["schema"]["columns"]] == list(mixed_table().columns)
+
+
+def test_newer_format_is_refused_with_advice(saved):
+    config = json.loads((saved / "config.json").read_text())
+    config["format_version"] = 99
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(pl.ModelFileError, match="upgrade plausible"):
+        pl.load(saved)
+
+
+def test_wrong_shapes_are_refused(saved):
+    arrays = load_file(str(saved / "weights.safetensors"))
+    arrays["counts"] = np.zeros(3, dtype=arrays["counts"].dtype)
+    save_file(arrays, str(saved / "weights.safetensors"))
+    with pytest.raises(pl.ModelFileError, match="'counts' has shape"):
+        pl.load(saved)
+
+
+def test_missing_or_damaged_files(saved, tmp_path):
+    (saved / "config.json").write_text("{not json")
+    with pytest.raises(pl.ModelFileError, match="not valid JSON"):
+        pl.load(saved)
+    with pytest.raises(pl.ModelFileError, match="not a model folder"):
+        pl.load(tmp_path / "nothing-here")
+
+
+def test_no_pickle_anywhere():
+    import pathlib
+
+    source = pathlib.Path(pl.__file__).parent
+    offenders = [p.name for p in source.rglob("*.py") if "import pickle" in p.read_text() or "torch.load(" in p.read_text()]
+    assert offenders == []
+
+
+def test_saving_over_something_else_is_refused(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me")
+    model = pl.make("independent").fit(mixed_table())
+    with pytest.raises(pl.ModelFileError, match="not a plausible model folder"):
+        model.save(tmp_path / "notes")
+    assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"

@@ -1,0 +1,79 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import plausible as pl
+from plausible.layout import MISSING, VALUE, TableLayout
+from plausible.schema import Schema, SchemaError
+from plausible.testing import mixed_table
+
+
+def test_kinds_are_inferred():
+    schema = Schema.infer(mixed_table())
+    kinds = {c.name: c.kind for c in schema.columns}
+    assert kinds == {"group": "categorical", "age": "integer", "spend": "numeric", "member": "boolean",
+                     "joined": "datetime", "score": "numeric", "tier": "categorical"}
+    assert schema["score"].nullable and schema["tier"].nullable and not schema["age"].nullable
+    assert schema["joined"].resolution == "D"
+
+
+def test_float_column_of_whole_numbers_with_gaps_is_integer():
+    schema = Schema.infer(pd.DataFrame({"n": [1.0, 2.0, np.nan, 4.0]}))
+    assert schema["n"].kind == "integer" and schema["n"].nullable
+
+
+def test_overrides_and_roundtrip():
+    data = pd.DataFrame({"zip": [75001, 69001, 75001], "x": [0.5, 1.5, 2.5]})
+    schema = Schema.infer(data, overrides={"zip": "categorical"})
+    assert schema["zip"].kind == "categorical" and schema["zip"].categories == [75001, 69001]
+    assert Schema.from_dict(schema.to_dict()) == schema
+    with pytest.raises(SchemaError, match="not in the table"):
+        Schema.infer(data, overrides={"nope": "numeric"})
+    with pytest.raises(SchemaError, match="unknown kind"):
+        Schema.infer(data, overrides={"x": "complex"})
+
+
+def test_high_cardinality_is_pooled_and_still_sampled():
+    rng = np.random.default_rng(0)
+    ids = [f"id{i}" for i in rng.integers(0, 5000, 3000)]
+    data = pd.DataFrame({"id": ids, "v": rng.normal(size=3000)})
+    model = pl.make("independent", seed=0).fit(data)
+    column = model.schema_["id"]
+    assert len(column.categories) == 49 and len(column.rare) > 500  # memory stays bounded
+    synthetic = model.sample(500, seed=1)
+    assert set(synthetic["id"]) <= set(ids)
+    assert np.isfinite(model.log_prob(data)).all()
+
+
+def test_point_masses_missing_and_states():
+    data = mixed_table(n=500)
+    layout = TableLayout.fit(data, Schema.infer(data))
+    names = {d.name: d.labels for d in layout.discrete}
+    assert names["spend:state"] == [VALUE, 0.0]               # 40% zeros: a point mass
+    assert names["score:state"] == [VALUE, MISSING]           # gaps: a missing state
+    assert MISSING in names["tier"]
+    encoded = layout.encode(Schema.infer(data).check(data))
+    decoded = layout.decode(encoded, np.random.default_rng(0))
+    for column in data.columns:  # encode then decode gives the data back exactly
+        pd.testing.assert_series_equal(decoded[column], data[column], check_names=False)
+
+
+def test_all_point_masses_column_comes_back_as_those_values():
+    data = pd.DataFrame({"likert": np.random.default_rng(1).integers(1, 6, 400)})
+    model = pl.make("independent", seed=0).fit(data)
+    assert model.layout_.continuous == []  # every value is a point mass: no continuous part
+    assert set(model.sample(300, seed=0)["likert"]) == {1, 2, 3, 4, 5}
+
+
+def test_errors_name_the_column():
+    with pytest.raises(SchemaError, match="'a'"):
+        Schema.infer(pd.DataFrame({"a": [np.nan, np.nan], "b": [1, 2]}))
+    with pytest.raises(SchemaError, match="empty"):
+        Schema.infer(pd.DataFrame({"a": []}))
+    with pytest.raises(SchemaError, match="infinite"):
+        Schema.infer(pd.DataFrame({"a": [1.0, np.inf]}))
+    schema = Schema.infer(pd.DataFrame({"a": [1.0, 2.0], "c": ["x", "y"]}))
+    with pytest.raises(SchemaError, match="'a'.*not numbers"):
+        schema.check(pd.DataFrame({"a": ["one", "2"], "c": ["x", "x"]}))
+    with pytest.raises(SchemaError, match="'c'.*never seen"):
+        schema.check(pd.DataFrame({"a": [1.0], "c": ["z"]}))
