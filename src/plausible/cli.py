@@ -91,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--json", action="store_true", help="print JSON")
 
     demo = command("demo", "the fashion demo: which model wins at which data size, and why")
-    demo.add_argument("--sizes", default="50,500,5000", help="training sizes, comma-separated (default 50,500,5000)")
+    demo.add_argument("--sizes", default="50,500,5000,50000",
+                      help="training sizes, comma-separated (default 50,500,5000,50000)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default="plausible-demo.md", metavar="FILE",
                       help="also write the table here (.md, .csv or .parquet; default plausible-demo.md)")

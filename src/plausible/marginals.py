@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layout import Encoded, TableLayout
+
 
 class Bins:
     def __init__(self, edges: np.ndarray):
@@ -97,3 +99,82 @@ def laplace(counts: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """Laplace-smoothed frequencies along the last axis: (n_k + alpha) / (N + K alpha)."""
     counts = np.asarray(counts, dtype=float) + alpha
     return counts / counts.sum(axis=-1, keepdims=True)
+
+
+class ColumnLevels:
+    """Each user column as one discrete variable: its state codes except VALUE, then its value's bins.
+
+    Used by `histogram` (a cell is one level per column) and `bayesnet` (a node per column), so
+    that "missing", "exactly 0" and "in bin k" are levels of one variable and exclude each other.
+    """
+
+    def __init__(self, layout: TableLayout, bins: list[Bins]):
+        self.layout, self.bins = layout, bins
+        discrete = {v.column: j for j, v in enumerate(layout.discrete)}
+        continuous = {v.column: c for c, v in enumerate(layout.continuous)}
+        self.columns = [(discrete.get(n, -1), continuous.get(n, -1)) for n in layout.schema.names]
+        # levels before the first bin: the state codes, less VALUE
+        self.offsets = np.array([layout.discrete[j].cardinality - (c >= 0) if j >= 0 else 0
+                                 for j, c in self.columns], dtype=np.int64)
+        self.sizes = self.offsets + np.array([bins[c].count if c >= 0 else 0 for _, c in self.columns])
+
+    def _nearest_bin(self, c: int, values: np.ndarray) -> np.ndarray:
+        """Bin of each value; a value outside the training range counts as its nearest bin."""
+        edges = self.bins[c].edges
+        return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+
+    def _value_code(self, j: int) -> int:
+        return self.layout.discrete[j].value_code
+
+    def encode(self, data: Encoded) -> np.ndarray:
+        """(N, M) levels of complete rows."""
+        levels = np.zeros((len(data), len(self.columns)), dtype=np.int64)
+        for i, (j, c) in enumerate(self.columns):
+            if j >= 0:
+                code = data.codes[:, j]
+                levels[:, i] = code - (code > self._value_code(j)) if c >= 0 else code
+            if c >= 0:
+                bin_level = self.offsets[i] + self._nearest_bin(c, data.values[:, c])
+                levels[:, i] = bin_level if j < 0 else np.where(code == self._value_code(j), bin_level, levels[:, i])
+        return levels
+
+    def allowed(self, data: Encoded) -> list[np.ndarray]:
+        """Per column, (N, K_i) booleans: the levels each row still allows (`layout.evidence`, plus bins)."""
+        evidence = self.layout.evidence(data)
+        out = []
+        for i, (j, c) in enumerate(self.columns):
+            if c < 0:
+                out.append(evidence[j])
+                continue
+            value_allowed = evidence[j][:, self._value_code(j)] if j >= 0 else np.ones(len(data), bool)
+            bins_allowed = np.repeat(value_allowed[:, None], self.bins[c].count, axis=1)
+            known = np.flatnonzero(~np.isnan(data.values[:, c]))
+            bins_allowed[known] = False
+            bins_allowed[known, self._nearest_bin(c, data.values[known, c])] = True
+            states_allowed = np.delete(evidence[j], self._value_code(j), axis=1) if j >= 0 else np.zeros((len(data), 0), bool)
+            out.append(np.concatenate([states_allowed, bins_allowed], axis=1))
+        return out
+
+    def decode(self, levels: np.ndarray, data: Encoded, rng: np.random.Generator) -> Encoded:
+        """Codes and values for `levels`; known numbers in `data` are kept, unknown ones drawn in their bin."""
+        codes, values = data.codes.copy(), data.values.copy()
+        for i, (j, c) in enumerate(self.columns):
+            level = levels[:, i]
+            is_value = level >= self.offsets[i]
+            if j >= 0:
+                value_code = self._value_code(j)
+                codes[:, j] = np.where(is_value, value_code, level + (level >= value_code)) if c >= 0 else level
+            if c >= 0:
+                draw = is_value & np.isnan(values[:, c])
+                values[draw, c] = self.bins[c].sample(level[draw] - self.offsets[i], rng)
+                values[~is_value, c] = np.nan
+        return Encoded(codes, values)
+
+    def log_density(self, data: Encoded) -> np.ndarray:
+        """Σ −log(bin width) over each row's continuous values (uniform within a bin; −inf outside)."""
+        total = np.zeros(len(data))
+        active = self.layout.value_active(data.codes)
+        for c, bins in enumerate(self.bins):
+            k = bins.index(data.values[active[:, c], c])
+            total[active[:, c]] -= np.where(k >= 0, np.log(bins.widths[np.maximum(k, 0)]), np.inf)
+        return total
