@@ -13,6 +13,7 @@ _LAZY = {
     "models": ("registry", "models"),
     "register": ("registry", "register"),
     "load": ("base", "load"),
+    "evaluate": ("evaluation", "evaluate"),
     "Model": ("base", "Model"),
     "Param": ("base", "Param"),
     "NotFittedError": ("base", "NotFittedError"),

@@ -136,3 +136,124 @@ def entropy(probabilities) -> float:
     p = np.asarray(probabilities, dtype=float)
     p = p[p > 0]
     return float(-(p * np.log(p)).sum())
+
+
+# ---------------------------------------------------------------------- classifiers and distances
+def _design(frames: list[pd.DataFrame], reference: pd.DataFrame):
+    """Encode tables the same way for scikit-learn: numbers as floats, labels as integer codes.
+
+    Returns the matrices and a boolean mask of which columns are categorical.
+    """
+    categorical = [not _is_numeric(reference[c]) for c in reference.columns]
+    matrices = [np.empty((len(f), len(reference.columns))) for f in frames]
+    for k, name in enumerate(reference.columns):
+        if categorical[k]:
+            labels = pd.concat([_labels(f[name]) for f in frames], ignore_index=True)
+            codes, _ = pd.factorize(labels)
+            start = 0
+            for matrix, frame in zip(matrices, frames):
+                matrix[:, k] = codes[start:start + len(frame)]
+                start += len(frame)
+        else:
+            for matrix, frame in zip(matrices, frames):
+                matrix[:, k] = _numbers(frame[name])
+    return matrices, np.array(categorical)
+
+
+def _threads(rows: int):
+    """OpenMP threads for scikit-learn's boosting: one on small tables, where starting and
+    synchronising threads costs more than it saves (40x slower on a busy 2-core machine)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1 if rows < 20_000 else None, user_api="openmp")
+
+
+def detection_auc(real: pd.DataFrame, synthetic: pd.DataFrame, seed: int = 0, folds: int = 5) -> float:
+    """Cross-validated ROC AUC of a gradient-boosting classifier telling real rows from synthetic.
+
+    0.5 means it cannot tell them apart (better); 1.0 means every synthetic row is recognisable.
+    Both sets are cut to the same size first so the classifier cannot win on class balance.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    n = min(len(real), len(synthetic))
+    rng = np.random.default_rng(seed)
+    real = real.iloc[rng.choice(len(real), n, replace=False)]
+    synthetic = synthetic[real.columns].iloc[rng.choice(len(synthetic), n, replace=False)]
+    (x_real, x_synth), categorical = _design([real, synthetic], real)
+    x = np.vstack([x_real, x_synth])
+    y = np.r_[np.zeros(n), np.ones(n)]
+    classifier = HistGradientBoostingClassifier(categorical_features=categorical if categorical.any() else None,
+                                                max_iter=100, random_state=seed)
+    cv = StratifiedKFold(n_splits=min(folds, max(2, n // 5)), shuffle=True, random_state=seed)
+    with _threads(2 * n):
+        return float(np.mean(cross_val_score(classifier, x, y, cv=cv, scoring="roc_auc")))
+
+
+def utility(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int = 0) -> float:
+    """Score on `test` of a gradient-boosting model trained on `train` to predict `target`.
+
+    ROC AUC (one-vs-rest for several classes) for a label target, R² for a numeric one.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.metrics import r2_score, roc_auc_score
+
+    if target not in train.columns:
+        raise ValueError(f"target column {target!r} is not in the table; columns are {list(train.columns)}")
+    features = [c for c in train.columns if c != target]
+    (x_train, x_test), categorical = _design([train[features], test[features]], train[features])
+    kwargs = dict(categorical_features=categorical if categorical.any() else None, random_state=seed, max_iter=200)
+    if _is_numeric(train[target]):
+        with _threads(len(train)):
+            model = HistGradientBoostingRegressor(**kwargs).fit(x_train, _numbers(train[target]))
+        return float(r2_score(_numbers(test[target]), model.predict(x_test)))
+    y_train, y_test = _labels(train[target]).to_numpy(), _labels(test[target]).to_numpy()
+    if len(set(y_train)) < 2:
+        return 0.5  # a model that saw one class can only guess
+    with _threads(len(train)):
+        model = HistGradientBoostingClassifier(**kwargs).fit(x_train, y_train)
+    proba = model.predict_proba(x_test)
+    classes = list(model.classes_)
+    if len(set(y_test)) < 2:
+        return float("nan")
+    if len(classes) == 2:
+        return float(roc_auc_score(y_test == classes[1], proba[:, 1]))
+    full = np.zeros((len(y_test), len(set(y_test) | set(classes))))
+    order = sorted(set(y_test) | set(classes))
+    for k, label in enumerate(classes):
+        full[:, order.index(label)] = proba[:, k]
+    present = [k for k, label in enumerate(order) if label in set(y_test)]
+    full = full[:, present] / np.maximum(full[:, present].sum(axis=1, keepdims=True), 1e-12)
+    return float(roc_auc_score(y_test, full, multi_class="ovr", labels=[order[k] for k in present]))
+
+
+def distances_to_closest(rows: pd.DataFrame, reference: pd.DataFrame) -> np.ndarray:
+    """Distance from each row to its nearest reference row.
+
+    Numbers are scaled by the reference's standard deviation (missing cells get their own
+    indicator); labels are one-hot with weight 1/√2, so two different labels are 1 apart, like a
+    one-standard-deviation gap in a number.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    blocks_rows, blocks_ref = [], []
+    for name in reference.columns:
+        if _is_numeric(reference[name]):
+            ref, row = _numbers(reference[name]), _numbers(rows[name])
+            centre, scale = np.nanmean(ref), np.nanstd(ref) or 1.0
+            for values, blocks in ((ref, blocks_ref), (row, blocks_rows)):
+                missing = np.isnan(values)
+                blocks.append(np.c_[np.where(missing, 0.0, (values - centre) / scale), missing.astype(float)])
+        else:
+            labels = pd.Categorical(pd.concat([_labels(reference[name]), _labels(rows[name])]))
+            onehot = np.eye(len(labels.categories))[labels.codes] / np.sqrt(2)
+            blocks_ref.append(onehot[:len(reference)])
+            blocks_rows.append(onehot[len(reference):])
+    index = NearestNeighbors(n_neighbors=1).fit(np.hstack(blocks_ref))
+    return index.kneighbors(np.hstack(blocks_rows))[0][:, 0]
+
+
+def exact_copy_rate(synthetic: pd.DataFrame, train: pd.DataFrame) -> float:
+    """Share of synthetic rows identical, cell for cell, to some training row."""
+    return 1.0 - unseen_share(synthetic, train)

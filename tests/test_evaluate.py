@@ -1,0 +1,71 @@
+"""Each metric of pl.evaluate on a case whose answer is known."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import plausible as pl
+from plausible.evaluation import METRICS, evaluate
+
+
+def _table(seed: int, n: int = 800) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    kind = np.where(x + rng.normal(scale=0.5, size=n) > 0, "high", "low")
+    return pd.DataFrame({"x": x, "y": 2 * x + rng.normal(scale=0.5, size=n), "kind": kind,
+                         "count": rng.poisson(np.exp(1 + 0.5 * x))})
+
+
+@pytest.fixture(scope="module")
+def split():
+    return _table(0), _table(1)  # train, held-out
+
+
+def test_two_samples_of_one_distribution_are_indistinguishable(split):
+    train, real = split
+    result = evaluate(real, _table(2), train=train, target="kind")
+    assert 0.4 < result["detection_auc"] < 0.6
+    assert result["marginal_fidelity"] > 0.93 and result["pairwise_fidelity"] > 0.93
+    assert 0.85 < result["utility_ratio"] < 1.15
+    assert 0.8 < result["dcr_ratio"] < 1.25 and result["exact_copy_rate"] < 0.05
+    for name in ("detection_auc", "marginal_fidelity", "pairwise_fidelity"):  # the floor is the same game
+        assert abs(result[name] - result.floor[name]) < 0.08
+
+
+def test_copying_the_training_rows_is_flagged(split):
+    train, real = split
+    result = evaluate(real, train.copy(), train=train)
+    assert result["dcr_ratio"] < 0.01 and result.floor["dcr_ratio"] > 0.8
+    assert result["exact_copy_rate"] == 1.0 and result.floor["exact_copy_rate"] < 0.05
+
+
+def test_shuffled_columns_keep_marginals_but_lose_pairs_and_utility(split):
+    train, real = split
+    rng = np.random.default_rng(3)
+    shuffled = _table(2).apply(lambda column: column.to_numpy()[rng.permutation(len(column))])
+    result = evaluate(real, shuffled, train=train, target="kind")
+    assert result["marginal_fidelity"] > 0.93
+    assert result["pairwise_fidelity"] < result.floor["pairwise_fidelity"] - 0.15
+    assert result["utility_ratio"] < 0.75  # nothing left to learn the target from
+    assert result["detection_auc"] > 0.75
+
+
+def test_model_metrics_and_known_truth():
+    train = pl.datasets.load("fashion", n=2000, seed=0)
+    real = pl.datasets.load("fashion", n=600, seed=1)
+    model = pl.make("histogram").fit(train)
+    result = evaluate(real, model.sample(600, seed=2), train=train, model=model, truth="fashion")
+    assert np.isclose(result["log_likelihood"], model.log_prob(real).mean())
+    low, high = result.intervals["log_likelihood"]
+    assert low < result["log_likelihood"] < high
+    assert 0 < result["kl_to_truth"] < 2 and 0 < result["tv_to_truth"] < 1
+    assert result.details["dcr_summary"] == "mean"  # discrete rows repeat: medians are 0
+    assert set(result) <= set(METRICS)
+    assert list(result.table().columns) == ["metric", "value", "noise_floor", "interval_95", "better"]
+
+
+def test_bad_input_is_explained(split):
+    train, real = split
+    with pytest.raises(ValueError, match="lacks columns"):
+        evaluate(real, real.drop(columns="x"))
+    with pytest.raises(ValueError, match="target column 'nope'"):
+        evaluate(real, real, target="nope")
