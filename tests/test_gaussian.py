@@ -1,0 +1,94 @@
+"""gaussian: imputations follow the closed-form conditional; log_prob is the marginal normal density."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import multivariate_normal
+
+import plausible as pl
+
+MEAN = np.array([1.0, -2.0, 30.0])
+COVARIANCE = np.array([[4.0, 1.2, -3.0],
+                       [1.2, 1.0, 0.9],
+                       [-3.0, 0.9, 9.0]])
+
+
+def correlated_table(n: int, seed: int) -> pd.DataFrame:
+    x = np.random.default_rng(seed).multivariate_normal(MEAN, COVARIANCE, size=n)
+    return pd.DataFrame(x, columns=["a", "b", "c"])
+
+
+def closed_form(mean, covariance, known: list[int], value: np.ndarray):
+    """E[x_M | x_O = value] and Cov[x_M | x_O] of N(mean, covariance)."""
+    hidden = [i for i in range(len(mean)) if i not in known]
+    regression = np.linalg.solve(covariance[np.ix_(known, known)], covariance[np.ix_(known, hidden)])
+    conditional_mean = mean[hidden] + (value - mean[known]) @ regression
+    conditional_covariance = covariance[np.ix_(hidden, hidden)] - covariance[np.ix_(hidden, known)] @ regression
+    return conditional_mean, conditional_covariance
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    data = correlated_table(4000, seed=0)
+    holes = np.random.default_rng(1).random(data.shape) < 0.1   # EM has gaps to fill while fitting
+    return pl.make("gaussian", seed=0).fit(data.mask(holes))
+
+
+@pytest.mark.parametrize("known", [["a", "b"], ["a"], ["c"]])
+def test_imputation_matches_the_closed_form_conditional(fitted, known):
+    columns = ["a", "b", "c"]
+    known_index = [columns.index(c) for c in known]
+    hidden = [c for c in columns if c not in known]
+    value = MEAN[known_index] + np.array([1.5, -0.5])[:len(known)] * np.sqrt(np.diag(COVARIANCE))[known_index]
+    n = 4000  # the same row many times: one impute call gives n independent draws from the conditional
+    rows = pd.DataFrame({c: np.full(n, value[known.index(c)]) if c in known else np.nan for c in columns})
+    draws = fitted.impute(rows, n_draws=1, seed=3)[0]
+    assert (draws[known].to_numpy() == rows[known].to_numpy()).all(), "impute changed the known cells"
+    sample = draws[hidden].to_numpy()
+
+    expected_mean, expected_covariance = closed_form(fitted.mean, fitted.covariance, known_index, value)
+    standard_error = np.sqrt(np.diag(expected_covariance) / n)
+    assert np.all(np.abs(sample.mean(axis=0) - expected_mean) < 4 * standard_error), \
+        f"conditional mean {sample.mean(axis=0)} vs closed form {expected_mean}"
+    np.testing.assert_allclose(np.cov(sample.T).reshape(expected_covariance.shape), expected_covariance,
+                               rtol=0.1, atol=0.05 * np.sqrt(np.outer(np.diag(expected_covariance),
+                                                                      np.diag(expected_covariance))).max())
+    # and, loosely, the conditional of the true distribution the table was drawn from
+    true_mean, true_covariance = closed_form(MEAN, COVARIANCE, known_index, value)
+    assert np.all(np.abs(sample.mean(axis=0) - true_mean) < 0.15 * np.sqrt(np.diag(true_covariance)) + 0.05)
+    np.testing.assert_allclose(np.diag(np.atleast_2d(np.cov(sample.T))), np.diag(true_covariance), rtol=0.2)
+
+
+def test_em_is_unbiased_when_values_are_missing_at_random():
+    """c is hidden whenever a is large: the complete cases are biased, EM is not."""
+    data = correlated_table(6000, seed=4)
+    data.loc[data["a"] > MEAN[0] + 1.0, "c"] = np.nan                     # about 30% of c, depending on a
+    model = pl.make("gaussian").fit(data)
+    complete_case_error = abs(data["c"].mean() - MEAN[2])
+    assert complete_case_error > 0.5, "the test data should bias the complete-case mean"
+    assert abs(model.mean[2] - MEAN[2]) < 0.15
+    np.testing.assert_allclose(model.covariance, COVARIANCE, atol=0.35)
+
+
+def test_log_prob_is_the_normal_density_with_absent_values_integrated_out():
+    data = correlated_table(2000, seed=5)
+    data.loc[::4, "b"] = np.nan                                            # b is missing in a quarter of the rows
+    data["color"] = np.where(np.arange(len(data)) % 3 == 0, "red", "blue")
+    model = pl.make("gaussian", alpha=0.0).fit(data)
+    rows = data.head(8)
+    mean, covariance = model.mean, model.covariance
+    expected = []
+    for _, row in rows.iterrows():
+        values = row[["a", "b", "c"]].to_numpy(float)
+        present = ~np.isnan(values)
+        density = multivariate_normal(mean[present], covariance[np.ix_(present, present)]).logpdf(values[present])
+        b_state = data["b"].isna() if np.isnan(row["b"]) else data["b"].notna()      # alpha=0: plain frequencies
+        expected.append(density + np.log(data["color"].eq(row["color"]).mean()) + np.log(b_state.mean()))
+    np.testing.assert_allclose(model.log_prob(rows), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_log_prob_is_in_user_units():
+    """Scaling a column by 1000 lowers the log-density by log 1000 exactly."""
+    data = correlated_table(500, seed=6)
+    small = pl.make("gaussian").fit(data).log_prob(data)
+    large = pl.make("gaussian").fit(data.assign(c=data["c"] * 1000)).log_prob(data.assign(c=data["c"] * 1000))
+    np.testing.assert_allclose(small - large, np.log(1000), rtol=1e-7)
