@@ -1,0 +1,372 @@
+"""copula: a Gaussian copula over empirical marginals, for mixed tables.
+
+Marginals. Every user column j becomes one distribution on the real line with CDF F_j, fitted on
+its own: the MISSING state is an atom at the very bottom; a numeric column's point masses are
+atoms at their own positions; its continuous part is the piecewise-linear CDF G_j of `bins`
+quantile bins (`marginals.Bins`), weighted by the share of continuous cells; a categorical
+column's labels are atoms in order of frequency. All masses are Laplace-smoothed with `alpha`.
+An atom x covers the interval (F(x−), F(x)] of u ∈ [0, 1]; a continuous value the single point
+F(x) = (atom mass below x) + P(value) G(x). With z = Φ⁻¹(u) each cell is a point or an interval
+[a, b] on a standard-normal axis.
+
+Copula. The latent z ~ N(0, R), one coordinate per column. R is the correlation of the normal
+scores: Φ⁻¹(F(x)) for continuous cells, and for atoms the mean of N(0, 1) on their interval,
+
+    E[z | a < z ≤ b] = (φ(a) − φ(b)) / (Φ(b) − Φ(a)),
+
+rescaled to unit diagonal and shrunk, R ← (1 − λ) R + λ I (λ = `shrinkage`), so it is positive
+definite. Sampling is exact: z = L ε with R = L Lᵀ, u = Φ(z), each u looked up in its marginal
+(an atom by its interval, a value by the inverse of G).
+
+Likelihood (exact). With C the columns whose cell is a continuous value and D those whose cell
+is an atom,
+
+    log P(x) = log φ_R_CC(z_C) − Σ_{c∈C} log φ(z_c) + Σ_{c∈C} log f_c(x_c) + log P(z_D ∈ box | z_C),
+
+where f_c = P(value) × the bins density is the marginal density (the copula density times the
+Jacobian dz/dx = f/φ), and z_D | z_C ~ N(R_DC R_CC⁻¹ z_C, R_DD − R_DC R_CC⁻¹ R_CD). The box
+probability is Φ(b) − Φ(a) in closed form when |D| = 1. For |D| = m ≥ 2 it is Genz's separation
+of variables (Genz 1992): writing the conditional z_D − mean as L ε, L Lᵀ its covariance,
+
+    P = ∫_{[0,1]^(m−1)} Π_i (e_i − d_i) dw,   d_i = Φ((a_i − Σ_{k<i} L_ik ε_k) / L_ii),  e_i alike with b_i,
+                                              ε_i = Φ⁻¹(d_i + w_i (e_i − d_i)),
+
+estimated with `qmc_points` points of a randomly shifted Richtmyer lattice folded by the tent
+map (Genz's own rule) and a fixed shift, so log_prob is deterministic. The same points serve
+every row, which makes the probabilities of all boxes of a grid sum to exactly one. Integer
+values are scored at the integer (the midpoint of its unit bin), as everywhere in plausible.
+
+Imputation (approximate). A known value fixes z_j; a known atom confines z_j to its interval;
+an unknown cell is free, except that in a column that can be missing it must lie above the
+MISSING atom. The confined coordinates are Gibbs-sampled for `gibbs_sweeps` sweeps from their
+full conditionals under N(0, R) restricted to the non-free coordinates K (the free ones are
+integrated out): with Q = R_KK⁻¹,
+
+    z_j | z_{K∖j} ~ N(−Σ_{k≠j} Q_jk z_k / Q_jj, 1 / Q_jj) truncated to [a_j, b_j],
+
+drawn by inverse CDF. The free coordinates are then drawn jointly from their Gaussian
+conditional given the rest. Without confined coordinates the draw is exact.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from scipy.special import ndtr, ndtri
+
+from ..base import Model, Param
+from ..layout import Encoded
+from ..marginals import Bins, laplace
+from ..registry import register
+
+U_CLIP = 1e-9             # continuous cells keep u in [U_CLIP, 1 − U_CLIP], so |z| < 6
+QMC_SHIFT_SEED = 0        # the lattice's random shift is fixed: log_prob is deterministic
+QMC_CHUNK = 1 << 15       # rows × points evaluated at once by the Genz estimator
+P_FLOOR, P_CEILING = 1e-300, 1.0 - 2.0 ** -53   # Φ⁻¹ stays finite between these
+
+
+@dataclass
+class Marginal:
+    """One column on the u-axis: atoms in u order, around an optional continuous part."""
+
+    state: int               # the column's discrete variable, −1 if it has none
+    value: int               # the column's continuous variable, −1 if it has none
+    value_code: int          # the discrete code of "a continuous value", −1 if none
+    atoms: np.ndarray        # (A,) discrete codes of the atoms, in u order
+    positions: np.ndarray    # (A,) where each atom sits on the real line (MISSING at −inf)
+    below: np.ndarray        # (A + 1,) atom mass below the k-th atom
+    lower: np.ndarray        # (A,) F(x−) of each atom
+    upper: np.ndarray        # (A,) F(x)
+    value_mass: float        # P(continuous value)
+    bins: Bins | None
+    bin_probs: np.ndarray | None
+    z_bounds: np.ndarray     # (K, 2) z-interval of each discrete code (VALUE: the continuous hull)
+    z_present: float         # lower z end of "not missing" (−inf if the column cannot be missing)
+
+    @classmethod
+    def build(cls, kind: str, var, probs, bins: Bins | None, bin_probs, state: int, value: int) -> "Marginal":
+        """Lay a column out on [0, 1]: MISSING first, numeric atoms at their values among the
+        continuous part, categorical labels by decreasing frequency."""
+        value_code = var.value_code if var is not None else -1
+        probs = probs if probs is not None else np.zeros(0)
+        atoms = np.array([k for k in range(len(probs)) if k != value_code], dtype=np.int64)
+        if kind in ("categorical", "boolean"):
+            positions = np.empty(len(atoms))
+            positions[np.argsort(-probs[atoms], kind="stable")] = np.arange(len(atoms), dtype=float)
+        else:
+            positions = np.array([var.labels[k] if k != var.missing_code else 0.0 for k in atoms], dtype=float)
+        if var is not None and var.missing_code >= 0:
+            positions[atoms == var.missing_code] = -np.inf
+        order = np.argsort(positions, kind="stable")
+        atoms, positions = atoms[order], positions[order]
+        mass = probs[atoms]
+        below = np.concatenate([[0.0], np.cumsum(mass)])
+        value_mass = float(probs[value_code]) if value_code >= 0 else (1.0 if bins is not None else 0.0)
+        lower = below[:-1] + (value_mass * bins.cdf(positions, bin_probs) if bins is not None else 0.0)
+        marginal = cls(state, value, value_code, atoms, positions, below, lower, lower + mass, value_mass,
+                       bins, bin_probs, np.zeros((len(probs), 2)), -np.inf)
+        marginal.z_bounds[atoms] = ndtri(np.clip(np.stack([lower, lower + mass], axis=1), 0.0, 1.0))
+        if value_code >= 0:
+            marginal.z_bounds[value_code] = ndtri(np.clip(marginal.u_of_value(bins.edges[[0, -1]]), 0.0, 1.0))
+        if var is not None and var.missing_code >= 0:
+            marginal.z_present = marginal.z_bounds[var.missing_code, 1]
+        return marginal
+
+    def u_of_value(self, x: np.ndarray) -> np.ndarray:
+        """F(x) at continuous values: atom mass below x plus P(value) G(x)."""
+        return self.below[np.searchsorted(self.positions, x)] + self.value_mass * self.bins.cdf(x, self.bin_probs)
+
+    def value_of_u(self, u: np.ndarray) -> np.ndarray:
+        """Inverse of `u_of_value`: take away the atoms below u, rescale, invert G."""
+        v = (u - self.below[np.searchsorted(self.upper, u)]) / self.value_mass
+        return self.bins.ppf(np.clip(v, 0.0, 1.0), self.bin_probs)
+
+    def code_of_u(self, u: np.ndarray) -> np.ndarray:
+        """The atom whose interval (F(x−), F(x)] holds u, else the VALUE code."""
+        k = np.minimum(np.searchsorted(self.upper, u), len(self.atoms) - 1)
+        inside = ((u > self.lower[k]) & (u <= self.upper[k])) | (self.value_code < 0)
+        return np.where(inside, self.atoms[k], self.value_code)
+
+
+@register
+class Copula(Model):
+    name = "copula"
+    family = "classical"
+    description = "Gaussian copula over empirical marginals (point masses, missing and categories as atoms)"
+    log_prob_kind = "exact"
+    impute_kind = "approximate"
+    complexity = 35   # a Gaussian's J(J − 1)/2 correlations, over histogram-like marginals
+    params = {
+        "bins": Param(100, int, "quantile bins of each column's continuous part", low=1, high=10_000),
+        "alpha": Param(0.1, float, "Laplace pseudo-count added to every atom and bin", low=1e-12),
+        "shrinkage": Param(1e-3, float, "weight of the identity mixed into the correlation matrix", low=1e-9, high=1.0),
+        "qmc_points": Param(512, int, "quasi-Monte Carlo points for log P of two or more atom cells", low=16),
+        "gibbs_sweeps": Param(30, int, "Gibbs sweeps when imputing given known atom cells", low=1),
+    }
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, data: Encoded, rng) -> None:
+        layout = self.layout_
+        self.discrete_probs_ = [laplace(np.bincount(data.codes[:, j], minlength=var.cardinality), self.alpha)
+                                for j, var in enumerate(layout.discrete)]
+        self.bins_ = [Bins.fit(data.values[:, c], self.bins, integer=var.integer)
+                      for c, var in enumerate(layout.continuous)]
+        self.bin_probs_ = [laplace(bins.counts(data.values[:, c]), self.alpha) for c, bins in enumerate(self.bins_)]
+        self._build_marginals()
+        scores = self._cells(data)[0]                                   # (N, J): z of continuous cells
+        for j, marginal in enumerate(self.marginals_):
+            rows = np.isnan(scores[:, j])                                # atoms: their interval's mean
+            if marginal.state >= 0:
+                scores[rows, j] = _truncated_mean(*marginal.z_bounds.T)[data.codes[rows, marginal.state]]
+        scores = scores - scores.mean(axis=0)
+        spread = np.sqrt((scores ** 2).mean(axis=0))
+        constant = spread == 0
+        scores[:, ~constant] /= spread[~constant]
+        correlation = scores.T @ scores / len(scores)
+        correlation[constant, :] = correlation[:, constant] = 0.0
+        np.fill_diagonal(correlation, 1.0)
+        self.correlation_ = (1 - self.shrinkage) * correlation + self.shrinkage * np.eye(len(correlation))
+
+    def _build_marginals(self) -> None:
+        """Every column's u-axis layout, from the fitted masses (after `_fit` or `_set_state`)."""
+        layout = self.layout_
+        state = {var.column: j for j, var in enumerate(layout.discrete)}
+        value = {var.column: c for c, var in enumerate(layout.continuous)}
+        self.marginals_ = []
+        for column in layout.schema.columns:
+            j, c = state.get(column.name, -1), value.get(column.name, -1)
+            self.marginals_.append(Marginal.build(
+                column.kind, layout.discrete[j] if j >= 0 else None, self.discrete_probs_[j] if j >= 0 else None,
+                self.bins_[c] if c >= 0 else None, self.bin_probs_[c] if c >= 0 else None, j, c))
+
+    def _cells(self, data: Encoded):
+        """Each cell on the z-axis: (point, lower, upper, log f), each (N, J).
+
+        A continuous value gives a point (lower = upper = point) and its log marginal density; an
+        atom gives its interval (point NaN, log f 0); an unknown cell (−inf or above MISSING, inf).
+        """
+        n, width = len(data), len(self.marginals_)
+        point, log_density = np.full((n, width), np.nan), np.zeros((n, width))
+        lower, upper = np.full((n, width), -np.inf), np.full((n, width), np.inf)
+        for j, marginal in enumerate(self.marginals_):
+            if marginal.state >= 0:
+                codes = data.codes[:, marginal.state]
+                known = codes >= 0
+                lower[known, j], upper[known, j] = marginal.z_bounds[codes[known]].T
+                lower[~known, j] = marginal.z_present
+            if marginal.value >= 0:
+                x = data.values[:, marginal.value]
+                rows = ~np.isnan(x)
+                z = ndtri(np.clip(marginal.u_of_value(x[rows]), U_CLIP, 1 - U_CLIP))
+                point[rows, j] = lower[rows, j] = upper[rows, j] = z
+                with np.errstate(divide="ignore"):
+                    log_density[rows, j] = np.log(marginal.value_mass) + \
+                        marginal.bins.log_density(x[rows], marginal.bin_probs)
+        return point, lower, upper, log_density
+
+    # ------------------------------------------------------------------ sampling
+    def _sample(self, n: int, rng) -> Encoded:
+        z = rng.standard_normal((n, len(self.marginals_))) @ np.linalg.cholesky(self.correlation_).T
+        return self._to_cells(z, Encoded(np.full((n, len(self.layout_.discrete)), -1, np.int64),
+                                         np.full((n, len(self.layout_.continuous)), np.nan)))
+
+    def _to_cells(self, z: np.ndarray, data: Encoded) -> Encoded:
+        """Fill the unknown cells of `data` from the latent z (N, J); known cells stay."""
+        codes, values = data.codes.copy(), data.values.copy()
+        unknown_values = self.layout_.value_unknown(data)
+        u = ndtr(z)
+        for j, marginal in enumerate(self.marginals_):
+            if marginal.state >= 0:
+                rows = codes[:, marginal.state] < 0
+                codes[rows, marginal.state] = marginal.code_of_u(u[rows, j])
+            if marginal.value >= 0:
+                active = codes[:, marginal.state] == marginal.value_code if marginal.state >= 0 else \
+                    np.ones(len(codes), dtype=bool)
+                rows = unknown_values[:, marginal.value] & active
+                values[rows, marginal.value] = marginal.value_of_u(u[rows, j])
+                values[~active, marginal.value] = np.nan
+        return Encoded(codes, values)
+
+    # ------------------------------------------------------------------ likelihood
+    def _log_prob(self, data: Encoded) -> np.ndarray:
+        point, lower, upper, log_density = self._cells(data)
+        total = log_density.sum(axis=1)
+        continuous = ~np.isnan(point)
+        patterns, group = np.unique(continuous, axis=0, return_inverse=True)
+        for p, pattern in enumerate(patterns):
+            rows = np.flatnonzero(group.ravel() == p)
+            C, D = np.flatnonzero(pattern), np.flatnonzero(~pattern)
+            total[rows] += self._log_copula(point[np.ix_(rows, C)], lower[np.ix_(rows, D)],
+                                            upper[np.ix_(rows, D)], C, D)
+        return total
+
+    def _log_copula(self, z, lower, upper, C, D) -> np.ndarray:
+        """log φ_R_CC(z_C) − Σ log φ(z_c) + log P(z_D ∈ [lower, upper] | z_C), rows sharing C and D."""
+        R = self.correlation_
+        out, mean, covariance = np.zeros(len(z)), np.zeros((len(z), len(D))), R[np.ix_(D, D)]
+        if len(C):
+            chol = np.linalg.cholesky(R[np.ix_(C, C)])
+            white = solve_triangular(chol, z.T, lower=True)                       # (|C|, n) = L⁻¹ z_C
+            out += -np.log(np.diag(chol)).sum() - 0.5 * (white ** 2).sum(axis=0) + 0.5 * (z ** 2).sum(axis=1)
+            gain = solve_triangular(chol, R[np.ix_(C, D)], lower=True)            # (|C|, |D|) = L⁻¹ R_CD
+            mean = white.T @ gain                                                  # R_DC R_CC⁻¹ z_C
+            covariance = covariance - gain.T @ gain
+        if len(D):
+            with np.errstate(divide="ignore"):
+                out += np.log(_box_probability(lower - mean, upper - mean, covariance, self.qmc_points))
+        return out
+
+    # ------------------------------------------------------------------ imputation
+    def _impute(self, data: Encoded, rng) -> Encoded:
+        point, lower, upper, _ = self._cells(data)
+        fixed = ~np.isnan(point)
+        free = ~fixed & np.isneginf(lower) & np.isposinf(upper)
+        confined = ~fixed & ~free
+        width = len(self.marginals_)
+        z = np.where(fixed, point, 0.0)
+        z[confined] = _truncated_normal(lower[confined], upper[confined], rng.random(confined.sum()))[0]
+        patterns, group = np.unique(free, axis=0, return_inverse=True)
+        group = group.ravel()
+        weights, scales = np.zeros((len(patterns), width, width)), np.ones((len(patterns), width))
+        gains, chols = np.zeros_like(weights), np.zeros_like(weights)
+        R = self.correlation_
+        for p, pattern in enumerate(patterns):
+            F, K = np.flatnonzero(pattern), np.flatnonzero(~pattern)
+            precision = np.linalg.inv(R[np.ix_(K, K)])
+            diagonal = np.diag(precision)
+            weights[p][np.ix_(K, K)] = -precision / diagonal[:, None] + np.eye(len(K))   # zero diagonal
+            scales[p, K] = 1 / np.sqrt(diagonal)
+            gain = R[np.ix_(F, K)] @ precision                                         # R_FK R_KK⁻¹
+            gains[p][np.ix_(F, K)] = gain
+            chols[p][np.ix_(F, F)] = np.linalg.cholesky(R[np.ix_(F, F)] - gain @ R[np.ix_(K, F)])
+        columns = [np.flatnonzero(confined[:, j]) for j in range(width)]
+        for _ in range(self.gibbs_sweeps if confined.any() else 0):
+            for j, rows in enumerate(columns):
+                if rows.size:
+                    mean = np.einsum("nk,nk->n", weights[group[rows], j], z[rows])
+                    scale = scales[group[rows], j]
+                    draw = _truncated_normal((lower[rows, j] - mean) / scale, (upper[rows, j] - mean) / scale,
+                                             rng.random(rows.size))[0]
+                    z[rows, j] = mean + scale * draw
+        noise = rng.standard_normal(z.shape)
+        z = z + np.einsum("nij,nj->ni", gains[group], z) + np.einsum("nij,nj->ni", chols[group], noise)
+        return self._to_cells(z, data)
+
+    # ------------------------------------------------------------------ saving
+    def _get_state(self):
+        arrays = {f"discrete_{j}": p for j, p in enumerate(self.discrete_probs_)}
+        for c, (bins, probs) in enumerate(zip(self.bins_, self.bin_probs_)):
+            arrays[f"edges_{c}"], arrays[f"bin_probs_{c}"] = bins.edges, probs
+        arrays["correlation"] = self.correlation_
+        return {}, arrays
+
+    def _set_state(self, state, arrays):
+        self.discrete_probs_ = [arrays[f"discrete_{j}"] for j in range(len(self.layout_.discrete))]
+        self.bins_ = [Bins(arrays[f"edges_{c}"]) for c in range(len(self.layout_.continuous))]
+        self.bin_probs_ = [arrays[f"bin_probs_{c}"] for c in range(len(self.layout_.continuous))]
+        self.correlation_ = arrays["correlation"]
+        self._build_marginals()
+
+
+# ---------------------------------------------------------------------- the standard normal on intervals
+def _truncated_normal(lower, upper, w):
+    """The w-quantile of N(0, 1) truncated to [lower, upper], and the mass Φ(upper) − Φ(lower).
+
+    Intervals in the upper tail are mirrored into the lower one, where Φ keeps its precision.
+    """
+    flip = lower > 0
+    a, b = np.where(flip, -upper, lower), np.where(flip, -lower, upper)
+    low, high = ndtr(a), ndtr(b)
+    mass = high - low
+    if w is None:
+        return None, mass
+    x = np.clip(ndtri(np.clip(low + w * mass, P_FLOOR, P_CEILING)), a, b)
+    return np.where(flip, -x, x), mass
+
+
+def _truncated_mean(lower, upper):
+    """E[z | lower < z ≤ upper] for z ~ N(0, 1): (φ(a) − φ(b)) / (Φ(b) − Φ(a))."""
+    flip = lower > 0
+    a, b = np.where(flip, -upper, lower), np.where(flip, -lower, upper)
+    density = np.exp(-0.5 * a ** 2) - np.exp(-0.5 * b ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = density / np.sqrt(2 * np.pi) / (ndtr(b) - ndtr(a))
+    mean = np.where(np.isfinite(mean), mean, np.clip(0.0, a, b))
+    return np.where(flip, -mean, mean)
+
+
+def _box_probability(lower, upper, covariance, points: int) -> np.ndarray:
+    """P(lower < y ≤ upper) for y ~ N(0, covariance), per row of the (n, m) bounds (Genz 1992)."""
+    n, m = lower.shape
+    chol = np.linalg.cholesky(covariance)
+    if m == 1:
+        return _truncated_normal(lower[:, 0] / chol[0, 0], upper[:, 0] / chol[0, 0], None)[1]
+    boxes, inverse = np.unique(np.hstack([lower, upper]), axis=0, return_inverse=True)   # repeated rows once
+    lattice = _lattice(points, m - 1)                                                     # (Q, m − 1)
+    out = np.empty(len(boxes))
+    step = max(1, QMC_CHUNK // len(lattice))
+    for start in range(0, len(boxes), step):
+        a, b = boxes[start:start + step, :m], boxes[start:start + step, m:]
+        weight, draws = 1.0, []
+        for i in range(m):
+            shift = sum(chol[i, k] * draws[k] for k in range(i))                          # (r, Q), or 0
+            y, mass = _truncated_normal((a[:, i, None] - shift) / chol[i, i], (b[:, i, None] - shift) / chol[i, i],
+                                        lattice[:, i] if i < m - 1 else None)
+            weight = weight * mass
+            draws.append(y)
+        out[start:start + step] = weight.mean(axis=1)
+    return out[inverse.ravel()]
+
+
+def _lattice(count: int, dimension: int) -> np.ndarray:
+    """(count, dimension) points of a Richtmyer lattice {i √p_k + Δ_k}, fixed shift Δ, tent-folded."""
+    primes = []
+    candidate = 2
+    while len(primes) < dimension:
+        if all(candidate % p for p in primes):
+            primes.append(candidate)
+        candidate += 1
+    shift = np.random.default_rng(QMC_SHIFT_SEED).random(dimension)
+    points = (np.arange(1, count + 1)[:, None] * np.sqrt(primes) + shift) % 1.0
+    return np.abs(2 * points - 1)
