@@ -141,12 +141,11 @@ class TableLayout:
             series = data[var.column]
             missing = series.isna().to_numpy()
             if column.kind in ("categorical", "boolean"):
-                lookup = {label: k for k, label in enumerate(var.labels)}
-                rare_code = lookup.get(RARE, -1)
                 present = series[~missing]
                 if column.kind == "boolean":
                     present = present.astype(bool)
-                codes[~missing, j] = [lookup.get(_plain(v), rare_code) for v in present]
+                found = pd.Index(var.labels, dtype=object).get_indexer(pd.Index(present.tolist(), dtype=object))
+                codes[~missing, j] = np.where(found >= 0, found, var.labels.index(RARE) if RARE in var.labels else -1)
             else:
                 raw = as_float(series, column)
                 atoms = np.array([a for a in var.labels if isinstance(a, float)])
@@ -213,10 +212,21 @@ class TableLayout:
         return labels
 
     # ------------------------------------------------------------------ helpers for models
-    def evidence(self, encoded: Encoded) -> list[np.ndarray]:
+    def columns(self) -> list[tuple[int, int]]:
+        """Per user column: (index of its discrete variable or -1, index of its continuous one or -1)."""
+        discrete = {v.column: j for j, v in enumerate(self.discrete)}
+        continuous = {v.column: c for c, v in enumerate(self.continuous)}
+        return [(discrete.get(n, -1), continuous.get(n, -1)) for n in self.schema.names]
+
+    def unknown(self, n: int) -> Encoded:
+        """`n` rows where every cell is unknown: what sampling conditions on."""
+        return Encoded(np.full((n, len(self.discrete)), -1, np.int64), np.full((n, len(self.continuous)), np.nan))
+
+    def evidence(self, encoded: Encoded, allow_missing: bool = False) -> list[np.ndarray]:
         """Per discrete variable, an (N, K) boolean array of codes still allowed for each row.
 
-        A known code allows only itself; an unknown one allows every code except MISSING.
+        A known code allows only itself; an unknown one allows every code except MISSING (imputing
+        fills a cell with a value), or every code with `allow_missing` (sampling a fresh row).
         """
         out = []
         for j, var in enumerate(self.discrete):
@@ -225,7 +235,7 @@ class TableLayout:
             known = codes >= 0
             allowed[np.flatnonzero(known), codes[known]] = True
             allowed[~known] = True
-            if var.missing_code >= 0:
+            if var.missing_code >= 0 and not allow_missing:
                 allowed[~known, var.missing_code] = False
             out.append(allowed)
         return out

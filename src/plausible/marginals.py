@@ -110,9 +110,7 @@ class ColumnLevels:
 
     def __init__(self, layout: TableLayout, bins: list[Bins]):
         self.layout, self.bins = layout, bins
-        discrete = {v.column: j for j, v in enumerate(layout.discrete)}
-        continuous = {v.column: c for c, v in enumerate(layout.continuous)}
-        self.columns = [(discrete.get(n, -1), continuous.get(n, -1)) for n in layout.schema.names]
+        self.columns = layout.columns()
         # levels before the first bin: the state codes, less VALUE
         self.offsets = np.array([layout.discrete[j].cardinality - (c >= 0) if j >= 0 else 0
                                  for j, c in self.columns], dtype=np.int64)
@@ -138,9 +136,9 @@ class ColumnLevels:
                 levels[:, i] = bin_level if j < 0 else np.where(code == self._value_code(j), bin_level, levels[:, i])
         return levels
 
-    def allowed(self, data: Encoded) -> list[np.ndarray]:
+    def allowed(self, data: Encoded, allow_missing: bool = False) -> list[np.ndarray]:
         """Per column, (N, K_i) booleans: the levels each row still allows (`layout.evidence`, plus bins)."""
-        evidence = self.layout.evidence(data)
+        evidence = self.layout.evidence(data, allow_missing=allow_missing)
         out = []
         for i, (j, c) in enumerate(self.columns):
             if c < 0:

@@ -106,6 +106,7 @@ def parents_first(parents: np.ndarray) -> np.ndarray:
 class BayesNet(Model):
     name = "bayesnet"
     family = "classical"
+    complexity = 40
     description = "Bayesian network on a learned Chow–Liu forest (BIC-pruned), numbers in quantile bins"
     log_prob_kind = "exact"
     impute_kind = "exact"
@@ -147,9 +148,8 @@ class BayesNet(Model):
         return total
 
     def _sample(self, n: int, rng) -> Encoded:
-        unknown = Encoded(np.full((n, len(self.layout_.discrete)), -1, np.int64),
-                          np.full((n, len(self.layout_.continuous)), np.nan))
-        everything = [np.ones((n, size), dtype=bool) for size in self.levels_.sizes]  # "missing" included
+        unknown = self.layout_.unknown(n)
+        everything = self.levels_.allowed(unknown, allow_missing=True)  # a fresh row may be missing
         return self.levels_.decode(self._draw(everything, rng), unknown, rng)
 
     def _impute(self, data: Encoded, rng) -> Encoded:

@@ -171,11 +171,8 @@ class Copula(Model):
     def _build_marginals(self) -> None:
         """Every column's u-axis layout, from the fitted masses (after `_fit` or `_set_state`)."""
         layout = self.layout_
-        state = {var.column: j for j, var in enumerate(layout.discrete)}
-        value = {var.column: c for c, var in enumerate(layout.continuous)}
         self.marginals_ = []
-        for column in layout.schema.columns:
-            j, c = state.get(column.name, -1), value.get(column.name, -1)
+        for column, (j, c) in zip(layout.schema.columns, layout.columns()):
             self.marginals_.append(Marginal.build(
                 column.kind, layout.discrete[j] if j >= 0 else None, self.discrete_probs_[j] if j >= 0 else None,
                 self.bins_[c] if c >= 0 else None, self.bin_probs_[c] if c >= 0 else None, j, c))
@@ -208,8 +205,7 @@ class Copula(Model):
     # ------------------------------------------------------------------ sampling
     def _sample(self, n: int, rng) -> Encoded:
         z = rng.standard_normal((n, len(self.marginals_))) @ np.linalg.cholesky(self.correlation_).T
-        return self._to_cells(z, Encoded(np.full((n, len(self.layout_.discrete)), -1, np.int64),
-                                         np.full((n, len(self.layout_.continuous)), np.nan)))
+        return self._to_cells(z, self.layout_.unknown(n))
 
     def _to_cells(self, z: np.ndarray, data: Encoded) -> Encoded:
         """Fill the unknown cells of `data` from the latent z (N, J); known cells stay."""

@@ -85,8 +85,8 @@ class Gaussian(Model):
         return total + log_density(z, self.mean_[None], self.covariance_[None])[:, 0] - jacobian
 
     def _sample(self, n: int, rng) -> Encoded:
-        unknown = Encoded(np.full((n, len(self.discrete_probs_)), -1, np.int64), np.full((n, len(self.scale_)), np.nan))
-        return self._complete(unknown, [np.ones((n, len(p)), bool) for p in self.discrete_probs_], rng)
+        unknown = self.layout_.unknown(n)
+        return self._complete(unknown, self.layout_.evidence(unknown, allow_missing=True), rng)
 
     def _impute(self, data: Encoded, rng) -> Encoded:
         return self._complete(data, self.layout_.evidence(data), rng)

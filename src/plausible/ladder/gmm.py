@@ -177,9 +177,8 @@ class GaussianMixture(Model):
         return logsumexp(_log_joint(self._mixture, z, data.codes, None, patterns(z)), axis=1) - jacobian
 
     def _sample(self, n: int, rng) -> Encoded:
-        discrete = self.layout_.discrete
-        unknown = Encoded(np.full((n, len(discrete)), -1, np.int64), np.full((n, len(self.scale_)), np.nan))
-        return self._complete(unknown, [np.ones((n, var.cardinality), bool) for var in discrete], rng)
+        unknown = self.layout_.unknown(n)
+        return self._complete(unknown, self.layout_.evidence(unknown, allow_missing=True), rng)
 
     def _impute(self, data: Encoded, rng) -> Encoded:
         return self._complete(data, self.layout_.evidence(data), rng)

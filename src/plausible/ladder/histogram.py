@@ -32,6 +32,7 @@ ROW_CHUNK = 512  # rows matched against the observed cells at once when imputing
 class Histogram(Model):
     name = "histogram"
     family = "counting"
+    complexity = 20
     description = "one Laplace-smoothed parameter per combination of values (numbers binned)"
     log_prob_kind = "exact"
     impute_kind = "exact"
@@ -64,9 +65,7 @@ class Histogram(Model):
         copy = rng.random(n) < w
         cells = np.column_stack([rng.integers(0, k, n) for k in self.levels_.sizes])
         cells[copy] = self.cells_[rng.choice(len(self.counts_), size=int(copy.sum()), p=self.counts_ / self.n_)]
-        unknown = Encoded(np.full((n, len(self.layout_.discrete)), -1, np.int64),
-                          np.full((n, len(self.layout_.continuous)), np.nan))
-        return self.levels_.decode(cells, unknown, rng)
+        return self.levels_.decode(cells, self.layout_.unknown(n), rng)
 
     def _impute(self, data: Encoded, rng) -> Encoded:
         allowed = self.levels_.allowed(data)  # per column (N, K_c): levels that agree with the known cells

@@ -24,6 +24,7 @@ from ..registry import register
 class Independent(Model):
     name = "independent"
     family = "counting"
+    complexity = 10
     description = "every column on its own (naive Bayes): smoothed frequencies and 1-D histogram densities"
     log_prob_kind = "exact"
     impute_kind = "exact"
@@ -56,20 +57,20 @@ class Independent(Model):
         return total
 
     def _sample(self, n: int, rng) -> Encoded:
-        return self._impute(Encoded(np.full((n, len(self.discrete_probs_)), -1, np.int64),
-                                    np.full((n, len(self.bins_)), np.nan)), rng, allow_missing=True)
+        unknown = self.layout_.unknown(n)
+        return self._complete(unknown, self.layout_.evidence(unknown, allow_missing=True), rng)
 
-    def _impute(self, data: Encoded, rng, allow_missing: bool = False) -> Encoded:
+    def _impute(self, data: Encoded, rng) -> Encoded:
+        return self._complete(data, self.layout_.evidence(data), rng)
+
+    def _complete(self, data: Encoded, allowed: list[np.ndarray], rng) -> Encoded:
+        """Draw each unknown code from its marginal restricted to `allowed`, then unknown values."""
         codes, values = data.codes.copy(), data.values.copy()
         unknown_values = self.layout_.value_unknown(data)
         for j, probs in enumerate(self.discrete_probs_):
             rows = np.flatnonzero(codes[:, j] < 0)
             if rows.size:
-                weights = np.tile(probs, (rows.size, 1))
-                missing_code = self.layout_.discrete[j].missing_code
-                if missing_code >= 0 and not allow_missing:
-                    weights[:, missing_code] = 0.0
-                codes[rows, j] = draw_categorical(weights, rng)
+                codes[rows, j] = draw_categorical(probs * allowed[j][rows], rng)
         active = self.layout_.value_active(codes)
         for c, (bins, probs) in enumerate(zip(self.bins_, self.bin_probs_)):
             rows = np.flatnonzero(unknown_values[:, c] & active[:, c])
