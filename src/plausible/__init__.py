@@ -14,6 +14,7 @@ _LAZY = {
     "register": ("registry", "register"),
     "load": ("base", "load"),
     "evaluate": ("evaluation", "evaluate"),
+    "compare": ("compare", "compare"),
     "Model": ("base", "Model"),
     "Param": ("base", "Param"),
     "NotFittedError": ("base", "NotFittedError"),

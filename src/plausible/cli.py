@@ -29,6 +29,19 @@ of the data with its missing cells filled. Observed cells are never changed.""",
 
 Writes the input with a `log_prob` column (nats; probability mass for discrete cells times
 density for numbers). Low values are unusual records.""",
+    "evaluate": """examples:
+  plausible evaluate --real test.csv --synthetic synthetic.csv --train train.csv --target churn
+  plausible evaluate --real test.csv --synthetic synthetic.csv --model customers.plausible --json
+
+Every metric is printed beside its noise floor: the same metric for a second real sample of the
+same size, i.e. what a perfect generator scores with this much data.""",
+    "compare": """examples:
+  plausible compare customers.csv --target churn --report report.html
+  plausible compare fashion --models independent,histogram,bayesnet --time-budget 60
+  plausible compare wine --target target --json
+
+Splits the data (70% train, 30% held out), fits every model (or --models) with a time budget
+each, evaluates them, ranks them and recommends the simplest one within the noise of the best.""",
     "models": """example:
   plausible models          # a table
   plausible models --json   # machine-readable, with hyperparameters""",
@@ -83,6 +96,27 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("model_dir", metavar="MODEL_DIR")
     score.add_argument("data", metavar="DATA")
     score.add_argument("--out", required=True, metavar="FILE")
+
+    evaluate = command("evaluate", "measure how close synthetic rows are to real ones, and whether they copy")
+    evaluate.add_argument("--real", required=True, metavar="FILE", help="real held-out rows (not used for fitting)")
+    evaluate.add_argument("--synthetic", required=True, metavar="FILE", help="synthetic rows")
+    evaluate.add_argument("--train", metavar="FILE", help="the training rows: enables the privacy metrics")
+    evaluate.add_argument("--model", metavar="MODEL_DIR", help="the fitted model: enables held-out log-likelihood")
+    evaluate.add_argument("--target", metavar="COL", help="a column to predict: enables the utility ratio")
+    evaluate.add_argument("--truth", metavar="DATASET", help="a built-in dataset with a known truth (fashion)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--json", action="store_true", help="print JSON (with meanings and details)")
+
+    compare = command("compare", "fit the model ladder on one table, rank the models and recommend one")
+    compare.add_argument("data", metavar="DATA", help="a .csv/.parquet file or a built-in dataset name")
+    compare.add_argument("--models", metavar="a,b,c", help="models to compare (default: all)")
+    compare.add_argument("--time-budget", type=float, default=600.0, metavar="SECONDS",
+                         help="time limit to fit and sample each model (default 600)")
+    compare.add_argument("--target", metavar="COL", help="a column to predict: adds the utility ratio")
+    compare.add_argument("--report", metavar="FILE", help="write a self-contained HTML report (PNG figures beside it)")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--json", action="store_true", help="print the table as JSON")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
 
     models = command("models", "list the models and what each can do")
     models.add_argument("--json", action="store_true", help="print JSON")
@@ -167,6 +201,53 @@ def _score(args) -> str:
     return f"scored {len(data):,} rows; wrote {args.out}"
 
 
+def _evaluate(args) -> str:
+    from .base import load
+    from .evaluation import METRICS, evaluate
+    from .io import read_table
+
+    result = evaluate(read_table(args.real), read_table(args.synthetic),
+                      train=read_table(args.train) if args.train else None,
+                      model=load(args.model) if args.model else None, target=args.target, truth=args.truth,
+                      seed=args.seed)
+    if args.json:
+        return json.dumps(result.to_json(), indent=2, default=_plain_json)
+    table = result.table()
+    lines = [table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="")]
+    lines += ["", "What each metric means:"] + [f"  {k}: {METRICS[k].meaning}" for k in result]
+    return "\n".join(lines)
+
+
+def _compare(args) -> str:
+    from . import datasets
+    from .compare import compare, recommendation
+
+    data = _read(args.data)
+    target = args.target
+    truth = args.data if args.data in datasets.names() and datasets.info(args.data).truth else None
+    table = compare(data, models=args.models.split(",") if args.models else None, time_budget=args.time_budget,
+                    target=target, seed=args.seed, truth=truth, report=args.report,
+                    progress=False if (args.quiet or args.json) else None)
+    if args.json:
+        return json.dumps({"table": json.loads(table.to_json(orient="records")),
+                           "recommendation": recommendation(table),
+                           "tolerance": table.attrs["tolerance"], "floor_quality": table.attrs["floor_quality"]},
+                          indent=2)
+    columns = [c for c in ["model", "status", "quality", "detection_auc", "marginal_fidelity", "pairwise_fidelity",
+                           "utility_ratio", "dcr_ratio", "log_likelihood", "kl_to_truth", "fit_seconds",
+                           "sample_rows_per_second", "recommended"] if c in table.columns]
+    text = table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="")
+    text += "\n\n" + recommendation(table)
+    if args.report:
+        text += f"\nreport written to {args.report}"
+    return text
+
+
+def _plain_json(value):
+    """JSON for numpy scalars (and anything else as text)."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 def _models(args) -> str:
     from .registry import models
 
@@ -204,7 +285,8 @@ def _demo(args) -> str:
     return f"table written to {args.out}"
 
 
-HANDLERS = {"fit": _fit, "sample": _sample, "impute": _impute, "score": _score, "models": _models,
+HANDLERS = {"fit": _fit, "sample": _sample, "impute": _impute, "score": _score, "evaluate": _evaluate,
+            "compare": _compare, "models": _models,
             "datasets": _datasets, "demo": _demo}
 
 

@@ -96,28 +96,25 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
         raise ValueError(f"target column {target!r} is not in the table; columns are {list(real.columns)}")
     synthetic = synthetic[real.columns]
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(real))
-    half_a = real.iloc[order[: len(real) // 2]].reset_index(drop=True)
-    half_b = real.iloc[order[len(real) // 2:]].reset_index(drop=True)
+    half_a, half_b = _split(real, rng)
     size = min(len(half_b), len(synthetic))
     half_b = half_b.iloc[:size]
     same_size = synthetic.iloc[rng.choice(len(synthetic), size, replace=False)].reset_index(drop=True)
 
     values, floor, intervals, details = {}, {}, {}, {}
     values["detection_auc"] = metrics.detection_auc(half_a, same_size, seed=seed)
-    floor["detection_auc"] = metrics.detection_auc(half_a, half_b, seed=seed)
     values["marginal_fidelity"], details["marginal_fidelity_per_column"] = \
         metrics.marginal_fidelity(half_a, same_size, per_column=True)
-    floor["marginal_fidelity"] = metrics.marginal_fidelity(half_a, half_b)
     values["pairwise_fidelity"] = metrics.pairwise_fidelity(half_a, same_size)
-    floor["pairwise_fidelity"] = metrics.pairwise_fidelity(half_a, half_b)
-
     if target is not None:
+        # Trained on as many synthetic rows as there are real training rows, so the ratio asks
+        # "as useful as the real data?"
         reference = train if train is not None else half_b
         baseline = metrics.utility(reference, half_a, target, seed=seed)
         details["utility_real_baseline"] = baseline
-        values["utility_ratio"] = metrics.utility(same_size, half_a, target, seed=seed) / baseline
-        floor["utility_ratio"] = metrics.utility(half_b, half_a, target, seed=seed) / baseline
+        rows = rng.choice(len(synthetic), min(len(reference), len(synthetic)), replace=False)
+        values["utility_ratio"] = metrics.utility(synthetic.iloc[rows], half_a, target, seed=seed) / baseline
+    floor.update(_floor(half_a, half_b, target, train, seed))
 
     if train is not None:
         train = train[real.columns]
@@ -152,6 +149,32 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
     details["rows"] = {"real_half": len(half_a), "compared": size, "synthetic": len(synthetic),
                        "train": None if train is None else len(train)}
     return Evaluation(values, floor, intervals, details)
+
+
+def _split(real: pd.DataFrame, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
+    order = rng.permutation(len(real))
+    return (real.iloc[order[: len(real) // 2]].reset_index(drop=True),
+            real.iloc[order[len(real) // 2:]].reset_index(drop=True))
+
+
+def _floor(half_a, half_b, target, train, seed) -> dict:
+    """The comparison metrics for two real samples of one size: what a perfect generator scores."""
+    floor = {"detection_auc": metrics.detection_auc(half_a, half_b, seed=seed),
+             "marginal_fidelity": metrics.marginal_fidelity(half_a, half_b),
+             "pairwise_fidelity": metrics.pairwise_fidelity(half_a, half_b)}
+    if target is not None:  # the utility ratio of two real samples of one size
+        reference = train if train is not None else half_b
+        same = reference.sample(n=min(len(half_b), len(reference)), random_state=seed)
+        floor["utility_ratio"] = metrics.utility(half_b, half_a, target, seed=seed) / \
+            metrics.utility(same, half_a, target, seed=seed)
+    return floor
+
+
+def noise_floor(real: pd.DataFrame, target: str | None = None, train: pd.DataFrame | None = None,
+                seed: int = 0) -> dict:
+    """The noise floor of `evaluate` for one random split of the real rows into two halves."""
+    half_a, half_b = _split(real, np.random.default_rng(seed))
+    return _floor(half_a, half_b, target, train, seed)
 
 
 def _unseen_mask(rows: pd.DataFrame, train: pd.DataFrame) -> np.ndarray:

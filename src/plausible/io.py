@@ -16,6 +16,14 @@ FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
+def _publish(temp: str, path: Path) -> None:
+    """Give the finished temporary file normal permissions (mkstemp makes it private), then rename."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temp, 0o666 & ~umask)
+    os.replace(temp, path)
+
+
 def table_format(path) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
@@ -55,7 +63,7 @@ def write_table(frame: pd.DataFrame, path) -> Path:
             frame.to_csv(temp, index=False)
         else:
             frame.to_parquet(temp, index=False)
-        os.replace(temp, path)
+        _publish(temp, path)
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
@@ -70,7 +78,7 @@ def write_text(text: str, path) -> Path:
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
-        os.replace(temp, path)
+        _publish(temp, path)
     finally:
         if os.path.exists(temp):
             os.unlink(temp)
