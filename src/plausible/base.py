@@ -107,6 +107,9 @@ class Model:
     log_prob_kind: ClassVar[str] = "exact"   # "exact" | "bound" | "estimate" | "none"
     impute_kind: ClassVar[str] = "exact"     # "exact" | "approximate" | "none"
     params: ClassVar[dict[str, Param]] = {}
+    #: Position on the ladder (fewer assumptions and less machinery = lower); `compare` recommends
+    #: the lowest adequate one.
+    complexity: ClassVar[int] = 50
     #: Fast settings the conformance suite fits with (e.g. few epochs); never used otherwise.
     test_params: ClassVar[dict[str, Any]] = {}
 
