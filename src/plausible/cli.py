@@ -13,6 +13,7 @@ EXAMPLES = {
   plausible fit customers.csv --model copula --out customers.plausible
   plausible fit fashion --model histogram --set alpha=0.5 --out fashion.plausible
   plausible fit sales.parquet --model gmm --schema store=categorical --out sales.plausible
+  torchrun --nproc_per_node=2 -m plausible.cli fit big.parquet --model diffusion --out big.plausible
 
 DATA is a .csv or .parquet file, or the name of a built-in dataset (see `plausible datasets`).""",
     "sample": """example:
@@ -164,7 +165,14 @@ def _fit(args) -> str:
                              f"{', '.join(cls.params) or 'none'}")
         params[key] = cls.params[key].parse(key, text)
     data = _read(args.data)
+    distributed = False
+    if cls.family not in ("counting", "classical"):  # neural models train data-parallel under torchrun
+        from .neural import init_distributed, is_main_process
+
+        distributed = init_distributed()
     model = cls(seed=args.seed, **params).fit(data, schema=_pairs(args.schema, "--schema") or None)
+    if distributed and not is_main_process():
+        return ""  # every rank holds the same weights; rank 0 writes them
     model.save(args.out)
     return f"fitted {args.model} on {len(data):,} rows x {data.shape[1]} columns; saved to {args.out}"
 

@@ -1,0 +1,95 @@
+"""The shared training loop: reproducible, early stopping, NaN guard, no global state, DDP."""
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from plausible.neural import TableTensors, TrainConfig, TrainingError, mlp, seeded, train
+from plausible.layout import TableLayout
+from plausible.schema import Schema
+from plausible.testing import mixed_table
+
+sys.path.insert(0, str(Path(__file__).parent))
+import ddp_worker  # noqa: E402
+
+
+def test_same_seed_same_weights_and_global_state_untouched():
+    before = torch.random.get_rng_state().clone()
+    a, _ = ddp_worker.fit()
+    b, _ = ddp_worker.fit()
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_it_learns_and_keeps_the_best_epoch():
+    net, history = ddp_worker.fit()
+    losses = [h["validation_loss"] for h in history]
+    assert losses[-1] < 0.2 * losses[0]
+    data = ddp_worker.data()
+    with torch.no_grad():
+        final = float(ddp_worker.loss(net, data, None))
+    assert final < 0.1
+
+
+def test_early_stopping_stops():
+    with seeded(0):
+        net = mlp(4, 1, 8, 1)
+        history = train(net, lambda m, b, g: (m(b[:, :4]) * 0).sum() + 1.0, ddp_worker.data(),
+                        TrainConfig(epochs=100, patience=3), seed=0, device=torch.device("cpu"))
+    assert len(history) == 4  # a flat loss: no improvement after the first epoch
+
+
+def test_nan_guard_keeps_the_last_good_weights():
+    calls = {"n": 0}
+
+    def loss(module, batch, generator):
+        calls["n"] += 1
+        value = ((module(batch[:, :4])[:, 0] - batch[:, 4]) ** 2).mean()
+        return value * float("nan") if calls["n"] > 20 else value
+
+    with seeded(0):
+        net = mlp(4, 1, 8, 1)
+        with pytest.raises(TrainingError, match="last good weights"):
+            train(net, loss, ddp_worker.data(), TrainConfig(epochs=50, batch_size=128), seed=0,
+                  device=torch.device("cpu"))
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_table_tensors_roundtrip():
+    data = mixed_table(500)
+    schema = Schema.infer(data)
+    layout = TableLayout.fit(data, schema)
+    encoded = layout.encode(schema.check(data))
+    tensors = TableTensors.fit(layout, encoded)
+    x, known = tensors.encode(encoded)
+    assert x.shape == (500, tensors.width) and known.min() == 1.0
+    for block in tensors.blocks():  # one-hot blocks
+        assert np.all(x[:, block].sum(axis=1) == 1.0)
+    back = tensors.from_normal(tensors.to_normal(encoded.values))
+    scale = np.nanstd(encoded.values, axis=0)
+    assert np.nanmax(np.abs(back - encoded.values) / scale) < 1e-3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_ddp_on_gloo_matches_single_process(tmp_path):
+    worker = Path(__file__).parent / "ddp_worker.py"
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          "--master_addr=127.0.0.1", f"--master_port={_free_port()}", str(worker), str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in (0, 1)]
+    for key in ranks[0].files:  # both ranks end with identical weights
+        np.testing.assert_array_equal(ranks[0][key], ranks[1][key])
+    _, single = ddp_worker.fit()
+    distributed_loss = ranks[0]["validation"].min()
+    single_loss = min(h["validation_loss"] for h in single)
+    assert distributed_loss < 0.1 and abs(distributed_loss - single_loss) < 0.05
