@@ -1,7 +1,7 @@
 """The model protocol every rung of the ladder follows, and its safe file format.
 
 A concrete model subclasses `Model` once (no deeper inheritance), declares its hyperparameters as
-`Param`s and its capabilities, and implements five methods on model-space arrays
+`Param`s and its capabilities, and implements these methods on model-space arrays
 (`plausible.layout.Encoded`):
 
     _fit(data, rng)               learn from complete-or-missing-state data; set attributes ending in _
@@ -9,6 +9,8 @@ A concrete model subclasses `Model` once (no deeper inheritance), declares its h
     _log_prob(data) -> (N,)       log mass x density, nats (omit if `log_prob_kind == "none"`)
     _impute(data, rng) -> Encoded fill codes == -1 and unknown values, keep the rest
     _get_state() / _set_state()   JSON-able config plus named numpy arrays (the weights)
+
+or, instead of _sample and _impute, one `_complete(data, allowed, rng)` that does both.
 
 Everything the user touches (DataFrames, validation, seeds, the schema, save/load) lives here,
 once. Public calls never mutate a fitted model and take their random seed per call.
@@ -194,12 +196,21 @@ class Model:
         raise NotImplementedError
 
     def _sample(self, n: int, rng: np.random.Generator) -> Encoded:
-        raise NotImplementedError
+        """Default: complete `n` all-unknown rows, where a fresh row may be missing anywhere."""
+        unknown = self.layout_.unknown(n)
+        return self._complete(unknown, self.layout_.evidence(unknown, allow_missing=True), rng)
 
     def _log_prob(self, data: Encoded) -> np.ndarray:
         raise NotImplementedError
 
     def _impute(self, data: Encoded, rng: np.random.Generator) -> Encoded:
+        """Default: complete the unknown cells, never with the MISSING code."""
+        return self._complete(data, self.layout_.evidence(data), rng)
+
+    def _complete(self, data: Encoded, allowed: list[np.ndarray], rng: np.random.Generator) -> Encoded:
+        """Fill every unknown cell of `data` from P(unknown | known), each unknown code drawn only
+        among the `allowed` ones (per discrete variable, an (N, K) mask). Models whose sampling
+        and imputation are one conditional draw implement this instead of _sample and _impute."""
         raise NotImplementedError
 
     def _get_state(self) -> tuple[dict, dict[str, np.ndarray]]:

@@ -84,13 +84,6 @@ class Gaussian(Model):
         z = (values - self.center_) / self.scale_
         return total + log_density(z, self.mean_[None], self.covariance_[None])[:, 0] - jacobian
 
-    def _sample(self, n: int, rng) -> Encoded:
-        unknown = self.layout_.unknown(n)
-        return self._complete(unknown, self.layout_.evidence(unknown, allow_missing=True), rng)
-
-    def _impute(self, data: Encoded, rng) -> Encoded:
-        return self._complete(data, self.layout_.evidence(data), rng)
-
     def _complete(self, data: Encoded, allowed: list[np.ndarray], rng) -> Encoded:
         """Fill unknown codes (restricted to `allowed`), then the unknown values that are present."""
         codes = data.codes.copy()

@@ -176,13 +176,6 @@ class GaussianMixture(Model):
         z = (values - self.center_) / self.scale_
         return logsumexp(_log_joint(self._mixture, z, data.codes, None, patterns(z)), axis=1) - jacobian
 
-    def _sample(self, n: int, rng) -> Encoded:
-        unknown = self.layout_.unknown(n)
-        return self._complete(unknown, self.layout_.evidence(unknown, allow_missing=True), rng)
-
-    def _impute(self, data: Encoded, rng) -> Encoded:
-        return self._complete(data, self.layout_.evidence(data), rng)
-
     def _complete(self, data: Encoded, allowed: list[np.ndarray], rng) -> Encoded:
         """Draw a cluster from P(k | known cells), then the unknown codes and values from it."""
         z = (data.values - self.center_) / self.scale_

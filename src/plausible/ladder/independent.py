@@ -56,13 +56,6 @@ class Independent(Model):
             total[rows] += bins.log_density(data.values[rows, c], probs)
         return total
 
-    def _sample(self, n: int, rng) -> Encoded:
-        unknown = self.layout_.unknown(n)
-        return self._complete(unknown, self.layout_.evidence(unknown, allow_missing=True), rng)
-
-    def _impute(self, data: Encoded, rng) -> Encoded:
-        return self._complete(data, self.layout_.evidence(data), rng)
-
     def _complete(self, data: Encoded, allowed: list[np.ndarray], rng) -> Encoded:
         """Draw each unknown code from its marginal restricted to `allowed`, then unknown values."""
         codes, values = data.codes.copy(), data.values.copy()
