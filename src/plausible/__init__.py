@@ -21,6 +21,7 @@ _LAZY = {
     "NotSupportedError": ("base", "NotSupportedError"),
     "ParameterError": ("base", "ParameterError"),
     "ModelFileError": ("base", "ModelFileError"),
+    "TrainingError": ("neural", "TrainingError"),
     "Schema": ("schema", "Schema"),
     "Column": ("schema", "Column"),
     "SchemaError": ("schema", "SchemaError"),

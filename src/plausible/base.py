@@ -108,6 +108,8 @@ class Model:
     description: ClassVar[str] = ""
     log_prob_kind: ClassVar[str] = "exact"   # "exact" | "bound" | "estimate" | "none"
     impute_kind: ClassVar[str] = "exact"     # "exact" | "approximate" | "none"
+    # why a capability is "none", in the model's own words: {"log_prob": "...", "impute": "..."}
+    unsupported_reasons: ClassVar[dict[str, str]] = {}
     params: ClassVar[dict[str, Param]] = {}
     #: Position on the ladder (fewer assumptions and less machinery = lower); `compare` recommends
     #: the lowest adequate one.
@@ -156,12 +158,32 @@ class Model:
         encoded = self._sample(n, rng)
         return self._output(self.layout_.decode(encoded, rng))
 
-    def log_prob(self, data) -> np.ndarray:
-        """log P(row) in nats for each row: mass for discrete cells times density for continuous ones."""
+    def log_prob(self, data, unseen: str = "raise") -> np.ndarray:
+        """log P(row) in nats for each row: mass for discrete cells times density for continuous ones.
+
+        A row with a value never seen in training (a new category; a number outside the values of a
+        column modelled as fully discrete) raises SchemaError naming the column, or, with
+        `unseen="impossible"`, gets log P = −inf (what held-out evaluation wants).
+        """
         self._check_fitted()
+        if unseen not in ("raise", "impossible"):
+            raise ValueError(f"unseen must be 'raise' or 'impossible', got {unseen!r}")
         if self.log_prob_kind == "none":
-            raise NotSupportedError(f"model {self.name!r} has no tractable likelihood; "
+            reason = self.unsupported_reasons.get("log_prob", "it has no tractable likelihood")
+            raise NotSupportedError(f"model {self.name!r} does not offer log_prob: {reason}; "
                                     "use a model whose log_prob is exact (see plausible.models())")
+        if unseen == "impossible":
+            frame, _ = _as_frame(data, names=self.schema_.names if self.input_kind_ == "array" else None)
+            try:
+                impossible = self.layout_.unseen_rows(frame)
+            except (TypeError, ValueError):   # malformed input: the checks below say what is wrong
+                impossible = np.zeros(0, dtype=bool)
+            if len(frame):
+                if impossible.any():
+                    result = np.full(len(frame), -np.inf)
+                    if not impossible.all():
+                        result[~impossible] = self.log_prob(frame[~impossible].reset_index(drop=True))
+                    return result
         frame = self._input(data, allow_missing_cells=False)
         encoded = self.layout_.encode(frame)
         return np.asarray(self._log_prob(encoded), dtype=float) + self.layout_.rare_log_correction(frame)
@@ -173,7 +195,8 @@ class Model:
         """
         self._check_fitted()
         if self.impute_kind == "none":
-            raise NotSupportedError(f"model {self.name!r} cannot condition on observed cells; "
+            reason = self.unsupported_reasons.get("impute", "it cannot condition on observed cells")
+            raise NotSupportedError(f"model {self.name!r} does not offer impute: {reason}; "
                                     "use a model whose impute is exact or approximate (see plausible.models())")
         n_draws = _check_count(n_draws, "n_draws", minimum=1)
         frame = self._input(data, allow_missing_cells=True)
