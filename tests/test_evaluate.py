@@ -69,3 +69,19 @@ def test_bad_input_is_explained(split):
         evaluate(real, real.drop(columns="x"))
     with pytest.raises(ValueError, match="target column 'nope'"):
         evaluate(real, real, target="nope")
+
+
+def test_values_never_seen_in_training_get_probability_zero_when_asked():
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"visits": rng.integers(0, 5, 300), "kind": rng.choice(["a", "b"], 300)})
+    model = pl.make("independent", seed=0).fit(train)
+    rows = pd.DataFrame({"visits": [1, 9, 2], "kind": ["a", "a", "zebra"]})
+    with pytest.raises(pl.SchemaError, match="visits|kind"):
+        model.log_prob(rows)
+    scores = model.log_prob(rows, unseen="impossible")
+    assert np.isfinite(scores[0]) and np.isneginf(scores[1:]).all()
+    assert scores[0] == model.log_prob(rows.iloc[:1])[0]
+    # evaluate scores held-out rows this way and counts the impossible ones
+    result = pl.evaluate(real=pd.concat([train.iloc[:100], rows.iloc[1:]], ignore_index=True),
+                         synthetic=model.sample(102, seed=1), model=model)
+    assert result.details["zero_likelihood_rows"] == 2

@@ -134,7 +134,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
         floor["exact_copy_rate"] = float((~_unseen_mask(half_b, train)).mean())
 
     if model is not None and getattr(model, "log_prob_kind", "none") != "none":
-        per_row = model.log_prob(real)
+        per_row = model.log_prob(real, unseen="impossible")
         values["log_likelihood"] = float(per_row.mean())
         details["zero_likelihood_rows"] = int(np.isneginf(per_row).sum())  # rows the model calls impossible
         if np.isfinite(per_row).all():

@@ -159,7 +159,8 @@ class TableLayout:
                     off = ~missing & ~np.isin(raw, atoms)
                     if off.any():
                         raise SchemaError(f"column {var.column!r} only took the values {atoms.tolist()} in training; "
-                                          f"got {np.unique(raw[off])[:5].tolist()}")
+                                          f"got {np.unique(raw[off])[:5].tolist()}; log_prob(..., unseen='impossible') "
+                                          "gives such rows probability zero instead")
             if var.missing_code >= 0 and not unknown_missing:
                 codes[missing, j] = var.missing_code
         for c, var in enumerate(self.continuous):
@@ -256,6 +257,28 @@ class TableLayout:
             if var.state >= 0:
                 active[:, c] = codes[:, var.state] == self.discrete[var.state].value_code
         return active
+
+    def unseen_rows(self, data: pd.DataFrame) -> np.ndarray:
+        """(N,) rows holding a value the model never saw in training: a new category, or a number
+        outside the values of a column modelled as fully discrete. The model gives them probability 0."""
+        from .schema import _json_label
+
+        unseen = np.zeros(len(data), dtype=bool)
+        for var in self.discrete:
+            column = self.schema[var.column]
+            if var.column not in data:
+                continue
+            series = data[var.column]
+            present = series.notna().to_numpy()
+            if column.kind in ("categorical", "boolean"):
+                if column.rare or not column.categories:
+                    continue
+                known = set(column.categories)
+                unseen |= present & ~np.array([_json_label(v) in known for v in series.tolist()], dtype=bool)
+            elif var.value_code < 0:
+                atoms = [a for a in var.labels if isinstance(a, float)]
+                unseen |= present & ~np.isin(as_float(series, column), atoms)
+        return unseen
 
     def rare_log_correction(self, data: pd.DataFrame) -> np.ndarray:
         """log P(label | rare bucket) for rows whose label was pooled; 0 elsewhere.
