@@ -1,7 +1,6 @@
 """autoregressive: exact probabilities that sum to one, and exact conditionals for any known subset."""
 import numpy as np
 import pandas as pd
-import pytest
 
 import plausible as pl
 

@@ -42,6 +42,15 @@ def test_failures_and_time_budget_are_reported_not_hidden(fashion):
     assert table["status"].iloc[0].startswith("out of time") and not table["recommended"].any()
 
 
+def test_a_deep_model_trains_within_the_budget_and_is_still_evaluated(fashion):
+    # 400 epochs would take minutes; the budget stops training at 70% of 8 s and the model is evaluated
+    table = compare(fashion, models=["vae"], time_budget=8, params={"vae": {"epochs": 400, "patience": 400}},
+                    progress=False)
+    row = table.iloc[0]
+    assert row["status"] == "ok", row["status"]
+    assert row["fit_seconds"] < 8 and 0 <= row["quality"] <= 1
+
+
 def test_cli_compare_json(tmp_path, capsys):
     assert main(["compare", "fashion", "--models", "independent,histogram", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

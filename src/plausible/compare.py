@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_TIME_BUDGET = 600.0  # seconds per model
+TRAINING_SHARE = 0.7         # share of the per-model budget a model with `time_budget` may train for
 FLOOR_SPLITS = 5             # random splits of the held-out rows that measure the quality's noise
 
 
@@ -124,8 +125,13 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
         bar.set_postfix_str(name)
         cls = registry.get_class(name)
         row = {"model": name, "family": cls.family, "complexity": cls.complexity}
+        model_params = dict(params.get(name, {}))
+        if "time_budget" in cls.params and "time_budget" not in model_params and np.isfinite(budget):
+            # deep models stop training at 70% of the budget and keep their best weights, so that they
+            # are still saved, sampled and evaluated rather than killed at the deadline
+            model_params["time_budget"] = TRAINING_SHARE * budget
         with tempfile.TemporaryDirectory() as folder:
-            outcome = _run_one(name, params.get(name, {}), seed, train, n_samples, budget, folder)
+            outcome = _run_one(name, model_params, seed, train, n_samples, budget, folder)
             if "error" in outcome:
                 rows.append({**row, "status": outcome["error"]})
                 continue
