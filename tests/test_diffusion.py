@@ -35,7 +35,7 @@ def test_sampling_takes_at_most_sampling_steps_network_calls(small_gaussian, mon
     monkeypatch.setattr(type(small_gaussian.net_), "forward",
                         lambda self, *args: calls.append(1) or forward(self, *args))
     small_gaussian.sample(100, seed=0)
-    assert len(calls) == small_gaussian.sampling_steps == 20
+    assert len(calls) == small_gaussian.sampling_steps == 10
     with pytest.raises(pl.ParameterError, match="sampling_steps"):
         pl.make("diffusion", sampling_steps=51)
 

@@ -31,7 +31,7 @@ minimiser is p(x_0,j | x̃_t), whose mean 2p − 1 is exactly what an x_0-MSE he
 to the codes a row allows and that weigh every variable alike whatever its cardinality. Gaussian
 noise on one-hot blocks decoded by argmax (as in TabDDPM's ablations, CoDi, STaSy) rather than
 TabDDPM's multinomial diffusion: one process, one sampler and one step size for every entry,
-which is what makes a 20-step deterministic sampler possible; multinomial diffusion needs its own
+which is what makes a 10-step deterministic sampler possible; multinomial diffusion needs its own
 transition matrices and posterior and does not take DDIM's large steps.
 
 Masks. A row is fully unknown with probability 1/2 (unconditional generation, what `sample`
@@ -76,6 +76,10 @@ UNCONDITIONAL_SHARE = 0.5  # share of training rows with nothing known
 EMBEDDING = 64             # sinusoidal features of the timestep
 SMALL_TABLE_BATCHES = 16   # a table smaller than this many batches is repeated to make one epoch
 SAMPLING_CHUNK = 16384     # rows denoised at once
+# default training length: 100 passes over the table within these bounds. Longer training on a
+# small table memorises it (breast_cancer, 398 rows: 3,000 updates gave a distance-to-closest-record
+# ratio of 0.74 and detection AUC 0.60; 1,000 updates 0.87 and 0.53)
+AUTO_UPDATES = (1000, 5000)
 
 
 def cosine_alpha_bar(timesteps: int, s: float = 0.008) -> np.ndarray:
@@ -119,15 +123,16 @@ class Diffusion(Model):
     unsupported_reasons = {"log_prob": ("the diffusion bound needs a network call per timestep and a proper decoder "
                                         "for the one-hot blocks, which this model does not claim")}
     params = {
-        "updates": Param(3000, int, "optimizer steps (minibatches) when epochs is not given", low=1, high=10_000_000),
+        "updates": Param(None, int, "optimizer steps (minibatches) when epochs is not given; None: 100 passes "
+                         "over the table, kept within 1,000 to 5,000", low=1, high=10_000_000, optional=True),
         "epochs": Param(None, int, "passes over the data; None: as many as `updates` minibatches take",
                         low=1, high=1_000_000, optional=True),
         "batch_size": Param(512, int, "rows per minibatch", low=1, high=1_000_000),
         "learning_rate": Param(1e-3, float, "AdamW learning rate", low=1e-7, high=1.0),
-        "hidden": Param(256, int, "width of the denoiser's hidden layers", low=4, high=8192),
+        "hidden": Param(192, int, "width of the denoiser's hidden layers", low=4, high=8192),
         "blocks": Param(2, int, "residual blocks (two linear layers each)", low=0, high=64),
         "timesteps": Param(1000, int, "T: steps of the forward (noising) process", low=2, high=100_000),
-        "sampling_steps": Param(20, int, "DDIM steps (network evaluations) per sample or imputation", low=1, high=50),
+        "sampling_steps": Param(10, int, "DDIM steps (network evaluations) per sample or imputation", low=1, high=50),
         "eta": Param(0.0, float, "DDIM noise: 0 = deterministic ODE sampler, 1 = DDPM-like", low=0.0, high=1.0),
         "validation": Param(0.1, float, "share of rows held out for early stopping (tables of 2,000+ rows)",
                             low=0.0, high=0.5),
@@ -174,7 +179,8 @@ class Diffusion(Model):
         repeat = max(1, math.ceil(SMALL_TABLE_BATCHES * batch / n)) if validation == 0 else 1
         rows = np.tile(rows, (repeat, 1))   # a small table: one "epoch" is several passes
         batches_per_epoch = math.ceil(len(rows) * (1 - validation) / batch)
-        epochs = self.epochs or max(1, math.ceil(self.updates / batches_per_epoch))
+        updates = self.updates or int(np.clip(100 * n / batch, *AUTO_UPDATES))
+        epochs = self.epochs or max(1, math.ceil(updates / batches_per_epoch))
         config = TrainConfig(epochs=epochs, batch_size=batch, learning_rate=self.learning_rate,
                              validation=validation, patience=max(5, math.ceil(2000 / batches_per_epoch)),
                              time_budget=self.time_budget)
