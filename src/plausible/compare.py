@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DEFAULT_TIME_BUDGET = 600.0  # seconds per model
+DEFAULT_TIME_BUDGET = 120.0  # seconds per model: the whole ladder in minutes; raise it for large tables
 TRAINING_SHARE = 0.7         # share of the per-model budget a model with `time_budget` may train for
 FLOOR_SPLITS = 5             # random splits of the held-out rows that measure the quality's noise
 
