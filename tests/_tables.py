@@ -31,3 +31,24 @@ def conditional(a: float) -> tuple[np.ndarray, np.ndarray]:
     mean = s[1:, 0] / s[0, 0] * a
     covariance = s[1:, 1:] - np.outer(s[1:, 0], s[0, 1:]) / s[0, 0]
     return mean, np.sqrt(np.diag(covariance))
+
+
+def colours(n: int, seed: int) -> pd.DataFrame:
+    """A small discrete table with a dependence (size on colour) and a nullable column."""
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "green", "blue"], n, p=[0.5, 0.3, 0.2])
+    size = np.where(colour == "red", rng.choice(["S", "L"], n, p=[0.9, 0.1]), rng.choice(["S", "L"], n))
+    shape = pd.Series(np.where(rng.random(n) < 0.2, None, rng.choice(["round", "square"], n)), dtype=object)
+    return pd.DataFrame({"colour": colour, "size": size, "shape": shape})
+
+
+def colour_grid() -> pd.DataFrame:
+    """Every combination of `colours`' values, missing shape included (3 x 2 x 3 = 18 rows)."""
+    return pd.MultiIndex.from_product([["red", "green", "blue"], ["S", "L"], ["round", "square", None]],
+                                      names=["colour", "size", "shape"]).to_frame(index=False)
+
+
+def small_given_colour(grid: pd.DataFrame, probabilities: np.ndarray, colour: str) -> float:
+    """P(size = S | colour) from probabilities over `colour_grid()`."""
+    of_colour = (grid["colour"] == colour).to_numpy()
+    return probabilities[of_colour & (grid["size"] == "S").to_numpy()].sum() / probabilities[of_colour].sum()

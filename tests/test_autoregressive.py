@@ -3,29 +3,18 @@ import numpy as np
 import pandas as pd
 
 import plausible as pl
+from _tables import colour_grid, colours, small_given_colour
 
 FAST = {"epochs": 60, "hidden": 64, "layers": 2, "components": 4, "learning_rate": 3e-3, "batch_size": 128}
 
 
-def discrete_table(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    colour = rng.choice(["red", "green", "blue"], n, p=[0.5, 0.3, 0.2])
-    size = np.where(colour == "red", rng.choice(["S", "L"], n, p=[0.9, 0.1]), rng.choice(["S", "L"], n))
-    shape = pd.Series(np.where(rng.random(n) < 0.2, None, rng.choice(["round", "square"], n)), dtype=object)
-    return pd.DataFrame({"colour": colour, "size": size, "shape": shape})
-
-
 def test_probabilities_sum_to_one_and_learn_the_dependence():
-    data = discrete_table(1500, seed=0)
-    model = pl.make("autoregressive", seed=0, **FAST).fit(data)
-    grid = pd.MultiIndex.from_product([["red", "green", "blue"], ["S", "L"], ["round", "square", None]],
-                                      names=list(data.columns)).to_frame(index=False)
+    model = pl.make("autoregressive", seed=0, **FAST).fit(colours(1500, seed=0))
+    grid = colour_grid()
     probabilities = np.exp(model.log_prob(grid))
     assert abs(probabilities.sum() - 1) < 1e-5
-    red_small = probabilities[(grid["colour"] == "red") & (grid["size"] == "S")].sum()
-    green_small = probabilities[(grid["colour"] == "green") & (grid["size"] == "S")].sum()
-    assert red_small / probabilities[grid["colour"] == "red"].sum() > 0.8
-    assert 0.35 < green_small / probabilities[grid["colour"] == "green"].sum() < 0.65
+    assert small_given_colour(grid, probabilities, "red") > 0.8
+    assert 0.35 < small_given_colour(grid, probabilities, "green") < 0.65
 
 
 def test_integer_column_masses_sum_to_one():

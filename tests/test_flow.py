@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import plausible as pl
+from _tables import colour_grid, colours, small_given_colour
 
 FAST = {"epochs": 40, "hidden": 32, "couplings": 4, "learning_rate": 3e-3}
 
@@ -60,22 +61,12 @@ def test_density_integrates_to_one_in_2d(bivariate):
 
 
 def test_probabilities_sum_to_one_on_a_discrete_table():
-    rng = np.random.default_rng(1)
-    n = 400
-    colour = rng.choice(["red", "green", "blue"], n, p=[0.5, 0.3, 0.2])
-    size = np.where(colour == "red", rng.choice(["S", "L"], n, p=[0.9, 0.1]), rng.choice(["S", "L"], n))
-    shape = pd.Series(np.where(rng.random(n) < 0.2, None, rng.choice(["round", "square"], n)), dtype=object)
-    data = pd.DataFrame({"colour": colour, "size": size, "shape": shape})
-    model = pl.make("flow", seed=0, **FAST).fit(data)
-    grid = pd.MultiIndex.from_product([["red", "green", "blue"], ["S", "L"], ["round", "square", None]],
-                                      names=list(data.columns)).to_frame(index=False)
+    model = pl.make("flow", seed=0, **FAST).fit(colours(400, seed=1))
+    grid = colour_grid()
     probabilities = np.exp(model.log_prob(grid))
     assert abs(probabilities.sum() - 1) < 1e-5
     # and it learned the dependence of size on colour
-    red_small = probabilities[(grid["colour"] == "red") & (grid["size"] == "S")].sum()
-    green_small = probabilities[(grid["colour"] == "green") & (grid["size"] == "S")].sum()
-    assert red_small / probabilities[grid["colour"] == "red"].sum() > 0.75 > \
-        green_small / probabilities[grid["colour"] == "green"].sum()
+    assert small_given_colour(grid, probabilities, "red") > 0.75 > small_given_colour(grid, probabilities, "green")
 
 
 def test_a_nullable_number_beside_a_category_is_normalised():
