@@ -51,7 +51,8 @@ gradient, but its value is the energy distance
     E = 2 E‖x − y‖ − E‖x − x'‖ − E‖y − y'‖    (x real, y generated with hard one-hots)
 
 computed on the held-out rows, with conditions taken from those rows. Early stopping and the
-best epoch the loop keeps thus follow the distance of generated rows to unseen ones.
+best epoch the loop keeps thus follow the distance of generated rows to unseen ones. (A table
+too small to hold rows out is repeated to make epochs of 16 minibatches and monitored on them.)
 
 Sampling. Conditions are drawn from the empirical frequencies (j uniform, k ~ n_jk / N), ε from
 N(0, I), each block from softmax(ℓ) (Gumbel-max), and the conditioned variable is set to k. Scores
@@ -65,6 +66,8 @@ whose impute is exact or approximate (see `plausible.models()`) condition proper
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -76,6 +79,7 @@ from ..neural import (Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, 
                       state_to_numpy, torch_seed, train)
 from ..registry import register
 
+SMALL_TABLE_BATCHES = 16   # an epoch has at least this many minibatches (small tables are repeated)
 MONITOR_ROWS = 2048   # held-out rows the energy distance is computed on, at most
 SAMPLE_CHUNK = 65536  # rows generated at a time when sampling
 
@@ -184,7 +188,7 @@ class GAN(Model):
         "time_budget": Param(None, float, "seconds of training at most (None: no limit)", low=0.0, optional=True),
         "device": Param("auto", str, "'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1', ..."),
     }
-    test_params = {"epochs": 60, "batch_size": 100, "hidden": 32, "noise": 16, "learning_rate": 2e-3}
+    test_params = {"epochs": 30, "batch_size": 100, "hidden": 32, "noise": 16, "learning_rate": 1e-3}
 
     # ------------------------------------------------------------------ training
     def _fit(self, data: Encoded, rng) -> None:
@@ -193,8 +197,15 @@ class GAN(Model):
         self.counts_ = x[:, :self.tensors_.n_onehot].sum(axis=0).astype(np.float64)  # (K,) n_jk
         seed = torch_seed(rng)
         device = select_device(self.device)
-        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                             patience=self.patience, time_budget=self.time_budget)
+        # a small table (fewer than SMALL_TABLE_BATCHES minibatches) gives the game one or two steps per
+        # epoch: 50 epochs of patience were then 50 steps, and on breast_cancer (398 rows) training stopped
+        # before the generator had learned anything (detection AUC 1.0). Such a table is repeated to make
+        # an epoch of SMALL_TABLE_BATCHES minibatches, monitored on the training rows (too few to hold out)
+        n, batch = len(x), min(self.batch_size, len(x))
+        small = n < SMALL_TABLE_BATCHES * batch
+        rows = np.tile(x, (math.ceil(SMALL_TABLE_BATCHES * batch / n), 1)) if small else x
+        config = TrainConfig(epochs=self.epochs, batch_size=batch, learning_rate=self.learning_rate,
+                             patience=self.patience, time_budget=self.time_budget, validation=0.0 if small else 0.1)
         with seeded(seed):
             game = self._build()
             # G's blocks start at the training frequencies (a 0.1-scaled last layer, the log-frequencies as
@@ -204,7 +215,7 @@ class GAN(Model):
                 last.weight.mul_(0.1)
                 last.bias.zero_()
                 last.bias[:game.n_onehot] = torch.log(game.frequency.clamp(min=1e-6))
-            self.history_ = train(game, self._loss, torch.from_numpy(x), config, seed, device, description="gan")
+            self.history_ = train(game, self._loss, torch.from_numpy(rows), config, seed, device, description="gan")
         self.game_, self.epochs_trained_ = game.cpu(), len(self.history_)
 
     def _build(self) -> ConditionalGAN:
