@@ -75,7 +75,7 @@ from ..registry import register
 UNCONDITIONAL_SHARE = 0.5  # share of training rows with nothing known
 EMBEDDING = 64             # sinusoidal features of the timestep
 SMALL_TABLE_BATCHES = 16   # a table smaller than this many batches is repeated to make one epoch
-SAMPLING_CHUNK = 16384     # rows denoised at once
+SAMPLING_CHUNK = 4096      # rows denoised at once (activations stay in cache: ~20% faster than 16,384)
 # default training length: 100 passes over the table within these bounds. Longer training on a
 # small table memorises it (breast_cancer, 398 rows: 3,000 updates gave a distance-to-closest-record
 # ratio of 0.74 and detection AUC 0.60; 1,000 updates 0.87 and 0.53; 300 updates 0.97 and 0.56)
