@@ -130,7 +130,7 @@ class Diffusion(Model):
         "batch_size": Param(512, int, "rows per minibatch", low=1, high=1_000_000),
         "learning_rate": Param(1e-3, float, "AdamW learning rate", low=1e-7, high=1.0),
         "hidden": Param(192, int, "width of the denoiser's hidden layers", low=4, high=8192),
-        "blocks": Param(2, int, "residual blocks (two linear layers each)", low=0, high=64),
+        "blocks": Param(1, int, "residual blocks (two linear layers each)", low=0, high=64),
         "timesteps": Param(1000, int, "T: steps of the forward (noising) process", low=2, high=100_000),
         "sampling_steps": Param(10, int, "DDIM steps (network evaluations) per sample or imputation", low=1, high=50),
         "eta": Param(0.0, float, "DDIM noise: 0 = deterministic ODE sampler, 1 = DDPM-like", low=0.0, high=1.0),
