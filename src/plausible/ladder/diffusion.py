@@ -273,13 +273,19 @@ class Diffusion(Model):
         steps = np.unique(np.round(np.linspace(0, self.timesteps, self.sampling_steps + 1)).astype(int))[::-1]
         known_entries = column_known[:, torch.as_tensor(self.entry_column_)]                # (B, D)
         known = column_known.float()
+        # per chunk, once: where each padded logit comes from, 0 / −inf for allowed / forbidden codes
+        # and padding, and which padded entries are real (gathers, not boolean masks, in the loop)
+        index = torch.as_tensor(self.padded_index_)                                          # (J, K)
+        forbidden = torch.zeros(allowed.shape).masked_fill_(~(allowed & torch.as_tensor(self.padded_valid_)),
+                                                             -math.inf)                      # (B, J, K)
+        real = torch.as_tensor(np.flatnonzero(self.padded_valid_))                           # (W_onehot,)
         x = torch.randn(clean.shape, generator=generator)
         logits = None
         for t, s in zip(steps[:-1], steps[1:]):
             a_t, a_s = alpha_bar[t], alpha_bar[s]
             out = self.net_(torch.where(known_entries, clean, x), known, torch.tensor([t]))
-            logits = self._logits(out).masked_fill(~allowed, -math.inf)                     # (B, J, K)
-            x0 = torch.cat([(2 * torch.softmax(logits, dim=2) - 1)[:, torch.as_tensor(self.padded_valid_)],
+            logits = out[:, index] + forbidden                                               # (B, J, K)
+            x0 = torch.cat([(2 * torch.softmax(logits, dim=2) - 1).flatten(1)[:, real],
                             (a_t.sqrt() * x[:, n_onehot:] - (1 - a_t).sqrt() * out[:, n_onehot:]).clamp(-Z_CLIP, Z_CLIP)],
                            dim=1)                                                           # (B, D)
             if s == 0:
