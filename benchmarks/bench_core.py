@@ -152,15 +152,20 @@ def load_datasets(names: list[str], rows: int, quick: bool) -> list[Dataset]:
             bunch = getattr(sklearn.datasets, f"load_{name}")(as_frame=True)
             frame = bunch.frame.copy()
             frame["target"] = pd.Series(bunch.target_names[bunch.target.to_numpy()], dtype=object)
-            shuffled = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
-            cut = int(round(0.7 * len(shuffled)))
-            out.append(Dataset(name, shuffled.iloc[:cut].reset_index(drop=True),
-                               shuffled.iloc[cut:].reset_index(drop=True), 10_000 if not quick else 2000,
+            train, holdout = split_rows(frame)
+            out.append(Dataset(name, train, holdout, 10_000 if not quick else 2000,
                                f"scikit-learn's {name} ({len(frame)} rows, {frame.shape[1]} columns): "
-                               f"{cut} training rows, {len(frame) - cut} held-out rows (70/30 split, seed 0)"))
+                               f"{len(train)} training rows, {len(holdout)} held-out rows (70/30 split, seed 0)"))
         else:
             raise SystemExit(f"unknown dataset {name!r}; choose from mixed, fashion, breast_cancer, wine")
     return out
+
+
+def split_rows(frame: pd.DataFrame, train_share: float = 0.7, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shuffle the rows with `seed` and cut them into training and held-out rows (70/30)."""
+    shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    cut = int(round(train_share * len(shuffled)))
+    return shuffled.iloc[:cut].reset_index(drop=True), shuffled.iloc[cut:].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------- the contenders
@@ -208,22 +213,28 @@ class SklearnGMMRunner:
 
 
 class SDVRunner:
-    name = "sdv_gaussian_copula"
+    """One of SDV's single-table synthesizers (`sdv.single_table.<synthesizer>`), default settings
+    unless `settings` says otherwise, with metadata detected from the training frame."""
+
+    def __init__(self, synthesizer: str = "GaussianCopulaSynthesizer", name: str = "sdv_gaussian_copula",
+                 **settings):
+        self.synthesizer, self.name, self.settings = synthesizer, name, settings
 
     def columns(self, frame):
         return list(frame.columns)
 
     def fit(self, train):
+        import sdv.single_table
         from sdv.metadata import Metadata
-        from sdv.single_table import GaussianCopulaSynthesizer
 
+        synthesizer = getattr(sdv.single_table, self.synthesizer)
         if hasattr(Metadata, "detect_from_dataframe"):  # SDV 1.x: DataFrames in and out
             metadata = Metadata.detect_from_dataframe(train, table_name="bench")
-            self.model = GaussianCopulaSynthesizer(metadata)
+            self.model = synthesizer(metadata, **self.settings)
             self.model.fit(train)
         else:  # SDV 2.x: {table name: DataFrame} in and out, even for one table
             metadata = Metadata.detect_from_dataframes({"bench": train})
-            self.model = GaussianCopulaSynthesizer(metadata)
+            self.model = synthesizer(metadata, **self.settings)
             self.model.fit({"bench": train})
 
     def sample(self, n, seed):
@@ -416,7 +427,11 @@ def target_verdict(results: list[Result]) -> str:
     return head + f"{verdict} — {detail}."
 
 
-def environment(argv: list[str]) -> str:
+VERSIONED = ("plausible", "sdv", "scikit-learn", "numpy", "pandas", "scipy", "torch")
+
+
+def versions() -> dict[str, str]:
+    """Installed version of each package the benchmarks depend on ("not installed" where absent)."""
     import importlib.metadata as md
 
     def version(pkg):
@@ -425,6 +440,11 @@ def environment(argv: list[str]) -> str:
         except md.PackageNotFoundError:
             return "not installed"
 
+    return {pkg: version(pkg) for pkg in VERSIONED}
+
+
+def machine() -> str:
+    """Cores, CPU model, memory and Python version of this machine, in one line."""
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -439,22 +459,25 @@ def environment(argv: list[str]) -> str:
         memory = f", {kb / 2 ** 20:.0f} GiB RAM"
     except (OSError, StopIteration, ValueError):
         pass
-    versions = ", ".join(f"{p} {version(p)}" for p in
-                         ("plausible", "sdv", "scikit-learn", "numpy", "pandas", "scipy", "torch"))
+    return f"{os.cpu_count()} cores, {cpu}{memory}, no GPU; Python {platform.python_version()}"
+
+
+def environment(argv: list[str], script: str = "benchmarks/bench_core.py") -> str:
     return "\n".join([
         f"- date: {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
-        f"- machine: {os.cpu_count()} cores, {cpu}{memory}, no GPU; Python {platform.python_version()}",
-        f"- versions: {versions}",
-        f"- command: `python {' '.join(['benchmarks/bench_core.py'] + argv)}`",
+        f"- machine: {machine()}",
+        f"- versions: {', '.join(f'{p} {v}' for p, v in versions().items())}",
+        f"- command: `python {' '.join([script] + argv)}`",
     ])
 
 
-def write_section(path: Path, body: str) -> None:
-    section = f"{SECTION_START}\n{body}\n{SECTION_END}\n"
+def write_section(path: Path, body: str, start: str = SECTION_START, end: str = SECTION_END) -> None:
+    """Replace the text between the `start` and `end` marker lines of `path` (append them if absent)."""
+    section = f"{start}\n{body}\n{end}\n"
     text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1].lstrip("\n")
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1].lstrip("\n")
         text = before + section + ("\n" + after if after else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
