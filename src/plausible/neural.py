@@ -153,6 +153,7 @@ class TrainConfig:
     validation: float = 0.1        # share of rows held out for early stopping (0 = none)
     patience: int = 20             # epochs without validation improvement before stopping
     clip: float = 1.0              # gradient norm clipping
+    min_batches: int = 1           # an epoch passes over the rows as often as it takes to make this many batches
     time_budget: float | None = None  # seconds; training stops (keeping the best weights) when spent
     progress: bool | None = None   # None: a bar when stderr is a terminal
     history: list = field(default_factory=list)
@@ -189,7 +190,9 @@ def train(module: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.G
     bar = tqdm(range(config.epochs), desc=description, unit="epoch", disable=not show, leave=False)
     for epoch in bar:
         module.train()
-        permutation = torch.randperm(len(fit_rows), generator=generator)
+        # a table too small for `min_batches` minibatches is passed over several times per epoch
+        passes = max(1, math.ceil(config.min_batches * config.batch_size / max(len(fit_rows), 1)))
+        permutation = torch.cat([torch.randperm(len(fit_rows), generator=generator) for _ in range(passes)])
         permutation = permutation[rank::world]  # each rank its shard; identical when not distributed
         total, batches = 0.0, 0
         for begin in range(0, len(permutation), config.batch_size):

@@ -52,7 +52,8 @@ gradient, but its value is the energy distance
 
 computed on the held-out rows, with conditions taken from those rows. Early stopping and the
 best epoch the loop keeps thus follow the distance of generated rows to unseen ones. (A table
-too small to hold rows out is repeated to make epochs of 16 minibatches and monitored on them.)
+too small to hold rows out is passed over several times per epoch, to make 16 minibatches,
+and monitored on them.)
 
 Sampling. Conditions are drawn from the empirical frequencies (j uniform, k ~ n_jk / N), ε from
 N(0, I), each block from softmax(ℓ) (Gumbel-max), and the conditioned variable is set to k. Scores
@@ -65,8 +66,6 @@ sampling against other evidence would accept almost nothing once a number is obs
 whose impute is exact or approximate (see `plausible.models()`) condition properly.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import torch
@@ -199,13 +198,14 @@ class GAN(Model):
         device = select_device(self.device)
         # a small table (fewer than SMALL_TABLE_BATCHES minibatches) gives the game one or two steps per
         # epoch: 50 epochs of patience were then 50 steps, and on breast_cancer (398 rows) training stopped
-        # before the generator had learned anything (detection AUC 1.0). Such a table is repeated to make
-        # an epoch of SMALL_TABLE_BATCHES minibatches, monitored on the training rows (too few to hold out)
+        # before the generator had learned anything (detection AUC 1.0). Such a table is passed over
+        # several times per epoch to make SMALL_TABLE_BATCHES minibatches, monitored on the training rows
+        # (too few to hold out)
         n, batch = len(x), min(self.batch_size, len(x))
         small = n < SMALL_TABLE_BATCHES * batch
-        rows = np.tile(x, (math.ceil(SMALL_TABLE_BATCHES * batch / n), 1)) if small else x
         config = TrainConfig(epochs=self.epochs, batch_size=batch, learning_rate=self.learning_rate,
-                             patience=self.patience, time_budget=self.time_budget, validation=0.0 if small else 0.1)
+                             patience=self.patience, time_budget=self.time_budget, validation=0.0 if small else 0.1,
+                             min_batches=SMALL_TABLE_BATCHES)
         with seeded(seed):
             game = self._build()
             # G's blocks start at the training frequencies (a 0.1-scaled last layer, the log-frequencies as
@@ -215,7 +215,7 @@ class GAN(Model):
                 last.weight.mul_(0.1)
                 last.bias.zero_()
                 last.bias[:game.n_onehot] = torch.log(game.frequency.clamp(min=1e-6))
-            self.history_ = train(game, self._loss, torch.from_numpy(rows), config, seed, device, description="gan")
+            self.history_ = train(game, self._loss, torch.from_numpy(x), config, seed, device, description="gan")
         self.game_, self.epochs_trained_ = game.cpu(), len(self.history_)
 
     def _build(self) -> ConditionalGAN:
