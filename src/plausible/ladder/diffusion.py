@@ -68,13 +68,14 @@ from torch import nn
 
 from ..base import Model, Param
 from ..layout import Encoded
+from ..marginals import laplace
 from ..neural import (Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device,
                       state_to_numpy, torch_seed, train)
 from ..registry import register
 
 UNCONDITIONAL_SHARE = 0.5  # share of training rows with nothing known
 EMBEDDING = 64             # sinusoidal features of the timestep
-SMALL_TABLE_BATCHES = 16   # a table smaller than this many batches is repeated to make one epoch
+SMALL_TABLE_BATCHES = 16   # a table without a validation split: an epoch has at least this many batches
 SAMPLING_CHUNK = 4096      # rows denoised at once (activations stay in cache: ~20% faster than 16,384)
 # default training length: 100 passes over the table within these bounds. Longer training on a
 # small table memorises it (breast_cancer, 398 rows: 3,000 updates gave a distance-to-closest-record
@@ -176,22 +177,35 @@ class Diffusion(Model):
         n = len(rows)
         batch = min(self.batch_size, n)
         validation = self.validation if n >= 2000 else 0.0
-        repeat = max(1, math.ceil(SMALL_TABLE_BATCHES * batch / n)) if validation == 0 else 1
-        rows = np.tile(rows, (repeat, 1))   # a small table: one "epoch" is several passes
-        batches_per_epoch = math.ceil(len(rows) * (1 - validation) / batch)
+        min_batches = SMALL_TABLE_BATCHES if validation == 0 else 1   # a small table: an epoch is several passes
+        passes = max(1, math.ceil(min_batches * batch / n))
+        batches_per_epoch = math.ceil(passes * n * (1 - validation) / batch)
         updates = self.updates or int(np.clip(100 * n / batch, *AUTO_UPDATES))
         epochs = self.epochs or max(1, math.ceil(updates / batches_per_epoch))
         config = TrainConfig(epochs=epochs, batch_size=batch, learning_rate=self.learning_rate,
                              validation=validation, patience=max(5, math.ceil(2000 / batches_per_epoch)),
-                             time_budget=self.time_budget)
+                             time_budget=self.time_budget, min_batches=min_batches)
         device = select_device(self.device)
         seed = torch_seed(rng)
         alpha_bar = torch.as_tensor(cosine_alpha_bar(self.timesteps), dtype=torch.float32)
         with seeded(seed):
             self.net_ = self._network()
+            self._start_at_the_marginals(data.codes)
             self.history_ = train(self.net_, self._loss(alpha_bar.to(device)),
                                   torch.from_numpy(rows), config, seed, device, "diffusion")
         self.net_.to("cpu")
+
+    def _start_at_the_marginals(self, codes: np.ndarray) -> None:
+        """The logits start at the log-frequencies of the training codes (a 0.1-scaled last layer): a
+        briefly trained denoiser already draws each column's marginal and missing rate."""
+        frequencies = [laplace(np.bincount(codes[:, j], minlength=k))
+                       for j, k in enumerate(self.tensors_.cardinalities)]
+        last = self.net_.output[-1]
+        with torch.no_grad():
+            last.weight.mul_(0.1)
+            last.bias.zero_()
+            if frequencies:
+                last.bias[:self.tensors_.n_onehot] = torch.from_numpy(np.log(np.concatenate(frequencies)))
 
     def _network(self) -> Denoiser:
         return Denoiser(self.tensors_.width, len(self.layout_.schema.names), self.hidden, self.blocks)
