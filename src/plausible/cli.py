@@ -20,11 +20,19 @@ DATA is a .csv or .parquet file, or the name of a built-in dataset (see `plausib
   plausible sample customers.plausible --n 1000 --seed 1 --out synthetic.csv
 
 The same model folder and seed always give the same rows.""",
-    "impute": """example:
+    "impute": """examples:
+  plausible impute holes.csv --draws 20 --out completed.csv                 # fits on holes.csv itself
+  plausible impute holes.csv --model gmm --set n_components=4 --out completed.csv
+  plausible impute holes.csv --draws 20 --out completed.csv --spread spread.csv --pool "mean(age)"
+  plausible impute holes.csv --pool "income ~ age + region" --out completed.parquet
   plausible impute customers.plausible holes.csv --draws 5 --seed 0 --out completed.csv
 
-Writes one long table: the columns `draw` (0..M-1) and `row` (the input row), then every column
-of the data with its missing cells filled. Observed cells are never changed.""",
+Without a model folder, the model (--model, default auto: printed with the reason) is fitted on
+DATA itself, missing cells included. Writes one long table: the columns `draw` (0..M-1) and `row`
+(the input row), then every column of the data with its missing cells filled. Observed cells are
+never changed. --spread writes each cell's spread across the draws (std for numbers, share of draws
+differing from the most common one for categories; 0 where observed). --pool prints Rubin's rules
+for "mean(col)" or a linear regression "y ~ x1 + x2" (categorical predictors one-hot).""",
     "score": """example:
   plausible score customers.plausible new_customers.csv --out scores.csv
 
@@ -87,11 +95,19 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
     impute = command("impute", "fill the missing cells of a table with several plausible draws")
-    impute.add_argument("model_dir", metavar="MODEL_DIR")
-    impute.add_argument("data", metavar="DATA", help="a .csv/.parquet file with missing cells")
+    impute.add_argument("inputs", nargs="+", metavar="[MODEL_DIR] DATA",
+                        help="a .csv/.parquet file with missing cells, optionally after a fitted model folder")
     impute.add_argument("--draws", type=int, default=5, help="number of completed copies (default 5)")
     impute.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
     impute.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    impute.add_argument("--model", default=None, help="model to fit on DATA: auto (default) or a name "
+                                                      "(see `plausible models`); not with a MODEL_DIR")
+    impute.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a hyperparameter of --model (repeatable)")
+    impute.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                        help="training time limit for deep models")
+    impute.add_argument("--spread", metavar="FILE", help="also write each cell's spread across the draws")
+    impute.add_argument("--pool", metavar="STATISTIC", help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2"')
 
     score = command("score", "score how likely each row is under a fitted model (log_prob)")
     score.add_argument("model_dir", metavar="MODEL_DIR")
@@ -192,14 +208,50 @@ def _impute(args) -> str:
     import pandas as pd
 
     from .base import load
+    from .imputation import cell_spread, choose_model, impute, pool
     from .io import read_table, write_table
+    from .registry import get_class
 
-    data = read_table(args.data)
-    draws = load(args.model_dir).impute(data, n_draws=args.draws, seed=args.seed)
+    if len(args.inputs) > 2:
+        raise ValueError(f"impute takes DATA, or MODEL_DIR DATA; got {len(args.inputs)} paths")
+    lines, params, budget = [], {}, args.time_budget
+    if len(args.inputs) == 2:                      # the model folder form: no refit
+        folder, source = args.inputs
+        if args.model is not None or args.set or args.time_budget is not None:
+            raise ValueError(f"--model, --set and --time-budget choose the model to fit on DATA; {folder} is "
+                             "already fitted: drop them, or drop the model folder to fit on DATA")
+        model = load(folder)
+        data = read_table(source)
+    else:
+        source = args.inputs[0]
+        if Path(source).is_dir():
+            raise ValueError(f"{source} is a folder: give a model folder and DATA, or a .csv/.parquet table")
+        data = read_table(source)
+        model = args.model or "auto"
+        if model == "auto":
+            if args.set:
+                raise ValueError("--set needs a named --model (auto chooses the model from the table)")
+            model, reason = choose_model(data, args.time_budget)
+            lines.append(f"auto chose {model}: {reason}")
+        cls = get_class(model)
+        for key, text in _pairs(args.set, "--set").items():
+            if key not in cls.params:
+                raise ValueError(f"model {model!r} has no parameter {key!r}; its parameters are: "
+                                 f"{', '.join(cls.params) or 'none'}")
+            params[key] = cls.params[key].parse(key, text)
+    draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget)
     long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)
     long = long[["draw", "row", *data.columns]]
     write_table(long, args.out)
-    return f"filled {int(data.isna().sum().sum()):,} missing cells {args.draws} times; wrote {args.out}"
+    lines.append(f"filled {int(data.isna().sum().sum()):,} missing cells {args.draws} times; wrote {args.out}")
+    if args.spread:
+        write_table(cell_spread(draws), args.spread)
+        lines.append(f"wrote each cell's spread across the draws to {args.spread}")
+    if args.pool:
+        table = pool(draws, args.pool)
+        lines += ["", f"Rubin's rules for {args.pool} over {args.draws} draws:",
+                  table.to_string(float_format=lambda v: f"{v:.4g}")]
+    return "\n".join(lines)
 
 
 def _score(args) -> str:

@@ -1,0 +1,520 @@
+"""Multiple imputation as a product: fill gaps with several draws, measure their spread, pool.
+
+    import plausible as pl
+    draws = pl.impute(df, n_draws=20, seed=0)          # 20 completed tables, observed cells unchanged
+    spread = pl.cell_spread(draws)                     # how unsure each filled cell is (0 where observed)
+    table = pl.pool(draws, "income ~ age + region")    # Rubin's rules over the M analyses
+    scores = pl.evaluate_imputation(complete, masked, draws)
+
+`impute` fits a model on the incomplete table itself (missing cells are a modelled state, not
+dropped rows), then draws every missing cell from P(missing | observed), M times. A single "best
+guess" shrinks every filled value to the middle and makes any analysis overconfident; M draws keep
+the variability a real value would have, and Rubin's rules (`pool`) turn M analyses into one
+estimate whose standard error includes the uncertainty about the missing cells.
+
+How `model="auto"` chooses (`choose_model`, measured in benchmarks/bench_imputation.py):
+see `choose_model`'s docstring for the rule and the numbers behind it.
+
+Interval coverage (`evaluate_imputation`). With M draws the empirical 5%-95% range under-covers
+badly when M is small (the range of 5 draws covers a sixth draw only 4/6 = 67% of the time). The
+90% interval is therefore:
+- M >= 19: the draws' 5% and 95% quantiles at plotting positions k/(M+1) (numpy's "weibull"
+  method), which for continuous draws covers a new draw from the same distribution with
+  probability ~0.90 whatever its shape (order statistics are distribution-free);
+- 2 <= M < 19: the t predictive interval mean ± t_{M-1, 0.95} · sd · sqrt(1 + 1/M), exact for
+  Gaussian draws (sd with ddof=1), approximate for skewed ones;
+- M = 1: no interval (coverage is reported as None).
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .base import Model, NotSupportedError, ParameterError, _check_count
+
+#: Models `auto` chooses among, and the deep ones it adds when given a time budget.
+CLASSICAL_CANDIDATES = ("gmm", "copula", "gaussian", "bayesnet")
+QUANTILE_DRAWS = 19   # from this many draws on, the 90% interval is the draws' own quantiles
+
+
+# ---------------------------------------------------------------------- impute
+def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | None = None,
+           time_budget: float | None = None) -> list:
+    """`n_draws` completed copies of `data`: each missing cell drawn from P(missing | observed).
+
+    data: a DataFrame (or 2-D numeric array) with missing cells (NaN / None / NaT).
+    model: "auto" (see `choose_model`), a registered model name (`plausible.models()`), or a Model
+        instance: a fitted one is used as it is (no refit), an unfitted one is fitted on `data`.
+    params: hyperparameters of the named model, e.g. {"n_components": 4}.
+    time_budget: seconds of training at most for the deep models (their `time_budget`); ignored by
+        the classical ones.
+
+    The model is fitted on `data` itself, so the rows with gaps teach it too. Observed cells are
+    returned unchanged. A table with no missing cell gives `n_draws` copies and a warning.
+    """
+    frame = _check_table(data)
+    n_draws = _check_count(n_draws, "n_draws", minimum=1)
+    if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, (int, float))
+                                    or time_budget <= 0):
+        raise ValueError(f"time_budget must be a positive number of seconds or None, got {time_budget!r}")
+    fitted = _resolve_model(frame, model, seed, params, time_budget)
+    if not frame.isna().to_numpy().any():
+        warnings.warn("the table has no missing cell: returning unchanged copies (nothing to impute)",
+                      UserWarning, stacklevel=2)
+        return [data.copy() for _ in range(n_draws)]
+    if fitted is None:
+        fitted = _build(model, frame, seed, params, time_budget).fit(data)
+    return fitted.impute(data, n_draws=n_draws, seed=seed)
+
+
+def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple[str, str]:
+    """The model `impute(model="auto")` uses for this table, and why, in one sentence.
+
+    The rule (measured on breast_cancer, wine, diabetes and fashion with 20% and 50% of cells hidden
+    completely at random; numbers in benchmarks/RESULTS.md, section imputation):
+    - every column categorical or boolean -> `bayesnet`: a learned graph of conditional
+      frequency tables, the best accuracy on fashion;
+    - otherwise -> `gmm`: a mixture of full-covariance Gaussians conditions exactly, captures the
+      non-linear and clustered dependence a single Gaussian misses, and had the lowest nRMSE and
+      CRPS of the classical models on the numeric tables, in seconds.
+    """
+    frame = _check_table(frame)
+    kinds = [_kind(frame[name]) for name in frame.columns]
+    missing = float(frame.isna().to_numpy().mean()) if frame.size else 0.0
+    if kinds and all(kind == "categorical" for kind in kinds):
+        return "bayesnet", (f"all {len(kinds)} columns are categorical: bayesnet (a learned graph of conditional "
+                            f"frequency tables) imputes categories best; {missing:.0%} of cells missing")
+    numeric = sum(kind == "numeric" for kind in kinds)
+    return "gmm", (f"{numeric} of {len(kinds)} columns are numbers: gmm (a mixture of Gaussians, exact conditionals) "
+                   f"had the lowest imputation error of the classical models; {missing:.0%} of cells missing")
+
+
+def _resolve_model(frame, model, seed, params, time_budget) -> Model | None:
+    """A fitted Model to use as it is, or None (build and fit one); validates the arguments first."""
+    from .registry import get_class
+
+    if isinstance(model, Model):
+        if params:
+            raise ParameterError("params apply to a model built by name; this Model instance already has its own")
+        if model.impute_kind == "none":
+            get_class(model.name)  # registered: say which models can instead
+            raise NotSupportedError(_cannot_impute(model.name))
+        return model if hasattr(model, "layout_") else None
+    if not isinstance(model, str):
+        raise TypeError(f"model must be 'auto', a model name or a plausible Model, got {type(model).__name__}")
+    if model == "auto":
+        if params:
+            raise ParameterError("params need a named model: with model='auto' the model is chosen from the "
+                                 f"table ({choose_model(frame, time_budget)[0]!r} here); name it to set its parameters")
+        return None
+    cls = get_class(model)
+    if cls.impute_kind == "none":
+        raise NotSupportedError(_cannot_impute(model))
+    for key in params or {}:
+        if key not in cls.params:
+            raise ParameterError(f"model {model!r} has no parameter {key!r}; its parameters are: "
+                                 f"{', '.join(cls.params) or 'none'}")
+    return None
+
+
+def _build(model, frame, seed, params, time_budget) -> Model:
+    from .registry import make
+
+    if isinstance(model, Model):
+        return model
+    name = choose_model(frame, time_budget)[0] if model == "auto" else model
+    params = dict(params or {})
+    instance = make(name, seed=seed, **params)
+    if time_budget is not None and "time_budget" in instance.params and "time_budget" not in params:
+        instance.time_budget = float(time_budget)
+    return instance
+
+
+def _cannot_impute(name: str) -> str:
+    from .registry import get_class, models
+
+    reason = get_class(name).unsupported_reasons.get("impute", "it cannot condition on observed cells")
+    able = [n for n, m in models().items() if m["impute"] == "exact" and m["family"] != "time series"]
+    return (f"model {name!r} cannot impute: {reason}; use a model whose impute is exact, e.g. "
+            f"{', '.join(repr(n) for n in able[:4])}, or model='auto'")
+
+
+# ---------------------------------------------------------------------- spread
+def cell_spread(draws: list) -> pd.DataFrame:
+    """Per-cell spread across the draws, same shape as the data; 0 where a cell was observed.
+
+    Numbers (and dates, in their own units as timedeltas): the standard deviation of the draws
+    (ddof=1; 0 for a single draw). Categories and booleans: the share of draws that differ from
+    the most common draw (0 = all agree; at most 1 - 1/M).
+    """
+    frames = _check_draws(draws)
+    first = frames[0]
+    out = {}
+    for name in first.columns:
+        column = first[name]
+        if _kind(column) == "categorical":
+            values = np.stack([f[name].astype(object).to_numpy() for f in frames])     # (M, N)
+            out[name] = _disagreement(values)
+        elif pd.api.types.is_datetime64_any_dtype(column.dtype):
+            values = np.stack([_as_float(f[name]) for f in frames])
+            out[name] = pd.to_timedelta(_std(values), unit="ns")
+        else:
+            out[name] = _std(np.stack([_as_float(f[name]) for f in frames]))
+    return pd.DataFrame(out, index=first.index)
+
+
+def _std(values: np.ndarray) -> np.ndarray:
+    if len(values) < 2:
+        return np.zeros(values.shape[1])
+    same = (values == values[0]).all(axis=0)           # observed cells: exactly 0, not 1e-17
+    return np.where(same, 0.0, np.nan_to_num(values.std(axis=0, ddof=1)))
+
+
+def _disagreement(values: np.ndarray) -> np.ndarray:
+    """(M, N) labels -> share of the M draws differing from each column's most common label."""
+    modes = _modes(values)
+    return (values != modes[None, :]).mean(axis=0)
+
+
+def _modes(values: np.ndarray) -> np.ndarray:
+    """The most common label per column of an (M, N) object array (ties: the first drawn)."""
+    modes = np.empty(values.shape[1], dtype=object)
+    for j in range(values.shape[1]):
+        labels, first, counts = np.unique(values[:, j].astype(str), return_index=True, return_counts=True)
+        best = np.flatnonzero(counts == counts.max())
+        modes[j] = values[first[best].min(), j]
+    return modes
+
+
+# ---------------------------------------------------------------------- Rubin's rules
+def pool(draws: list, statistic) -> pd.DataFrame:
+    """Rubin's rules: one estimate per parameter from the same analysis run on each of M draws.
+
+    statistic:
+    - "mean(col)": the column mean, with complete-data variance s²/n and df n - 1;
+    - "y ~ x1 + x2": ordinary least squares with an Intercept (drop it with "- 1"; "y ~ ." uses every
+      other column). Categorical predictors are one-hot coded with their first level (sorted)
+      dropped, booleans are 0/1. Variances are the classical OLS covariance s² (XᵀX)⁻¹, df n - p;
+    - a callable frame -> (estimates, variances) or (estimates, variances, df), each a dict or
+      Series keyed by parameter name (df: complete-data degrees of freedom; default infinite).
+
+    With Q_m, U_m the estimate and its variance in draw m (Rubin 1987):
+        Q̄ = mean Q_m,  Ū = mean U_m,  B = var(Q_m, ddof=1),  T = Ū + (1 + 1/M) B.
+    Degrees of freedom are Barnard & Rubin's (1999) small-sample ones, with λ = (1 + 1/M) B / T and
+    ν_com the complete-data df:  ν_old = (M - 1)/λ²,  ν_obs = (ν_com + 1)/(ν_com + 3) ν_com (1 - λ),
+    ν = ν_old ν_obs / (ν_old + ν_obs)  (ν = ν_old when ν_com is infinite). The 95% interval is
+    Q̄ ± t_{ν, 0.975} √T; the fraction of missing information is (r + 2/(ν + 3)) / (1 + r) with
+    r = (1 + 1/M) B / Ū, as in R's mice.
+
+    Returns one row per parameter: estimate, within_variance, between_variance, total_variance,
+    std_error, df, ci_low, ci_high, fraction_missing_information.
+    """
+    from scipy import stats
+
+    frames = _check_draws(draws)
+    if len(frames) < 2:
+        raise ValueError("pooling needs at least 2 draws (the between-draw variance is undefined for one); "
+                         "impute with n_draws >= 2, ideally 20 or more")
+    analyse = _analysis(statistic)
+    results = [analyse(frame) for frame in frames]
+    names = list(results[0][0].index)
+    for estimates, _, _ in results[1:]:
+        if list(estimates.index) != names:
+            raise ValueError(f"the statistic gave different parameters in different draws: {names} vs "
+                             f"{list(estimates.index)}")
+    q = np.array([r[0].to_numpy(dtype=float) for r in results])                 # (M, P)
+    u = np.array([r[1].reindex(names).to_numpy(dtype=float) for r in results])   # (M, P)
+    df_complete = float(results[0][2])
+    m = len(frames)
+    q_bar, u_bar, b = q.mean(axis=0), u.mean(axis=0), q.var(axis=0, ddof=1)
+    total = u_bar + (1 + 1 / m) * b
+    df = _barnard_rubin(b, total, m, df_complete)
+    half = stats.t.ppf(0.975, df) * np.sqrt(total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(u_bar > 0, (1 + 1 / m) * b / u_bar, np.where(b > 0, np.inf, 0.0))
+        fmi = np.where(np.isinf(r), 1.0, (r + 2 / (df + 3)) / (1 + r))
+    return pd.DataFrame({"estimate": q_bar, "within_variance": u_bar, "between_variance": b,
+                         "total_variance": total, "std_error": np.sqrt(total), "df": df,
+                         "ci_low": q_bar - half, "ci_high": q_bar + half,
+                         "fraction_missing_information": fmi}, index=pd.Index(names, name="parameter"))
+
+
+def _barnard_rubin(b, total, m, df_complete) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = np.where(total > 0, (1 + 1 / m) * b / total, 0.0)
+        df_old = np.where(lam > 0, (m - 1) / lam ** 2, np.inf)
+        if np.isinf(df_complete):
+            return df_old
+        df_observed = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
+        return np.where(np.isinf(df_old), df_observed, df_old * df_observed / (df_old + df_observed))
+
+
+_MEAN = re.compile(r"^\s*mean\(\s*(.+?)\s*\)\s*$")
+
+
+def _analysis(statistic) -> Callable[[pd.DataFrame], tuple[pd.Series, pd.Series, float]]:
+    if callable(statistic):
+        def run(frame):
+            result = statistic(frame)
+            if not isinstance(result, tuple) or len(result) not in (2, 3):
+                raise ValueError("a pooling callable must return (estimates, variances) or "
+                                 "(estimates, variances, df); got " + type(result).__name__)
+            estimates, variances = pd.Series(result[0], dtype=float), pd.Series(result[1], dtype=float)
+            if set(estimates.index) != set(variances.index):
+                raise ValueError(f"the callable's estimates {list(estimates.index)} and variances "
+                                 f"{list(variances.index)} name different parameters")
+            return estimates, variances, float(result[2]) if len(result) == 3 else np.inf
+        return run
+    if not isinstance(statistic, str):
+        raise TypeError(f"statistic must be 'mean(col)', a formula 'y ~ x1 + x2' or a callable, "
+                        f"got {type(statistic).__name__}")
+    match = _MEAN.match(statistic)
+    if match:
+        column = match.group(1)
+        return lambda frame: _mean(frame, column)
+    if "~" in statistic:
+        formula = _parse_formula(statistic)
+        return lambda frame: _ols(frame, *formula)
+    raise ValueError(f"statistic {statistic!r} is not understood: use 'mean(col)', a regression formula "
+                     "'y ~ x1 + x2', or a callable frame -> (estimates, variances)")
+
+
+def _mean(frame: pd.DataFrame, column: str):
+    values = _numeric(frame, column, "mean()")
+    n = len(values)
+    if n < 2:
+        raise ValueError("mean() needs at least 2 rows for its variance")
+    name = f"mean({column})"
+    return (pd.Series({name: values.mean()}), pd.Series({name: values.var(ddof=1) / n}), float(n - 1))
+
+
+def _parse_formula(text: str) -> tuple[str, list[str], bool]:
+    """'y ~ x1 + x2 - 1' -> ('y', ['x1', 'x2'], intercept False). Terms are column names or '.'."""
+    left, _, right = text.partition("~")
+    response = left.strip()
+    if not response or "~" in right:
+        raise ValueError(f"formula {text!r}: write it as 'y ~ x1 + x2' (one response, '+' between predictors)")
+    intercept, terms = True, []
+    for sign, term in re.findall(r"([+-]?)\s*([^+-]+)", right):
+        term = term.strip()
+        if term in ("0", "1"):
+            intercept = not (sign == "-" and term == "1" or term == "0")
+        elif sign == "-":
+            raise ValueError(f"formula {text!r}: only '- 1' (no intercept) can be subtracted")
+        elif term:
+            terms.append(term)
+    if not terms and not intercept:
+        raise ValueError(f"formula {text!r} has no predictor and no intercept")
+    return response, terms, intercept
+
+
+def _ols(frame: pd.DataFrame, response: str, terms: list[str], intercept: bool):
+    if "." in terms:
+        terms = [t for t in terms if t != "."] + [c for c in frame.columns if c != response and c not in terms]
+    y = _numeric(frame, response, "the formula's response")
+    names, columns = (["Intercept"], [np.ones(len(frame))]) if intercept else ([], [])
+    for term in terms:
+        if term not in frame.columns:
+            raise ValueError(f"formula term {term!r} is not a column; columns: {', '.join(map(str, frame.columns))}")
+        column = frame[term]
+        if _kind(column) == "categorical" and not pd.api.types.is_bool_dtype(column.dtype):
+            labels = column.astype(object)
+            levels = sorted(labels.dropna().unique(), key=str)
+            for level in levels[1:]:   # the first level is the baseline
+                names.append(f"{term}[{level}]")
+                columns.append((labels == level).to_numpy(dtype=float))
+        else:
+            names.append(term)
+            columns.append(_numeric(frame, term, "a formula predictor"))
+    x = np.column_stack(columns)                                                # (N, P)
+    n, p = x.shape
+    if n <= p:
+        raise ValueError(f"the regression has {p} coefficients but only {n} rows")
+    coefficients, _, rank, _ = np.linalg.lstsq(x, y, rcond=None)
+    if rank < p:
+        raise ValueError(f"the regression's predictors are collinear (rank {rank} < {p} coefficients: "
+                         f"{', '.join(names)}); drop a predictor")
+    residual = y - x @ coefficients
+    sigma2 = residual @ residual / (n - p)
+    covariance = sigma2 * np.linalg.inv(x.T @ x)
+    return pd.Series(coefficients, index=names), pd.Series(np.diag(covariance), index=names), float(n - p)
+
+
+def _numeric(frame: pd.DataFrame, column: str, role: str) -> np.ndarray:
+    if column not in frame.columns:
+        raise ValueError(f"{role}: no column {column!r}; columns: {', '.join(map(str, frame.columns))}")
+    if _kind(frame[column]) == "categorical" and not pd.api.types.is_bool_dtype(frame[column].dtype):
+        raise ValueError(f"{role}: column {column!r} is categorical; it needs numbers")
+    values = _as_float(frame[column])
+    if np.isnan(values).any():
+        raise ValueError(f"{role}: column {column!r} still has missing cells; pool completed draws")
+    return values
+
+
+# ---------------------------------------------------------------------- evaluation
+def hide_cells(frame: pd.DataFrame, share: float, seed: int = 0, columns: list | None = None) -> pd.DataFrame:
+    """A copy of `frame` with round(share x present cells) cells hidden completely at random (MCAR).
+
+    Only present cells (of `columns`, default all) are candidates; which ones is a uniform draw
+    without replacement, so the result is reproducible from `seed`.
+    """
+    frame = _check_table(frame)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1:
+        raise ValueError(f"share must be a number in [0, 1), got {share!r}")
+    columns = list(frame.columns) if columns is None else list(columns)
+    unknown = [c for c in columns if c not in frame.columns]
+    if unknown:
+        raise ValueError(f"hide_cells: no column {unknown[0]!r} in the table")
+    positions = [frame.columns.get_loc(c) for c in columns]
+    present = frame.iloc[:, positions].notna().to_numpy()
+    rows, cols = np.nonzero(present)
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(rows), int(round(share * len(rows))), replace=False)
+    masked = frame.copy()
+    for j in np.unique(cols[chosen]):
+        hit = rows[chosen][cols[chosen] == j]
+        name = columns[j]
+        if pd.api.types.is_integer_dtype(masked[name].dtype) and not pd.api.types.is_extension_array_dtype(
+                masked[name].dtype):
+            masked[name] = masked[name].astype(float)
+        elif pd.api.types.is_bool_dtype(masked[name].dtype):
+            masked[name] = masked[name].astype(object)
+        masked.iloc[hit, masked.columns.get_loc(name)] = None
+    return masked
+
+
+def evaluate_imputation(complete: pd.DataFrame, masked: pd.DataFrame, draws: list) -> dict:
+    """Scores of M imputations on the hidden cells (NaN in `masked`, present in `complete`).
+
+    Numbers (averaged over the numeric columns with a hidden cell):
+    - nrmse: RMSE of the mean draw against the truth, over the column's std in `complete` (ddof 0);
+      0 is perfect, 1 is as bad as a constant at the true mean would be (in expectation);
+    - crps: the sample CRPS of the M draws, E|X − y| − ½ E|X − X'| with the "fair" estimator
+      (the second term over the M(M−1) distinct pairs, unbiased for the draws' distribution),
+      divided by the column's std; equals the MAE for one draw;
+    - coverage_90: share of hidden cells inside the 90% interval of the draws (see the module
+      docstring: quantiles of the draws when M >= 19, a t predictive interval below; None for M=1).
+    Categories and booleans: accuracy of the most common draw. Also per_column details, n_hidden
+    (all hidden cells) and interval_method.
+    """
+    complete, masked = _check_table(complete), _check_table(masked)
+    frames = _check_draws(draws)
+    if complete.shape != masked.shape or list(complete.columns) != list(masked.columns):
+        raise ValueError(f"complete {complete.shape} and masked {masked.shape} must have the same shape and columns")
+    if frames[0].shape != complete.shape or list(frames[0].columns) != list(complete.columns):
+        raise ValueError(f"the draws have shape {frames[0].shape}; the tables have {complete.shape}")
+    m = len(frames)
+    method = None if m == 1 else ("quantiles" if m >= QUANTILE_DRAWS else "t")
+    per_column, numeric, categorical = {}, [], []
+    for name in complete.columns:
+        hidden = (masked[name].isna() & complete[name].notna()).to_numpy()
+        if not hidden.any():
+            continue
+        truth_column = complete[name]
+        if _kind(truth_column) == "categorical":
+            values = np.stack([f[name].astype(object).to_numpy()[hidden] for f in frames])
+            truth = truth_column.astype(object).to_numpy()[hidden]
+            accuracy = float(np.mean(_modes(values).astype(str) == truth.astype(str)))
+            per_column[name] = {"kind": "categorical", "hidden": int(hidden.sum()), "accuracy": accuracy}
+            categorical.append(accuracy)
+            continue
+        all_truth = _as_float(truth_column)
+        scale = float(np.nanstd(all_truth))
+        scale = scale if scale > 0 else 1.0
+        truth = all_truth[hidden]
+        values = np.stack([_as_float(f[name])[hidden] for f in frames])        # (M, H)
+        if np.isnan(values).any():
+            raise ValueError(f"column {name!r}: some draws still have missing cells where the truth is hidden")
+        rmse = float(np.sqrt(np.mean((values.mean(axis=0) - truth) ** 2)))
+        crps = float(np.mean(_crps(values, truth)))
+        low, high = _interval(values)
+        coverage = None if low is None else float(np.mean((truth >= low) & (truth <= high)))
+        entry = {"kind": "numeric", "hidden": int(hidden.sum()), "nrmse": rmse / scale, "crps": crps / scale,
+                 "coverage_90": coverage, "rmse": rmse, "std": scale}
+        per_column[name] = entry
+        numeric.append(entry)
+    return {
+        "nrmse": float(np.mean([e["nrmse"] for e in numeric])) if numeric else None,
+        "crps": float(np.mean([e["crps"] for e in numeric])) if numeric else None,
+        "coverage_90": (float(np.mean([e["coverage_90"] for e in numeric]))
+                        if numeric and method is not None else None),
+        "accuracy": float(np.mean(categorical)) if categorical else None,
+        "n_hidden": int(sum(e["hidden"] for e in per_column.values())),
+        "n_draws": m,
+        "interval_method": method,
+        "per_column": per_column,
+    }
+
+
+def _crps(values: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(M, H) draws, (H,) truths -> fair sample CRPS per cell."""
+    m = len(values)
+    error = np.abs(values - truth[None, :]).mean(axis=0)
+    if m == 1:
+        return error
+    ordered = np.sort(values, axis=0)
+    weights = 2 * np.arange(1, m + 1) - m - 1                                   # Σ|xi − xj| = 2 Σ (2i − m − 1) x(i)
+    pair_sum = 2 * (weights[:, None] * ordered).sum(axis=0)
+    return error - pair_sum / (2 * m * (m - 1))
+
+
+def _interval(values: np.ndarray):
+    """The 90% interval of (M, H) draws per cell: (low, high), or (None, None) for one draw."""
+    from scipy import stats
+
+    m = len(values)
+    if m == 1:
+        return None, None
+    if m >= QUANTILE_DRAWS:
+        low, high = np.quantile(values, [0.05, 0.95], axis=0, method="weibull")
+        return low, high
+    half = stats.t.ppf(0.95, m - 1) * values.std(axis=0, ddof=1) * np.sqrt(1 + 1 / m)
+    centre = values.mean(axis=0)
+    return centre - half, centre + half
+
+
+# ---------------------------------------------------------------------- small helpers
+def _check_table(data) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, np.ndarray) and data.ndim == 2 and np.issubdtype(data.dtype, np.number):
+        return pd.DataFrame(data.astype(float), columns=[f"x{i}" for i in range(data.shape[1])])
+    raise TypeError(f"expected a table: a pandas DataFrame or a 2-D numeric numpy array, got "
+                    f"{type(data).__name__}{getattr(data, 'shape', '')}")
+
+
+def _check_draws(draws) -> list[pd.DataFrame]:
+    if not isinstance(draws, (list, tuple)) or not draws:
+        raise TypeError("draws must be a non-empty list of completed tables (what impute returns)")
+    frames = [_check_table(d) for d in draws]
+    shape, columns = frames[0].shape, list(frames[0].columns)
+    for k, frame in enumerate(frames[1:], 1):
+        if frame.shape != shape or list(frame.columns) != columns:
+            raise ValueError(f"draw {k} has shape {frame.shape} and columns {list(frame.columns)}; draw 0 has "
+                             f"{shape} and {columns}: all draws must complete the same table")
+    return frames
+
+
+def _kind(column: pd.Series) -> str:
+    """'numeric' for numbers and dates, 'categorical' for anything else (labels, booleans)."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        return "numeric"
+    return "categorical"
+
+
+def _as_float(column: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        values = column.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float)
+        values[column.isna().to_numpy()] = np.nan
+        return values
+    if pd.api.types.is_bool_dtype(column.dtype) or column.dtype == object:
+        return pd.to_numeric(column.astype(object).map(lambda v: float(v) if v is not None and v == v else np.nan),
+                             errors="coerce").to_numpy(dtype=float)
+    return column.to_numpy(dtype=float, na_value=np.nan)

@@ -1,0 +1,298 @@
+"""Multiple imputation as a product: pl.impute, cell_spread, pool (Rubin's rules), evaluate_imputation."""
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import plausible as pl
+from plausible.base import NotSupportedError, ParameterError
+from plausible.imputation import choose_model, hide_cells
+
+from _tables import COVARIANCE, gaussian
+
+
+# ---------------------------------------------------------------------- impute
+def test_gaussian_imputation_matches_the_closed_form_conditional():
+    # c is hidden in 30% of rows; given (a, b), c ~ N(S_cO S_OO^-1 x_O, S_cc - S_cO S_OO^-1 S_Oc).
+    data = gaussian(4000, seed=0)
+    hidden = np.random.default_rng(1).random(len(data)) < 0.3
+    masked = data.copy()
+    masked.loc[hidden, "c"] = np.nan
+    draws = pl.impute(masked, n_draws=200, model="gaussian", seed=3)
+    s_oo, s_co = COVARIANCE[:2, :2], COVARIANCE[2, :2]
+    weights = np.linalg.solve(s_oo, s_co)
+    variance = COVARIANCE[2, 2] - s_co @ weights                                     # 0.9444...
+    rows = np.flatnonzero(hidden)
+    truth_mean = data.loc[rows, ["a", "b"]].to_numpy() @ weights
+    values = np.stack([d.loc[rows, "c"].to_numpy() for d in draws])                  # (200, H)
+    # Monte-Carlo error of a 200-draw mean is 0.07; the fitted coefficients add ~0.02
+    assert np.abs(values.mean(axis=0) - truth_mean).max() < 0.3
+    assert np.abs(values.mean(axis=0) - truth_mean).mean() < 0.07
+    assert values.var(axis=0, ddof=1).mean() == pytest.approx(variance, rel=0.06)
+    # pooled over all cells: the draws' deviations from the true conditional mean are N(0, variance)
+    assert ((values - truth_mean) ** 2).mean() == pytest.approx(variance, rel=0.06)
+
+
+def test_observed_cells_never_change_and_every_gap_is_filled():
+    rng = np.random.default_rng(0)
+    n = 300
+    complete = pd.DataFrame({"age": rng.integers(18, 80, n), "income": rng.lognormal(10, 0.5, n),
+                             "region": rng.choice(["north", "south", "east"], n)})
+    masked = hide_cells(complete, 0.25, seed=1)
+    assert masked.isna().to_numpy().mean() == pytest.approx(0.25, abs=0.002)
+    draws = pl.impute(masked, n_draws=3, model="copula", seed=0)
+    assert len(draws) == 3
+    observed = masked.notna()
+    for draw in draws:
+        assert list(draw.columns) == list(masked.columns) and len(draw) == n
+        assert not draw.isna().to_numpy().any()
+        for name in masked.columns:
+            keep = observed[name].to_numpy()
+            assert (draw[name].to_numpy()[keep] == masked[name].to_numpy()[keep]).all(), name
+    assert not draws[0].equals(draws[1])                         # the draws differ where cells were missing
+    again = pl.impute(masked, n_draws=3, model="copula", seed=0)
+    assert all(a.equals(b) for a, b in zip(draws, again))      # same seed, same draws
+
+
+def test_a_fitted_model_is_used_as_it_is_and_params_reach_a_named_model():
+    data = gaussian(300, seed=2)
+    masked = hide_cells(data, 0.2, seed=0)
+    model = pl.make("gaussian", seed=0).fit(data)
+    draws = pl.impute(masked, n_draws=2, model=model, seed=1)
+    assert [d.equals(e) for d, e in zip(draws, model.impute(masked, n_draws=2, seed=1))] == [True, True]
+    draws = pl.impute(masked, n_draws=2, model="gmm", params={"n_components": 2}, seed=0)
+    assert not draws[0].isna().to_numpy().any()
+
+
+def test_bad_input_is_explained():
+    data = gaussian(50, seed=0)
+    masked = hide_cells(data, 0.2, seed=0)
+    with pytest.raises(TypeError, match="table"):
+        pl.impute([1, 2, 3])
+    with pytest.raises(ValueError, match="n_draws"):
+        pl.impute(masked, n_draws=0)
+    with pytest.raises(ParameterError, match="unknown model 'nope'"):
+        pl.impute(masked, model="nope")
+    with pytest.raises(NotSupportedError, match="'gan' cannot impute.*'histogram'|'gan' cannot impute.*exact"):
+        pl.impute(masked, model="gan")
+    with pytest.raises(ParameterError, match="no parameter 'depth'"):
+        pl.impute(masked, model="gmm", params={"depth": 3})
+    with pytest.raises(ParameterError, match="params need a named model"):
+        pl.impute(masked, params={"alpha": 1.0})
+
+
+def test_a_complete_table_gives_copies_and_a_warning():
+    data = gaussian(20, seed=0)
+    with pytest.warns(UserWarning, match="no missing cell"):
+        draws = pl.impute(data, n_draws=2)
+    assert len(draws) == 2 and all(d.equals(data) for d in draws)
+    draws[0].iloc[0, 0] = 99.0
+    assert data.iloc[0, 0] != 99.0                               # copies, not the caller's frame
+
+
+def test_choose_model_reads_the_column_kinds():
+    name, reason = choose_model(pl.datasets.load("fashion", n=100, seed=0))
+    assert name == "bayesnet" and "categorical" in reason
+    name, reason = choose_model(gaussian(100, seed=0))
+    assert name in pl.models() and pl.models()[name]["impute"] != "none" and reason
+
+
+# ---------------------------------------------------------------------- spread
+def test_cell_spread_is_zero_on_observed_cells_and_positive_on_imputed_numbers():
+    rng = np.random.default_rng(0)
+    complete = gaussian(200, seed=1).assign(kind=rng.choice(["x", "y"], 200))
+    masked = hide_cells(complete, 0.2, seed=2)
+    spread = pl.cell_spread(pl.impute(masked, n_draws=8, model="gaussian", seed=0))
+    assert spread.shape == complete.shape and list(spread.columns) == list(complete.columns)
+    observed = masked.notna().to_numpy()
+    assert (spread.to_numpy(dtype=float)[observed] == 0).all()
+    for name in ["a", "b", "c"]:
+        assert (spread[name][masked[name].isna()] > 0).all()
+    categories = spread["kind"][masked["kind"].isna()]
+    assert ((categories >= 0) & (categories <= 1 - 1 / 8)).all() and categories.mean() > 0.1
+
+
+def test_cell_spread_values_by_hand():
+    draws = [pd.DataFrame({"x": [1.0, 5.0], "g": ["a", "b"]}), pd.DataFrame({"x": [3.0, 5.0], "g": ["a", "c"]}),
+             pd.DataFrame({"x": [2.0, 5.0], "g": ["a", "b"]})]
+    spread = pl.cell_spread(draws)
+    assert spread["x"].tolist() == pytest.approx([1.0, 0.0])       # std(1, 3, 2; ddof 1) = 1
+    assert spread["g"].tolist() == pytest.approx([0.0, 1 / 3])      # 'c' differs from the mode 'b'
+
+
+# ---------------------------------------------------------------------- pool
+def test_rubins_rules_reproduce_a_hand_computed_example():
+    # Q_m = 1.0, 1.2, 1.4 and U_m = 0.04, 0.05, 0.06 (M = 3):
+    #   Q̄ = 1.2, Ū = 0.05, B = ((-0.2)² + 0² + 0.2²) / 2 = 0.04, T = 0.05 + (4/3) 0.04 = 0.103333...
+    #   λ = (4/3)(0.04) / T = 16/31, ν_old = (M - 1)/λ² = 2 (31/16)² = 7.5078125 (ν_com infinite)
+    #   r = (4/3)(0.04)/0.05 = 16/15, FMI = (r + 2/(ν + 3)) / (1 + r) = 0.608226...
+    #   with ν_com = 10: ν_obs = 11/13 · 10 · (1 − 16/31) = 4.0943, ν = 7.5078 · 4.0943 / 11.6021 = 2.64945
+    estimates = iter([1.0, 1.2, 1.4] * 2)
+    variances = iter([0.04, 0.05, 0.06] * 2)
+    draws = [pd.DataFrame({"x": [0.0]})] * 3
+
+    def statistic(frame):
+        return {"theta": next(estimates)}, {"theta": next(variances)}
+
+    row = pl.pool(draws, statistic).loc["theta"]
+    assert row["estimate"] == pytest.approx(1.2)
+    assert row["within_variance"] == pytest.approx(0.05)
+    assert row["between_variance"] == pytest.approx(0.04)
+    assert row["total_variance"] == pytest.approx(0.1033333333)
+    assert row["std_error"] == pytest.approx(0.3214550254)
+    assert row["df"] == pytest.approx(7.5078125)
+    assert row["fraction_missing_information"] == pytest.approx(0.6082264060)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.4501788454, 1.9498211546))
+    with_df = pl.pool(draws, lambda f: ({"theta": next(estimates)}, {"theta": next(variances)}, 10))
+    assert with_df.loc["theta", "df"] == pytest.approx(2.6494486894)
+    assert with_df.loc["theta", "fraction_missing_information"] == pytest.approx(0.6874275056)
+
+
+def test_mean_pooling_without_missing_data_is_the_plain_mean():
+    frame = pd.DataFrame({"age": [20.0, 30.0, 40.0, 50.0]})
+    row = pl.pool([frame, frame], "mean(age)").loc["mean(age)"]
+    assert row["estimate"] == 35.0 and row["between_variance"] == 0
+    assert row["within_variance"] == pytest.approx(frame["age"].var() / 4)
+    # Barnard-Rubin with B = 0: ν = ν_obs = (ν_com + 1)/(ν_com + 3) ν_com = 4/6 · 3 = 2; FMI = 2/(ν + 3) = 0.4
+    assert row["df"] == pytest.approx(2.0) and row["fraction_missing_information"] == pytest.approx(0.4)
+
+
+def test_regression_pooling_recovers_known_coefficients():
+    rng = np.random.default_rng(0)
+    n = 1500
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    y = 1.0 + 2.0 * x1 - 3.0 * x2 + rng.normal(scale=1.0, size=n)
+    complete = pd.DataFrame({"y": y, "x1": x1, "x2": x2})
+    masked = complete.copy()
+    masked.loc[rng.random(n) < 0.3, "y"] = np.nan
+    table = pl.pool(pl.impute(masked, n_draws=10, model="gaussian", seed=0), "y ~ x1 + x2")
+    assert list(table.index) == ["Intercept", "x1", "x2"]
+    truth = np.array([1.0, 2.0, -3.0])
+    assert (np.abs(table["estimate"].to_numpy() - truth) < 4 * table["std_error"].to_numpy()).all()
+    assert (table["between_variance"] > 0).all() and (table["fraction_missing_information"] > 0.05).all()
+
+
+def test_formula_coding_matches_ordinary_least_squares():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(1)
+    n = 200
+    group = rng.choice(["b", "a", "c"], n)
+    x = rng.normal(size=n)
+    y = 0.5 + x + np.select([group == "b", group == "c"], [1.0, -2.0], 0.0) + rng.normal(size=n)
+    frame = pd.DataFrame({"y": y, "x": x, "group": group})
+    table = pl.pool([frame, frame], "y ~ x + group")
+    assert list(table.index) == ["Intercept", "x", "group[b]", "group[c]"]    # 'a' is the baseline
+    design = np.column_stack([np.ones(n), x, group == "b", group == "c"]).astype(float)
+    fit = sm.OLS(y, design).fit()
+    assert table["estimate"].to_numpy() == pytest.approx(fit.params)
+    assert table["within_variance"].to_numpy() == pytest.approx(np.diag(fit.cov_params()))
+    assert table["df"].to_numpy() == pytest.approx((n - 3) / (n - 1) * (n - 4))   # ν_obs at B = 0, ν_com = n - 4
+    no_intercept = pl.pool([frame, frame], "y ~ x - 1")
+    assert list(no_intercept.index) == ["x"]
+    assert list(pl.pool([frame, frame], "y ~ .").index) == ["Intercept", "x", "group[b]", "group[c]"]
+
+
+def test_pool_explains_bad_statistics():
+    frame = pd.DataFrame({"y": [1.0, 2.0, 3.0], "g": ["a", "b", "a"]})
+    with pytest.raises(ValueError, match="at least 2 draws"):
+        pl.pool([frame], "mean(y)")
+    with pytest.raises(ValueError, match="not understood"):
+        pl.pool([frame, frame], "median(y)")
+    with pytest.raises(ValueError, match="no column 'z'"):
+        pl.pool([frame, frame], "mean(z)")
+    with pytest.raises(ValueError, match="categorical"):
+        pl.pool([frame, frame], "g ~ y")
+
+
+# ---------------------------------------------------------------------- evaluation
+def test_a_perfect_imputer_scores_zero_error():
+    complete = gaussian(100, seed=0).assign(kind=np.where(np.arange(100) % 3, "p", "q"))
+    masked = hide_cells(complete, 0.3, seed=0)
+    scores = pl.evaluate_imputation(complete, masked, [complete.copy() for _ in range(4)])
+    assert scores["nrmse"] == 0 and scores["crps"] == 0 and scores["accuracy"] == 1
+    assert scores["coverage_90"] == 1 and scores["n_hidden"] == int(masked.isna().to_numpy().sum())
+
+
+def test_evaluate_imputation_by_hand():
+    complete = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "g": ["a", "b", "c", "d"]})
+    masked = pd.DataFrame({"x": [np.nan, 1.0, 2.0, np.nan], "g": ["a", None, None, "d"]})
+    draws = [pd.DataFrame({"x": [1.0, 1.0, 2.0, 2.0], "g": ["a", "b", "a", "d"]}),
+             pd.DataFrame({"x": [3.0, 1.0, 2.0, 4.0], "g": ["a", "b", "a", "d"]})]
+    scores = pl.evaluate_imputation(complete, masked, draws)
+    std = np.std([0.0, 1.0, 2.0, 3.0])                      # 1.1180
+    # mean draws 2 and 3 against truths 0 and 3: RMSE = sqrt((4 + 0) / 2)
+    assert scores["nrmse"] == pytest.approx(np.sqrt(2) / std)
+    # CRPS row 0: E|X - 0| = 2, ½ E|X - X'| over distinct pairs = 1 -> 1; row 3: 1 - 1 = 0
+    assert scores["crps"] == pytest.approx(0.5 / std)
+    assert scores["accuracy"] == 0.5                         # 'b' right, 'a' for 'c' wrong
+    assert scores["n_hidden"] == 4 and scores["interval_method"] == "t"
+    assert scores["per_column"]["x"]["hidden"] == 2
+
+
+@pytest.mark.parametrize("n_draws", [5, 40])
+def test_intervals_of_draws_from_the_true_conditional_cover_ninety_percent(n_draws):
+    # truth and draws both N(0, 1): a calibrated imputer. M = 5 uses the t interval, 40 the quantiles.
+    rng = np.random.default_rng(n_draws)
+    cells = 20000
+    complete = pd.DataFrame({"x": rng.normal(size=cells)})
+    masked = pd.DataFrame({"x": np.full(cells, np.nan)})
+    draws = [pd.DataFrame({"x": rng.normal(size=cells)}) for _ in range(n_draws)]
+    scores = pl.evaluate_imputation(complete, masked, draws)
+    assert scores["interval_method"] == ("t" if n_draws < 19 else "quantiles")
+    assert scores["coverage_90"] == pytest.approx(0.90, abs=0.012)
+    # the plain range of 5 draws would cover only 4/6 of the time: the t interval is what fixes it
+    if n_draws == 5:
+        values = np.stack([d["x"].to_numpy() for d in draws])
+        naive = np.mean((complete["x"].to_numpy() >= values.min(0)) & (complete["x"].to_numpy() <= values.max(0)))
+        assert naive == pytest.approx(4 / 6, abs=0.015)
+
+
+def test_hide_cells_is_mcar_and_reproducible():
+    frame = gaussian(1000, seed=0)
+    masked = hide_cells(frame, 0.5, seed=3)
+    assert masked.isna().to_numpy().sum() == 1500
+    assert masked.isna().mean().between(0.45, 0.55).all()
+    assert masked.equals(hide_cells(frame, 0.5, seed=3)) and not masked.equals(hide_cells(frame, 0.5, seed=4))
+    with pytest.raises(ValueError, match="share"):
+        hide_cells(frame, 1.5)
+
+
+# ---------------------------------------------------------------------- command line
+def test_cli_imputes_without_a_prior_fit(tmp_path, capsys):
+    from plausible.cli import main
+
+    complete = gaussian(200, seed=0)
+    masked = hide_cells(complete, 0.2, seed=0)
+    source, out, spread = tmp_path / "holes.csv", tmp_path / "filled.csv", tmp_path / "spread.csv"
+    masked.to_csv(source, index=False)
+    code = main(["impute", str(source), "--draws", "3", "--out", str(out), "--spread", str(spread),
+                 "--pool", "mean(a)"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "auto chose" in printed and "mean(a)" in printed and "fraction_missing_information" in printed
+    long = pd.read_csv(out)
+    assert list(long.columns) == ["draw", "row", "a", "b", "c"] and len(long) == 600
+    first = long[long["draw"] == 0].reset_index(drop=True)[["a", "b", "c"]]
+    observed = masked.notna().to_numpy()
+    assert np.allclose(first.to_numpy()[observed], masked.to_numpy()[observed])
+    assert not first.isna().to_numpy().any()
+    assert (pd.read_csv(spread).to_numpy()[observed] == 0).all()
+
+
+def test_cli_keeps_the_model_folder_form_and_explains_misuse(tmp_path, capsys):
+    from plausible.cli import main
+
+    masked = hide_cells(gaussian(100, seed=0), 0.2, seed=0)
+    source, folder, out = tmp_path / "holes.csv", tmp_path / "m.plausible", tmp_path / "filled.csv"
+    masked.to_csv(source, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["fit", str(source), "--model", "gaussian", "--out", str(folder)]) == 0
+    assert main(["impute", str(folder), str(source), "--draws", "2", "--out", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 200
+    assert main(["impute", str(source), "--model", "gan", "--out", str(out)]) == 2
+    assert "cannot impute" in capsys.readouterr().err
+    assert main(["impute", str(folder), str(source), "--model", "gmm", "--out", str(out)]) == 2
+    assert "--model" in capsys.readouterr().err
