@@ -116,6 +116,9 @@ class Model:
     complexity: ClassVar[int] = 50
     #: Fast settings the conformance suite fits with (e.g. few epochs); never used otherwise.
     test_params: ClassVar[dict[str, Any]] = {}
+    #: What a row is: "table" (a record; columns are variables of any kind) or "series" (a series;
+    #: columns are time steps, all numbers). The conformance suite picks its data by this tag.
+    data_kind: ClassVar[str] = "table"
 
     def __init__(self, seed: int | None = None, **params: Any):
         unknown = sorted(set(params) - set(self.params))
