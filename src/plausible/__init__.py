@@ -15,6 +15,8 @@ _LAZY = {
     "load": ("base", "load"),
     "evaluate": ("evaluation", "evaluate"),
     "compare": ("compare", "compare"),
+    "forecast": ("forecasting", "forecast"),
+    "backtest": ("forecasting", "backtest"),
     "impute": ("imputation", "impute"),
     "pool": ("imputation", "pool"),
     "cell_spread": ("imputation", "cell_spread"),

@@ -56,12 +56,35 @@ each, evaluates them, ranks them and recommends the simplest one within the nois
   plausible models --json   # machine-readable, with hyperparameters""",
     "datasets": """example:
   plausible datasets""",
-    "demo": """example:
+    "demo": """examples:
   plausible demo
   plausible demo --sizes 50,500 --out demo.md
+  plausible demo forecast --out forecast-demo.png
 
-Fits histogram, independent and bayesnet on N draws of the fashion avatars and measures the
-exact distance of each learned distribution to the known truth.""",
+`plausible demo` (or `plausible demo fashion`) fits histogram, independent and bayesnet on N draws
+of the fashion avatars and measures the exact distance of each learned distribution to the known
+truth. `plausible demo forecast` forecasts 50 points of standard Gaussian noise: the most likely
+future (the mean path, all zeros) is not a typical one; it prints how the sample paths and the
+mean path compare with the true future N(0, I) and draws both (default plausible-forecast-demo.png).""",
+    "forecast": """examples:
+  plausible forecast sales.csv --horizon 12 --paths 500 --out paths.csv
+  plausible forecast co2 --horizon 24 --out co2-paths.parquet --plot co2.png
+  plausible forecast stores.parquet --horizon 8 --model gaussian --out paths.csv
+
+FILE is a .csv/.parquet file with one numeric column, or `time` and `value` columns, or `id`,
+`time` and `value` columns for several series (other names: --id-column, --time-column,
+--value-column); or a built-in series (`plausible datasets`). Writes a long table with the columns
+(id,) step (1..H), (time,) path (0..S-1), value, and a fan chart (history, median, 50/80/95%
+bands, a few paths) to --plot (default: OUT with .png; the first series when there are several).
+Trend and season are handled by differencing decided on the history (see pl.forecast).""",
+    "backtest": """examples:
+  plausible backtest nile --horizon 10 --origins 5
+  plausible backtest sales.csv --horizon 12 --origins 4 --model gaussian --json
+
+Forecasts from each of the last K origins (one every H steps), refitting on the history before
+each, and scores the sample paths against what happened: CRPS, MASE of the median path, coverage
+of the central 50/80/95% intervals (nominal 0.50/0.80/0.95) and typicality (1: the paths move
+like the data does; 0: a flat mean path).""",
 }
 
 
@@ -143,12 +166,44 @@ def _parser() -> argparse.ArgumentParser:
     data = command("datasets", "list the built-in datasets")
     data.add_argument("--json", action="store_true", help="print JSON")
 
-    demo = command("demo", "the fashion demo: which model wins at which data size, and why")
+    demo = command("demo", "the fashion demo (which model wins at which data size, and why), or the forecast demo")
+    demo.add_argument("which", nargs="?", choices=["fashion", "forecast"], default="fashion",
+                      help="fashion (default) or forecast (noise: the mean path is not a typical future)")
     demo.add_argument("--sizes", default="50,500,5000,50000",
                       help="training sizes, comma-separated (default 50,500,5000,50000)")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--out", default="plausible-demo.md", metavar="FILE",
-                      help="also write the table here (.md, .csv or .parquet; default plausible-demo.md)")
+    demo.add_argument("--out", default=None, metavar="FILE",
+                      help="also write the table here (.md, .csv or .parquet; default plausible-demo.md); "
+                           "forecast: the figure (.png; default plausible-forecast-demo.png)")
+
+    forecast = command("forecast", "sample many typical future paths of a series (and draw a fan chart)")
+    forecast.add_argument("data", metavar="FILE", help="a .csv/.parquet file or a built-in series name")
+    forecast.add_argument("--horizon", type=int, required=True, help="steps ahead to forecast")
+    forecast.add_argument("--paths", type=int, default=200, help="sample paths per series (default 200)")
+    forecast.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet (long table)")
+    forecast.add_argument("--plot", metavar="FAN.png", help="fan chart (default: OUT with .png)")
+    forecast.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
+    forecast.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
+    forecast.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
+    forecast.add_argument("--difference", default="auto", choices=["auto", "0", "1", "2"],
+                          help="differences before modelling (default auto: KPSS and ADF tests)")
+    forecast.add_argument("--seed", type=int, default=0)
+    for option in ("id", "time", "value"):
+        forecast.add_argument(f"--{option}-column", default=option, metavar="NAME",
+                              help=f"name of the {option} column (default {option})")
+
+    backtest = command("backtest", "rolling-origin evaluation of forecasts: CRPS, MASE, coverage, typicality")
+    backtest.add_argument("data", metavar="FILE", help="a .csv/.parquet file or a built-in series name")
+    backtest.add_argument("--horizon", type=int, required=True, help="steps ahead at each origin")
+    backtest.add_argument("--origins", type=int, default=5, help="number of forecast origins (default 5)")
+    backtest.add_argument("--paths", type=int, default=200, help="sample paths per forecast (default 200)")
+    backtest.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
+    backtest.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
+    backtest.add_argument("--seed", type=int, default=0)
+    backtest.add_argument("--json", action="store_true", help="print JSON (with the per-origin table)")
+    for option in ("id", "time", "value"):
+        backtest.add_argument(f"--{option}-column", default=option, metavar="NAME",
+                              help=f"name of the {option} column (default {option})")
     return parser
 
 
@@ -328,14 +383,22 @@ def _datasets(args) -> str:
     rows = [datasets.info(name) for name in datasets.names()]
     if args.json:
         return json.dumps([{"name": d.name, "description": d.description, "source": d.source,
-                            "known_truth": d.truth is not None, "target": d.target} for d in rows], indent=2)
-    return "\n".join(f"{d.name:<15}{d.description} ({d.source})" for d in rows)
+                            "known_truth": d.truth is not None, "target": d.target, "kind": d.kind}
+                           for d in rows], indent=2)
+    return "\n".join(f"{d.name:<15}{d.kind:<8}{d.description} ({d.source})" for d in rows)
 
 
 def _demo(args) -> str:
     from . import demo
     from .io import write_table, write_text
 
+    if args.which == "forecast":
+        figure = args.out or "plausible-forecast-demo.png"
+        if Path(figure).suffix.lower() != ".png":
+            raise ValueError(f"--out for the forecast demo is the figure: give a .png file, got {figure!r}")
+        demo.forecast_demo(seed=args.seed, figure=figure)
+        return f"figure written to {figure}"
+    args.out = args.out or "plausible-demo.md"
     sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
     if not sizes or min(sizes) < 1:
         raise ValueError(f"--sizes must be positive whole numbers, got {args.sizes!r}")
@@ -347,9 +410,75 @@ def _demo(args) -> str:
     return f"table written to {args.out}"
 
 
+def _series_frames(args) -> tuple:
+    """The table of FILE (a file or a built-in series) and [(id or None, pandas Series, times)] per series."""
+    import pandas as pd
+
+    from .forecasting import _split_frame
+
+    frame = _read(args.data)
+    series, _ = _split_frame(frame, args.id_column, args.time_column, args.value_column)
+    out = []
+    for key, values, times in series:
+        if times is not None and pd.api.types.is_datetime64_any_dtype(times):
+            out.append((key, pd.Series(values, index=pd.DatetimeIndex(times)), times))
+        else:
+            out.append((key, pd.Series(values), times))
+    return frame, out
+
+
+def _forecast(args) -> str:
+    from .forecasting import forecast, plot_fan
+    from .io import write_table
+
+    frame, series = _series_frames(args)
+    table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
+                     window=args.window, season=args.season,
+                     difference=args.difference if args.difference == "auto" else int(args.difference),
+                     id_column=args.id_column, time_column=args.time_column, value_column=args.value_column)
+    write_table(table, args.out)
+    plot = args.plot or str(Path(args.out).with_suffix(".png"))
+    key, values, _ = series[0]
+    first = table if key is None else table[table["id"] == key]
+    paths = first.pivot(index="path", columns="step", values="value").to_numpy()
+    name = f"series {key!r}: " if key is not None else ""
+    plot_fan(values.to_numpy(), paths, plot, title=f"{name}{args.paths} paths, {args.horizon} steps ahead "
+             f"(model {args.model})", seed=args.seed)
+    more = f" (fan chart of the first of {len(series)} series)" if len(series) > 1 else ""
+    return (f"wrote {args.paths} paths x {args.horizon} steps for {len(series)} series to {args.out}; "
+            f"fan chart {plot}{more}")
+
+
+def _backtest(args) -> str:
+    from .forecasting import backtest
+
+    _, series = _series_frames(args)
+    results = {}
+    for key, values, _ in series:
+        try:
+            results[key] = backtest(values, horizon=args.horizon, origins=args.origins, n_paths=args.paths,
+                                    model=args.model, seed=args.seed, season=args.season,
+                                    progress=False if args.json else None)
+        except ValueError as error:
+            raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
+    keys = ["model", "crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality", "seconds"]
+    if args.json:
+        return json.dumps([{"id": key, **{k: r.get(k) for k in keys + ["season"]},
+                            "per_origin": json.loads(r["per_origin"].to_json(orient="records"))}
+                           for key, r in results.items()], indent=2, default=_plain_json)
+    lines = [f"{'series':<12}" + "".join(f"{k:>13}" for k in keys)]
+    for key, r in results.items():
+        cells = [f"{r[k]:>13}" if isinstance(r[k], str) else f"{r.get(k, float('nan')):>13.4g}" for k in keys]
+        lines.append(f"{str(key if key is not None else args.data)[:11]:<12}" + "".join(cells))
+    lines += ["", "crps: lower is better (series units); mase < 1 beats the (seasonal-)naive forecast; "
+              "coverage_L: share of outcomes inside the central L% interval (nominal L/100); typicality: "
+              "paths' within-path sd over the outcome's (1: typical, 0: a flat mean path)."]
+    return "\n".join(lines)
+
+
 HANDLERS = {"fit": _fit, "sample": _sample, "impute": _impute, "score": _score, "evaluate": _evaluate,
             "compare": _compare, "models": _models,
-            "datasets": _datasets, "demo": _demo}
+            "datasets": _datasets, "demo": _demo, "forecast": _forecast, "backtest": _backtest}
 
 
 def main(argv: list[str] | None = None) -> int:

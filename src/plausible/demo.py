@@ -87,3 +87,119 @@ def to_markdown(results: pd.DataFrame) -> str:
     body = "".join("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |\n"
                    for row in results.itertuples(index=False))
     return "# plausible demo: fashion\n\n" + header + body + "\n" + explain(results) + "\n"
+
+
+# ---------------------------------------------------------------------- plausible demo forecast
+def forecast_demo(n: int = 50, horizon: int = 20, n_paths: int = 1000, model: str = "auto", seed: int = 0,
+                  figure: str | None = "plausible-forecast-demo.png", truth_draws: int = 10_000,
+                  stream=sys.stdout) -> dict:
+    """The most likely future is not a typical one: forecast `n` points of standard Gaussian noise.
+
+    The true predictive distribution of the next `horizon` values is N(0, I) whatever the past, so
+    its mean path is a flat line at 0 and a typical future wiggles with standard deviation 1.
+    Forecast `n_paths` sample paths with `model`, then compare them and their mean path with
+    `truth_draws` fresh draws of the true future: within-path standard deviation, typicality,
+    per-step mean and variance, coverage of the central 50/80/95% intervals, CRPS. Draws the mean
+    path beside a few sample paths to `figure` (PNG; None: no figure). Returns the numbers.
+    """
+    import numpy as np
+
+    from . import series_metrics
+    from .forecasting import forecast_one
+
+    history = datasets.load("noise", n=n, seed=seed)["value"].to_numpy()
+    result = forecast_one(history, horizon, n_paths=n_paths, model=model, seed=seed)
+    paths = result.paths
+    mean_path = paths.mean(axis=0)
+    truth = np.random.default_rng(seed + 1).standard_normal((truth_draws, horizon))   # the true future N(0, I)
+    numbers = {
+        "model": result.model, "differences": result.transform.difference,
+        "mean_path_within_sd": float(mean_path.std()),
+        "paths_within_sd": float(paths.std(axis=1).mean()),
+        "true_within_sd": float(truth.std(axis=1).mean()),
+        "typicality_mean_path": series_metrics.typicality(mean_path[None, :], truth),
+        "typicality_paths": series_metrics.typicality(paths, truth),
+        "step_mean_average": float(paths.mean(axis=0).mean()),
+        "step_mean_max_abs": float(np.abs(paths.mean(axis=0)).max()),
+        "step_variance_average": float(paths.var(axis=0).mean()),
+        "step_variance_range": (float(paths.var(axis=0).min()), float(paths.var(axis=0).max())),
+        "history_variance": float(history.var()),
+        "crps_paths": series_metrics.crps(paths, truth),
+        "crps_mean_path": series_metrics.crps(mean_path[None, :], truth),
+        "crps_truth": float(1 / np.sqrt(np.pi)),   # E CRPS(N(0,1), y ~ N(0,1)) = 1/sqrt(pi)
+    }
+    for level in series_metrics.LEVELS:
+        numbers[f"coverage_{round(level * 100)}"] = series_metrics.coverage(paths, truth, level)
+    p = numbers
+    lines = [
+        f"{n} points of standard Gaussian noise; forecast {horizon} steps with {n_paths} sample paths "
+        f"(model {p['model']!r}, {p['differences']} difference(s)). The true future is N(0, I).",
+        "",
+        "                                   mean path    sample paths    true future",
+        f"within-path standard deviation     {p['mean_path_within_sd']:9.3f}    {p['paths_within_sd']:12.3f}"
+        f"    {p['true_within_sd']:11.3f}",
+        f"typicality (1 = moves like data)   {p['typicality_mean_path']:9.3f}    {p['typicality_paths']:12.3f}"
+        f"    {1.0:11.3f}",
+        f"CRPS against the true future       {p['crps_mean_path']:9.3f}    {p['crps_paths']:12.3f}"
+        f"    {p['crps_truth']:11.3f}",
+        "",
+        f"per-step mean of the paths: {p['step_mean_average']:+.3f} on average (largest |mean| "
+        f"{p['step_mean_max_abs']:.3f}; truth 0)",
+        f"per-step variance of the paths: {p['step_variance_average']:.3f} on average (from "
+        f"{p['step_variance_range'][0]:.3f} to {p['step_variance_range'][1]:.3f}; truth 1; the {n} points' own "
+        f"variance is {p['history_variance']:.3f})",
+        "coverage of the paths' central intervals, against " f"{truth_draws:,} fresh draws of the true future:",
+    ]
+    lines += [f"  {round(level * 100)}% interval: {p[f'coverage_{round(level * 100)}']:.3f}"
+              for level in series_metrics.LEVELS]
+    lines += ["",
+              "The mean path is the single most likely future, yet it is flat: its within-path spread is ~0 "
+              "while every real future",
+              "wiggles with sd ~1. Sample paths are typical futures; their spread across paths is the "
+              "forecast's uncertainty."]
+    print("\n".join(lines), file=stream)
+    if figure:
+        _forecast_figure(history, paths, mean_path, figure, seed)
+        print(f"\nfigure: {figure}", file=stream)
+    return numbers
+
+
+def _forecast_figure(history, paths, mean_path, figure, seed: int) -> None:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .io import _publish
+
+    n, horizon = len(history), paths.shape[1]
+    t_past, t_future = np.arange(n), np.arange(n, n + horizon)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for axes in (left, right):
+        axes.plot(t_past, history, color="black", linewidth=1, label="history (N(0,1) noise)")
+        axes.axhline(0, color="grey", linewidth=0.5)
+    left.plot(t_future, mean_path, color="tab:red", linewidth=2, label="mean path (most likely)")
+    left.set_title("the most likely future: flat, unlike any real one")
+    low, high = np.quantile(paths, [0.025, 0.975], axis=0)
+    right.fill_between(t_future, low, high, color="tab:blue", alpha=0.15, label="95% interval")
+    for i, k in enumerate(np.random.default_rng(seed).choice(len(paths), 3, replace=False)):
+        right.plot(t_future, paths[k], linewidth=1, label="sample paths" if i == 0 else None)
+    right.set_title("typical futures: sample paths")
+    for axes in (left, right):
+        axes.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    path = Path(figure)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(handle)
+    try:
+        fig.savefig(temp, dpi=110)
+        _publish(temp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(temp):
+            os.unlink(temp)

@@ -1,0 +1,561 @@
+"""Probabilistic forecasting: many typical future paths of a series, not one average path.
+
+    paths = pl.forecast(y, horizon=12, n_paths=200)          # (200, 12) sample paths
+    long = pl.forecast(df, horizon=12)                        # id/time/value table -> long table
+    result = pl.backtest(y, horizon=12, origins=5)            # rolling-origin CRPS, MASE, coverage
+
+A forecast is a draw from P(future | past). The mean path of Gaussian noise is a flat line at 0,
+which no real future ever looks like; the sample paths wiggle as much as the data does, and
+their spread at each step is the forecast's uncertainty (see `plausible demo forecast`).
+
+Models
+------
+- `"statespace"`: a linear Gaussian state-space model (`plausible.ladder.statespace`, Kalman
+  filter and smoother) fitted on the transformed series as a 1 x T table; its `forecast`
+  draws exact predictive paths.
+- any other ladder model (`"gaussian"`, `"copula"`, `"gmm"`, `"flow"`, `"autoregressive"`,
+  `"vae"`, `"diffusion"`...): fitted on the table of all sliding windows of length
+  window + horizon of the transformed series; the forecast imputes the last `horizon` cells of
+  a window whose first `window` cells are the latest history (one call, n_paths copies of that
+  row). With `"gaussian"` this is the exact conditional of a stationary Gaussian process of
+  order `window` (a direct multi-step linear predictor with a full joint of the future);
+  `"diffusion"` is the diffusion model conditioned on the past window (masked training).
+- `"auto"`: `"statespace"` when it is installed and the series is short (fewer than
+  AUTO_STATESPACE_MAX transformed values) or too short for windows; otherwise `"gaussian"` on
+  windows. The benchmark (benchmarks/bench_forecast.py) measures both; see benchmarks/RESULTS.md.
+
+Trend, seasonality and scale (all decided on the history alone, inverted on every path)
+--------------------------------------------------------------------------------------
+1. Gaps inside the history are filled by linear interpolation; leading and trailing gaps are
+   dropped (the forecast starts after the last observed value).
+2. Season m: `season=` if given; else from the time index's frequency (monthly 12, quarterly 4,
+   weekly 52, daily 7, business-daily 5, hourly 24; yearly none); else from the autocorrelation
+   of the linearly detrended series: the lag (2..n/3) of its highest local maximum, if that
+   autocorrelation exceeds max(0.3, 2.5/sqrt(n)). None otherwise.
+3. Seasonal differencing y_t - y_{t-m} when the season is strong: STL's seasonal strength
+   F = max(0, 1 - Var(remainder) / Var(seasonal + remainder)) above 0.64 (the threshold of
+   R forecast's `nsdiffs`), with at least three seasons of history.
+4. Differencing (`difference="auto"`): one difference when the KPSS test rejects level
+   stationarity of the (seasonally differenced) series at 5% and the augmented Dickey-Fuller
+   test does not reject a unit root at 5% (both tests agree the series wanders); none otherwise.
+   `difference=0, 1 or 2` forces it.
+5. Scaling: the result is centred and divided by its standard deviation.
+Forecast paths of the transformed series are unscaled, integrated (a cumulative sum per path
+from the last observed level) and seasonally undifferenced (y_{T+k} = u_{T+k} + y_{T+k-m},
+using the path's own earlier values beyond the history), so each path is a whole future.
+Window models also get a window covering the season: by default window = max(m, 2 * horizon,
+8) steps of history, shortened when the series gives fewer than 2 x (window + horizon) windows.
+"""
+from __future__ import annotations
+
+import time as _time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .series_metrics import LEVELS, naive_scale
+
+AUTO_STATESPACE_MAX = 200    # "auto" uses statespace below this many transformed values
+STRENGTH_THRESHOLD = 0.64    # seasonal strength above which the season is differenced away
+MIN_WINDOW = 8
+_FREQUENCY_SEASONS = {"ME": 12, "MS": 12, "M": 12, "BME": 12, "BMS": 12, "QE": 4, "QS": 4, "Q": 4, "BQE": 4,
+                      "BQS": 4, "W": 52, "D": 7, "B": 5, "h": 24, "H": 24}
+
+
+# ---------------------------------------------------------------------- transforms
+@dataclass
+class Transform:
+    """What was done to the history before modelling, so it can be undone on the paths."""
+    season: int | None              # the detected or given period (None: no season)
+    seasonal_difference: bool       # y_t - y_{t-m} applied
+    difference: int                 # regular differences applied after it (0, 1, 2)
+    center: float
+    scale: float
+
+    def apply(self, y: np.ndarray) -> np.ndarray:
+        w = y
+        if self.seasonal_difference:
+            w = w[self.season:] - w[:-self.season]
+        for _ in range(self.difference):
+            w = np.diff(w)
+        return (w - self.center) / self.scale
+
+    def invert(self, z_paths: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Paths of the transformed series (S, H) -> paths of the series, continuing history `y`."""
+        w = z_paths * self.scale + self.center
+        u = y[self.season:] - y[:-self.season] if self.seasonal_difference else y
+        levels = [u]
+        for _ in range(self.difference):
+            levels.append(np.diff(levels[-1]))
+        for k in range(self.difference, 0, -1):          # integrate, innermost difference first
+            w = levels[k - 1][-1] + np.cumsum(w, axis=1)
+        if not self.seasonal_difference:
+            return w
+        m, horizon = self.season, w.shape[1]
+        out = np.empty_like(w)
+        for k in range(horizon):
+            before = y[len(y) - m + k] if k < m else out[:, k - m]
+            out[:, k] = w[:, k] + before
+        return out
+
+
+def _frequency(index) -> str | None:
+    """The frequency code of a regular DatetimeIndex ("MS", "QS-OCT", "W-SUN"...), or None."""
+    import pandas as pd
+
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
+        return None
+    if index.freq is not None:
+        return index.freqstr
+    try:
+        return pd.DatetimeIndex(index, freq="infer").freqstr
+    except (ValueError, TypeError):
+        return None
+
+
+def _frequency_season(index) -> int | None:
+    code = _frequency(index)
+    if code is None:
+        return None
+    base = code.split("-")[0].lstrip("0123456789")
+    if base.startswith(("Y", "A", "BY", "BA")):
+        return None
+    return _FREQUENCY_SEASONS.get(base)
+
+
+def acf_season(y: np.ndarray) -> int | None:
+    """The lag of the highest local maximum of the autocorrelation of the detrended series."""
+    n = len(y)
+    if n < 12:
+        return None
+    t = np.arange(n)
+    detrended = y - np.polyval(np.polyfit(t, y, 1), t)
+    detrended = detrended - detrended.mean()
+    denominator = (detrended ** 2).sum()
+    if denominator <= 0:
+        return None
+    max_lag = n // 3
+    acf = np.array([(detrended[k:] * detrended[:n - k]).sum() / denominator for k in range(max_lag + 2)])
+    peaks = [k for k in range(2, max_lag + 1) if acf[k] > acf[k - 1] and acf[k] >= acf[k + 1]]
+    if not peaks:
+        return None
+    best = max(peaks, key=lambda k: acf[k])
+    return best if acf[best] > max(0.3, 2.5 / np.sqrt(n)) else None
+
+
+def seasonal_strength(y: np.ndarray, season: int) -> float:
+    """STL seasonal strength max(0, 1 - Var(R) / Var(S + R)) (Wang, Smith and Hyndman 2006)."""
+    from statsmodels.tsa.seasonal import STL
+
+    fit = STL(y, period=season, robust=True).fit()
+    denominator = np.var(fit.seasonal + fit.resid)
+    return float(max(0.0, 1 - np.var(fit.resid) / denominator)) if denominator > 0 else 0.0
+
+
+def needs_difference(w: np.ndarray) -> bool:
+    """True when KPSS rejects level stationarity at 5% and ADF does not reject a unit root at 5%."""
+    if len(w) < 10 or np.ptp(w) == 0:
+        return False
+    from statsmodels.tsa.stattools import adfuller, kpss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # p-values outside the tables are clipped: fine here
+        stationary_rejected = kpss(w, regression="c", nlags="auto")[1] < 0.05
+        unit_root_rejected = adfuller(w, autolag="AIC")[1] < 0.05
+    return bool(stationary_rejected and not unit_root_rejected)
+
+
+def choose_transform(y: np.ndarray, season: int | None, difference="auto") -> Transform:
+    """Decide seasonal differencing, differencing and scaling on the history `y` (see module doc)."""
+    seasonal = bool(season and len(y) >= 3 * season + 2 and seasonal_strength(y, season) > STRENGTH_THRESHOLD)
+    u = y[season:] - y[:-season] if seasonal else y
+    if difference == "auto":
+        d = int(needs_difference(u))
+    elif difference in (0, 1, 2) and not isinstance(difference, bool):
+        d = int(difference)
+    else:
+        raise ValueError(f"difference must be 'auto', 0, 1 or 2, got {difference!r}")
+    w = u
+    for _ in range(d):
+        w = np.diff(w)
+    if len(w) < 3:
+        raise ValueError(f"the series is too short: {len(y)} values leave {len(w)} after differencing; "
+                         "give a longer history or difference=0")
+    scale = float(np.std(w))
+    return Transform(season, seasonal, d, float(np.mean(w)), scale if scale > 0 else 1.0)
+
+
+# ---------------------------------------------------------------------- input
+def _as_series(series) -> tuple[np.ndarray, Any]:
+    """A 1-D float array and its time index (or None) from an array, list or pandas Series."""
+    index = None
+    if hasattr(series, "to_numpy") and hasattr(series, "index") and getattr(series, "ndim", 1) == 1:
+        index = series.index
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        try:
+            values = np.asarray(series, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError("the series must contain numbers (an array, a list or a pandas Series)") from None
+    if values.ndim == 2 and 1 in values.shape:
+        values = values.ravel()
+    if values.ndim != 1:
+        raise ValueError(f"a series is one-dimensional; got shape {values.shape}. For several series pass a "
+                         "DataFrame with id, time and value columns")
+    return values, index
+
+
+def _clean(values: np.ndarray) -> np.ndarray:
+    """Drop leading/trailing gaps; interpolate inner ones linearly."""
+    observed = np.flatnonzero(np.isfinite(values))
+    if len(observed) == 0:
+        raise ValueError("the series has no observed values")
+    values = values[observed[0]:observed[-1] + 1].copy()
+    gaps = ~np.isfinite(values)
+    if gaps.any():
+        t = np.arange(len(values))
+        values[gaps] = np.interp(t[gaps], t[~gaps], values[~gaps])
+    return values
+
+
+def _check_positive(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
+# ---------------------------------------------------------------------- models
+def statespace_available() -> bool:
+    from .registry import _REGISTRY, _discover
+
+    _discover()
+    return "statespace" in _REGISTRY
+
+
+def default_window(n: int, ahead: int, season: int | None) -> int:
+    """max(season, MIN_WINDOW) steps, shortened so there are >= 3 x (window + ahead) windows.
+
+    `ahead`: the steps each window forecasts (the horizon, or 1 for the recursive strategy)."""
+    window = max(season or 0, MIN_WINDOW)
+    fits = (n + 1) // 4 - ahead        # n - (w + a) + 1 >= 3 (w + a)
+    return min(window, fits)
+
+
+def choose_model(n: int, horizon: int, season: int | None) -> str:
+    """What `model="auto"` uses for a transformed series of `n` values (see the module docstring)."""
+    if statespace_available() and (n < AUTO_STATESPACE_MAX or default_window(n, horizon, season) < 1):
+        return "statespace"
+    return "gaussian"
+
+
+def _make(name: str, seed: int, params: dict | None, time_budget: float | None):
+    from .registry import get_class
+
+    cls = get_class(name)
+    options = dict(params or {})
+    if time_budget is not None and "time_budget" in cls.params:
+        options.setdefault("time_budget", float(time_budget))
+    return cls(seed=seed, **options)
+
+
+def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str, seed: int, window: int | None,
+                          season: int | None, params: dict | None, time_budget: float | None,
+                          strategy: str = "direct") -> np.ndarray:
+    if model == "statespace":
+        fitted = _make("statespace", seed, params, time_budget).fit(z[None, :])
+        paths = np.asarray(fitted.forecast(z, horizon, n_paths, seed), dtype=float)
+    else:
+        ahead = horizon if strategy == "direct" else 1
+        window = default_window(len(z), ahead, season) if window is None else window
+        length = window + ahead
+        if window < 1 or len(z) < length + 1:
+            raise ValueError(f"the series is too short for model {model!r}: {len(z)} values (after differencing) "
+                             f"give too few windows of {window} + {ahead} steps; use model='statespace', "
+                             "a shorter window= or a shorter horizon")
+        table = np.lib.stride_tricks.sliding_window_view(z, length)          # (N, window + ahead)
+        fitted = _make(model, seed, params, time_budget).fit(np.ascontiguousarray(table))
+        known = np.repeat(z[None, -window:], n_paths, axis=0)                # (S, window)
+        rngs = np.random.SeedSequence(seed).generate_state(horizon // ahead)
+        for k, draw_seed in enumerate(rngs):                               # one call (direct) or one per step
+            query = np.concatenate([known[:, -window:], np.full((n_paths, ahead), np.nan)], axis=1)
+            completed = np.asarray(fitted.impute(query, n_draws=1, seed=int(draw_seed))[0], dtype=float)
+            known = np.concatenate([known, completed[:, window:]], axis=1)
+        paths = known[:, window:]
+    if paths.shape != (n_paths, horizon) or not np.isfinite(paths).all():
+        raise RuntimeError(f"model {model!r} returned paths of shape {paths.shape} with "
+                           f"{int((~np.isfinite(paths)).sum())} non-finite values; expected ({n_paths}, {horizon})")
+    return paths
+
+
+@dataclass
+class Forecast:
+    """One series' forecast with what was decided on the way (returned by `forecast_one`)."""
+    paths: np.ndarray
+    model: str
+    transform: Transform
+    window: int | None
+
+
+def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", seed: int = 0,
+                 window: int | None = None, season: int | None = None, difference="auto",
+                 params: dict | None = None, time_budget: float | None = None, strategy: str = "direct",
+                 index=None) -> Forecast:
+    """Like `forecast` for one series, returning the paths together with the chosen model and transforms."""
+    horizon = _check_positive(horizon, "horizon")
+    n_paths = _check_positive(n_paths, "n_paths")
+    if not isinstance(model, str):
+        raise ValueError(f"model must be a model name or 'auto', got {model!r}")
+    y = _clean(np.asarray(values, dtype=float))
+    if season is None:
+        season = _frequency_season(index) or acf_season(y)
+    elif season == 1:
+        season = None
+    else:
+        season = _check_positive(season, "season")
+    transform = choose_transform(y, season, difference)
+    z = transform.apply(y)
+    if strategy not in ("direct", "recursive"):
+        raise ValueError(f"strategy must be 'direct' or 'recursive', got {strategy!r}")
+    ahead = horizon if strategy == "direct" else 1
+    name = choose_model(len(z), ahead, season) if model == "auto" else model
+    if window is not None:
+        window = _check_positive(window, "window")
+    elif name != "statespace":
+        window = default_window(len(z), ahead, season)
+    paths = _forecast_transformed(z, horizon, n_paths, name, seed, window, season, params, time_budget, strategy)
+    return Forecast(transform.invert(paths, y), name, transform, window if name != "statespace" else None)
+
+
+def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed: int = 0,
+             window: int | None = None, season: int | None = None, difference="auto",
+             params: dict | None = None, time_budget: float | None = None, strategy: str = "direct",
+             id_column: str = "id",
+             time_column: str = "time", value_column: str = "value", progress: bool | None = None):
+    """Sample `n_paths` future paths of `horizon` steps from P(future | past).
+
+    `series`: a 1-D array, list or pandas Series (a DatetimeIndex tells the season) -> an array of
+    shape (n_paths, horizon). A DataFrame with `id_column`, `time_column` and `value_column`
+    (the id is optional: without it the frame is one series) -> a long DataFrame with columns
+    id, step (1..horizon), time (when the spacing of the times is regular), path, value.
+
+    `model`: "auto", "statespace" or any ladder model name (fitted on windows); `window`: history
+    steps each window model conditions on; `season`: the seasonal period (None: detected, 1: none);
+    `difference`: "auto" (KPSS test), 0, 1 or 2; `params`: the model's hyperparameters;
+    `time_budget`: seconds of training for deep models. See the module docstring for the details.
+    """
+    import pandas as pd
+
+    options = dict(horizon=horizon, n_paths=n_paths, model=model, seed=seed, window=window, season=season,
+                   difference=difference, params=params, time_budget=time_budget, strategy=strategy)
+    if not isinstance(series, pd.DataFrame):
+        values, index = _as_series(series)
+        return forecast_one(values, index=index, **options).paths
+    return _forecast_frame(series, id_column, time_column, value_column, progress, options)
+
+
+def _split_frame(frame, id_column: str, time_column: str, value_column: str):
+    """[(id or None, values, times or None)] from a long DataFrame, each series sorted by time."""
+    import pandas as pd
+
+    if value_column not in frame.columns:
+        numeric = [c for c in frame.columns if c not in (id_column, time_column)
+                   and pd.api.types.is_numeric_dtype(frame[c])]
+        if len(numeric) != 1:
+            raise ValueError(f"no value column {value_column!r} in the table (columns: {', '.join(map(str, frame.columns))}); "
+                             "name it with value_column=, or give a table with one numeric column")
+        value_column = numeric[0]
+    if not pd.api.types.is_numeric_dtype(frame[value_column]):
+        raise ValueError(f"the value column {value_column!r} must be numeric, got {frame[value_column].dtype}")
+    has_time = time_column in frame.columns
+    groups = frame.groupby(id_column, sort=False) if id_column in frame.columns else [(None, frame)]
+    out = []
+    for key, group in groups:
+        if has_time:
+            group = group.sort_values(time_column, kind="stable")
+            times = group[time_column]
+            if times.duplicated().any():
+                where = f" in series {key!r}" if key is not None else ""
+                raise ValueError(f"the time column {time_column!r} has repeated times{where}; "
+                                 "give one value per time (or an id column for several series)")
+        out.append((key, group[value_column].to_numpy(dtype=float, na_value=np.nan),
+                    group[time_column].reset_index(drop=True) if has_time else None))
+    return out, value_column
+
+
+def future_times(times, horizon: int):
+    """The next `horizon` times after a regularly spaced time column, or None when not inferable."""
+    import pandas as pd
+
+    if times is None or len(times) < 3:
+        return None
+    if pd.api.types.is_datetime64_any_dtype(times):
+        index = pd.DatetimeIndex(times)
+        code = _frequency(index)
+        if code is None:
+            return None
+        return pd.date_range(index[-1], periods=horizon + 1, freq=code)[1:]
+    if pd.api.types.is_numeric_dtype(times):
+        steps = np.diff(times.to_numpy(dtype=float))
+        if len(np.unique(steps)) != 1 or steps[0] <= 0:
+            return None
+        last, step = times.iloc[-1], steps[0]
+        result = last + step * np.arange(1, horizon + 1)
+        return result.astype(times.dtype) if pd.api.types.is_integer_dtype(times) else result
+    return None
+
+
+def _forecast_frame(frame, id_column, time_column, value_column, progress, options):
+    import sys
+
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    series, value_column = _split_frame(frame, id_column, time_column, value_column)
+    horizon, n_paths = options["horizon"], options["n_paths"]
+    show = progress if progress is not None else (sys.stderr.isatty() and len(series) > 1)
+    pieces = []
+    for key, values, times in tqdm(series, desc="forecast", unit="series", disable=not show, leave=False):
+        index = pd.DatetimeIndex(times) if times is not None and pd.api.types.is_datetime64_any_dtype(times) else None
+        try:
+            paths = forecast_one(values, index=index, **options).paths
+        except ValueError as error:
+            raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
+        piece = {"step": np.tile(np.arange(1, horizon + 1), n_paths), "path": np.repeat(np.arange(n_paths), horizon),
+                 "value": paths.ravel()}
+        upcoming = future_times(times, horizon)
+        if upcoming is not None:
+            piece["time"] = np.tile(np.asarray(upcoming), n_paths)
+        piece = pd.DataFrame(piece)
+        if key is not None:
+            piece.insert(0, "id", key)
+        pieces.append(piece)
+    long = pd.concat(pieces, ignore_index=True)
+    columns = [c for c in ["id", "step", "time", "path", "value"] if c in long.columns]
+    return long[columns]
+
+
+# ---------------------------------------------------------------------- backtest
+def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: str | Callable = "auto",
+             seed: int = 0, step: int | None = None, season: int | None = None, progress: bool | None = None,
+             **options) -> dict:
+    """Rolling-origin evaluation: forecast from each of the last `origins` origins and score it.
+
+    Origin k (k = 1..origins) forecasts the `horizon` values after the first
+    T - horizon - (origins - k) * step values, refitting on that history only; `step` defaults
+    to `horizon` (the test windows tile the end of the series without overlap). `model` is a
+    model name, "auto", or a callable `model(history, horizon=H, n_paths=S, seed=s) -> (S, H)
+    paths` (how the benchmark scores other libraries with this same code). `options` go to
+    `forecast` (window, difference, params, time_budget).
+
+    Returns {"crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality",
+    "seconds", "model", "per_origin": DataFrame}: metrics averaged over origins (typicality as a
+    ratio of averages, see `series_metrics`); MASE uses the seasonal-naive scale with the season
+    detected on the whole series (or `season=`).
+    """
+    import sys
+
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from . import series_metrics
+
+    horizon = _check_positive(horizon, "horizon")
+    origins = _check_positive(origins, "origins")
+    step = horizon if step is None else _check_positive(step, "step")
+    values, index = _as_series(series)
+    y = _clean(values)
+    first = len(y) - horizon - (origins - 1) * step
+    if first < 10:
+        raise ValueError(f"the series has {len(y)} values: too few for {origins} origins of horizon {horizon} "
+                         f"every {step} steps (the first origin would have {first} values of history); "
+                         "use fewer origins or a shorter horizon")
+    metric_season = season if season is not None else (_frequency_season(index) or acf_season(y[:first]))
+    rows = []
+    show = progress if progress is not None else sys.stderr.isatty()
+    for k in tqdm(range(origins), desc="backtest", unit="origin", disable=not show, leave=False):
+        cut = first + k * step
+        history, actual = y[:cut], y[cut:cut + horizon]
+        start = _time.perf_counter()
+        if callable(model):
+            paths = np.asarray(model(history, horizon=horizon, n_paths=n_paths, seed=seed + k), dtype=float)
+            name = getattr(model, "__name__", "callable")
+        else:
+            result = forecast_one(history, horizon, n_paths=n_paths, model=model, seed=seed + k, season=season,
+                                  index=index[:cut] if index is not None and len(index) == len(y) else None,
+                                  **options)
+            paths, name = result.paths, result.model
+        seconds = _time.perf_counter() - start
+        row = {"origin": cut, "model": name, "seconds": seconds}
+        row.update(series_metrics.score(paths, actual, history, metric_season))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    summary = {"crps": float(table["crps"].mean()), "mase": float(table["mase"].mean())}
+    for level in LEVELS:
+        summary[f"coverage_{round(level * 100)}"] = float(table[f"coverage_{round(level * 100)}"].mean())
+    if "paths_sd" in table:
+        summary["typicality"] = float(table["paths_sd"].mean() / table["actual_sd"].mean())
+    summary.update(seconds=float(table["seconds"].sum()), model=", ".join(table["model"].unique()),
+                   season=metric_season, naive_scale=naive_scale(y[:first], metric_season), per_origin=table)
+    return summary
+
+
+# ---------------------------------------------------------------------- fan chart
+def plot_fan(history, paths, path_png, future=None, title: str | None = None, n_show: int = 5,
+             history_points: int | None = None, times=None, seed: int = 0):
+    """Draw a fan chart: the history, the median path, 50/80/95% bands and a few sample paths.
+
+    `future`: the realised values, drawn as a dashed line when given; `history_points`: how many
+    of the last history values to show (default: max(4 x horizon, 60), at most all); `times`:
+    x values for history + horizon (default 0..). Writes `path_png` atomically; returns its path.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .io import _publish
+
+    history = np.asarray(history, dtype=float)
+    paths = np.asarray(paths, dtype=float)
+    horizon = paths.shape[1]
+    shown = history_points or min(len(history), max(4 * horizon, 60))
+    x_all = np.arange(len(history) + horizon) if times is None else np.asarray(times)
+    x_history, x_future = x_all[len(history) - shown:len(history)], x_all[len(history):]
+    # the fan starts at the last observed value so the bands join the history line
+    x_fan = np.concatenate([x_all[len(history) - 1:len(history)], x_future])
+    anchor = np.full((paths.shape[0], 1), history[-1])
+    fan = np.concatenate([anchor, paths], axis=1)
+    figure, axes = plt.subplots(figsize=(9, 4.5))
+    axes.plot(x_history, history[-shown:], color="black", linewidth=1.2, label="history")
+    for level, alpha in zip(sorted(LEVELS, reverse=True), (0.15, 0.25, 0.35)):
+        low, high = np.quantile(fan, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        axes.fill_between(x_fan, low, high, color="tab:blue", alpha=alpha, linewidth=0,
+                          label=f"{round(level * 100)}% interval")
+    picks = np.random.default_rng(seed).choice(paths.shape[0], size=min(n_show, paths.shape[0]), replace=False)
+    for i, p in enumerate(picks):
+        axes.plot(x_fan, fan[p], color="tab:orange", linewidth=0.8, alpha=0.9,
+                  label="sample paths" if i == 0 else None)
+    axes.plot(x_fan, np.median(fan, axis=0), color="tab:blue", linewidth=1.6, label="median")
+    if future is not None:
+        axes.plot(x_future, np.asarray(future, dtype=float)[:horizon], color="black", linestyle="--",
+                  linewidth=1.2, label="realised")
+    axes.set_title(title or f"{paths.shape[0]} sample paths, {horizon} steps ahead")
+    axes.legend(loc="upper left", fontsize=8, ncol=2)
+    figure.tight_layout()
+    path_png = Path(path_png)
+    path_png.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path_png.name}.", suffix=".png", dir=path_png.parent)
+    os.close(handle)
+    try:
+        figure.savefig(temp, dpi=110)
+        _publish(temp, path_png)
+    finally:
+        plt.close(figure)
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return path_png

@@ -1,0 +1,225 @@
+"""Forecasting: known answers for the metrics, the transforms, the models' paths, the CLI and the demo."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import plausible as pl
+from plausible import forecasting, series_metrics
+from plausible.cli import main
+
+
+# ---------------------------------------------------------------------- metrics
+def normal_crps(mu, sigma, y):
+    """Closed form: CRPS(N(mu, sigma^2), y) = sigma [z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi)]."""
+    z = (y - mu) / sigma
+    return sigma * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
+
+
+def test_crps_matches_the_normal_closed_form():
+    rng = np.random.default_rng(0)
+    mu, sigma = np.array([0.0, 1.0, -2.0]), np.array([1.0, 0.5, 3.0])
+    paths = mu + sigma * rng.standard_normal((20_000, 3))
+    actual = np.array([0.3, 2.0, -8.0])
+    got = series_metrics.crps_per_step(paths, actual)
+    np.testing.assert_allclose(got, normal_crps(mu, sigma, actual), rtol=0.02, atol=0.005)
+    assert series_metrics.crps(paths, actual) == pytest.approx(got.mean())
+
+
+def test_crps_sorted_formula_equals_the_pairwise_definition():
+    rng = np.random.default_rng(1)
+    paths, actual = rng.standard_normal((37, 4)), rng.standard_normal(4)
+    brute = np.abs(paths - actual).mean(0) - 0.5 * np.abs(paths[:, None, :] - paths[None, :, :]).mean((0, 1))
+    np.testing.assert_allclose(series_metrics.crps_per_step(paths, actual), brute, atol=1e-12)
+    # a single path scores its absolute error
+    assert series_metrics.crps(np.array([[1.0, 2.0]]), np.array([0.0, 4.0])) == pytest.approx(1.5)
+
+
+def test_mase_by_hand():
+    history = np.array([1.0, 3.0, 2.0, 5.0])          # naive errors 2, 1, 3 -> scale 2
+    assert series_metrics.mase(np.array([6.0, 6.0]), np.array([5.0, 8.0]), history) == pytest.approx(0.75)
+    seasonal = np.array([1.0, 2.0, 3.0, 2.0, 4.0])      # season 2: errors 2, 0, 1 -> scale 1
+    assert series_metrics.mase(np.array([1.0]), np.array([3.0]), seasonal, season=2) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="constant history"):
+        series_metrics.mase(np.array([1.0]), np.array([1.0]), np.ones(5))
+
+
+def test_coverage_and_typicality_known_answers():
+    paths = np.tile(np.arange(101.0)[:, None], (1, 2))   # quantiles of 0..100: the 50% interval is [25, 75]
+    assert series_metrics.coverage(paths, np.array([50.0, 90.0]), 0.5) == 0.5
+    assert series_metrics.coverage(paths, np.array([[24.0, 25.0], [75.0, 76.0]]), 0.5) == 0.5
+    rng = np.random.default_rng(2)
+    truth = rng.standard_normal((4000, 12))               # many realised futures of N(0, I)
+    true_paths = rng.standard_normal((500, 12))
+    mean_path = true_paths.mean(axis=0, keepdims=True)
+    assert series_metrics.typicality(true_paths, truth) == pytest.approx(1.0, abs=0.03)
+    assert series_metrics.typicality(mean_path, truth) < 0.1
+    for level in series_metrics.LEVELS:
+        assert series_metrics.coverage(true_paths, truth, level) == pytest.approx(level, abs=0.02)
+    with pytest.raises(ValueError, match="one value per step"):
+        series_metrics.crps(true_paths, np.zeros(3))
+
+
+# ---------------------------------------------------------------------- transforms
+def test_differencing_round_trip():
+    rng = np.random.default_rng(3)
+    t = np.arange(120)
+    y = 5 + 0.3 * t + 4 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.standard_normal(120))
+    history, future = y[:100], y[100:]
+    for seasonal_difference, difference in [(False, 0), (False, 1), (True, 0), (True, 1), (False, 2)]:
+        transform = forecasting.Transform(12, seasonal_difference, difference, 0.7, 2.5)
+        z_future = transform.apply(y)[-20:]
+        np.testing.assert_allclose(transform.invert(z_future[None, :], history)[0], future, atol=1e-9)
+
+
+def test_transform_decisions():
+    rng = np.random.default_rng(4)
+    noise = rng.standard_normal(300)
+    walk = np.cumsum(rng.standard_normal(300))
+    t = np.arange(240)
+    seasonal = 3 * np.sin(2 * np.pi * t / 12) + 0.3 * rng.standard_normal(240)
+    assert forecasting.choose_transform(noise, None).difference == 0
+    assert forecasting.choose_transform(walk, None).difference == 1
+    assert forecasting.acf_season(seasonal) == 12
+    assert forecasting.acf_season(noise) is None
+    assert forecasting.choose_transform(seasonal, 12).seasonal_difference
+    index = pd.date_range("2000-01-01", periods=24, freq="MS")
+    assert forecasting._frequency_season(index) == 12
+    assert forecasting._frequency_season(pd.date_range("2000-01-01", periods=9, freq="QS")) == 4
+
+
+# ---------------------------------------------------------------------- forecasts
+def test_gaussian_noise_forecast_is_n_0_1_with_statespace():
+    y = np.random.default_rng(5).standard_normal(400)
+    paths = pl.forecast(y, horizon=8, n_paths=3000, model="statespace", params={"state_dim": 1}, seed=0)
+    assert paths.shape == (3000, 8)
+    assert np.abs(paths.mean(axis=0)).max() < 0.15
+    np.testing.assert_allclose(paths.var(axis=0), 1.0, atol=0.15)
+    truth = np.random.default_rng(6).standard_normal((4000, 8))
+    assert series_metrics.coverage(paths, truth, 0.95) == pytest.approx(0.95, abs=0.02)
+    assert series_metrics.typicality(paths, truth) == pytest.approx(1.0, abs=0.1)
+
+
+def test_gaussian_noise_forecast_with_a_window_model():
+    y = np.random.default_rng(7).standard_normal(600)
+    paths = pl.forecast(y, horizon=6, n_paths=2000, model="gaussian", seed=1)
+    assert np.abs(paths.mean(axis=0)).max() < 0.15
+    np.testing.assert_allclose(paths.var(axis=0), y.var(), rtol=0.1)     # this draw's variance is 0.85
+    np.testing.assert_allclose(paths.var(axis=0), 1.0, atol=0.25)
+
+
+def test_random_walk_with_drift_grows_with_the_right_drift_and_spread():
+    rng = np.random.default_rng(8)
+    y = np.cumsum(0.5 + rng.standard_normal(500))
+    result = forecasting.forecast_one(y, 10, n_paths=3000, model="gaussian", seed=0)
+    assert result.transform.difference == 1
+    increments = result.paths.mean(axis=0) - y[-1]
+    np.testing.assert_allclose(increments[-1] / 10, 0.5, atol=0.15)     # drift per step
+    variance = result.paths.var(axis=0)
+    assert variance[0] == pytest.approx(1.0, abs=0.2)
+    assert 7 < variance[-1] < 13                                      # a random walk: Var grows like h
+
+
+def test_seasonal_series_forecast_follows_the_season():
+    frame = pl.datasets.load("seasonal", n=240, seed=0)
+    series = pd.Series(frame["value"].to_numpy(), index=pd.DatetimeIndex(frame["time"]))
+    result = forecasting.forecast_one(series.to_numpy(), 12, n_paths=500, model="gaussian", seed=0,
+                                      index=series.index)
+    assert result.transform.season == 12
+    t = np.arange(240, 252)
+    expected = 10 + 0.05 * t + 2 * np.sin(2 * np.pi * t / 12) + np.cos(4 * np.pi * t / 12)
+    median = np.median(result.paths, axis=0)
+    assert np.corrcoef(median, expected)[0, 1] > 0.9
+    assert np.abs(median - expected).mean() < 0.8
+
+
+def test_dataframe_of_several_series_gives_a_long_table():
+    rng = np.random.default_rng(9)
+    times = pd.date_range("2010-01-01", periods=60, freq="MS")
+    frame = pd.concat([pd.DataFrame({"store": k, "month": times, "sales": rng.standard_normal(60) + 10 * k})
+                       for k in (1, 2)], ignore_index=True).sample(frac=1.0, random_state=0)
+    long = pl.forecast(frame, horizon=3, n_paths=5, model="gaussian", id_column="store", time_column="month",
+                       value_column="sales")
+    assert list(long.columns) == ["id", "step", "time", "path", "value"]
+    assert len(long) == 2 * 5 * 3
+    first = long[(long["id"] == 2) & (long["path"] == 0)]
+    assert list(first["time"]) == list(pd.date_range("2015-01-01", periods=3, freq="MS"))
+    assert first["value"].mean() == pytest.approx(20, abs=2)
+    with pytest.raises(ValueError, match="no value column"):
+        pl.forecast(frame.assign(other=1.0), horizon=3, value_column="nope")
+
+
+def test_errors_speak_to_the_user():
+    with pytest.raises(ValueError, match="too short for model 'gaussian'"):
+        pl.forecast(np.random.default_rng(0).standard_normal(15), horizon=10, model="gaussian", difference=0)
+    with pytest.raises(ValueError, match="horizon must be a positive whole number"):
+        pl.forecast(np.arange(30.0), horizon=0)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        pl.forecast(np.zeros((3, 4)), horizon=2)
+
+
+# ---------------------------------------------------------------------- backtest, CLI, demo
+def test_backtest_returns_the_metrics_and_scores_a_callable_peer():
+    y = np.random.default_rng(10).standard_normal(120)
+    result = pl.backtest(y, horizon=5, origins=3, n_paths=300, model="gaussian", progress=False)
+    for key in ["crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality", "seconds"]:
+        assert np.isfinite(result[key]), key
+    assert len(result["per_origin"]) == 3 and list(result["per_origin"]["origin"]) == [105, 110, 115]
+    assert 0.4 < result["crps"] < 0.9                   # N(0,1) noise: the ideal expected CRPS is 0.564
+
+    def flat(history, horizon, n_paths, seed):           # the mean path, repeated: no spread at all
+        return np.zeros((n_paths, horizon))
+    peer = pl.backtest(y, horizon=5, origins=3, model=flat, progress=False)
+    assert peer["typicality"] == 0 and peer["coverage_50"] < 0.2
+    assert peer["crps"] > result["crps"]
+
+
+def test_cli_forecast_writes_paths_and_a_fan_chart(tmp_path, capsys):
+    data = tmp_path / "series.csv"
+    pd.DataFrame({"time": pd.date_range("2000-01-01", periods=48, freq="MS").strftime("%Y-%m-%d"),
+                  "value": np.random.default_rng(11).standard_normal(48)}).to_csv(data, index=False)
+    out = tmp_path / "paths.csv"
+    assert main(["forecast", str(data), "--horizon", "4", "--paths", "7", "--model", "gaussian",
+                 "--out", str(out)]) == 0
+    paths = pd.read_csv(out)
+    assert list(paths.columns) == ["step", "time", "path", "value"] and len(paths) == 28
+    assert paths["time"].iloc[0] == "2004-01-01"
+    png = out.with_suffix(".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    assert main(["backtest", "nile", "--horizon", "5", "--origins", "2", "--paths", "50", "--model", "gaussian",
+                 "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)[0]
+    assert record["model"] == "gaussian" and len(record["per_origin"]) == 2
+    assert main(["forecast", str(tmp_path / "missing.csv"), "--horizon", "3", "--out", str(out)]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_datasets_lists_the_series(capsys):
+    assert main(["datasets"]) == 0
+    listing = capsys.readouterr().out
+    for name in ["noise", "seasonal", "nile", "sunspots", "co2", "macro_gdp", "unemployment", "elnino"]:
+        assert name in listing
+    assert pl.datasets.info("nile").kind == "series" and pl.datasets.info("wine").kind == "table"
+    assert "noise" not in pl.datasets.names("table")
+    co2 = pl.datasets.load("co2")
+    assert co2["value"].notna().all() and forecasting._frequency(pd.DatetimeIndex(co2["time"])) == "MS"
+
+
+def test_demo_forecast_runs(tmp_path, capsys):
+    figure = tmp_path / "demo.png"
+    assert main(["demo", "forecast", "--out", str(figure)]) == 0
+    text = capsys.readouterr().out
+    assert "mean path" in text and "95% interval" in text
+    assert figure.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_demo_forecast_numbers():
+    from plausible.demo import forecast_demo
+
+    numbers = forecast_demo(n_paths=500, truth_draws=2000, figure=None, stream=open("/dev/null", "w"))
+    assert numbers["mean_path_within_sd"] < 0.3 < 0.7 < numbers["paths_within_sd"]
+    assert numbers["typicality_mean_path"] < 0.3 and 0.7 < numbers["typicality_paths"] < 1.2
+    assert numbers["coverage_95"] > 0.85
