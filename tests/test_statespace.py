@@ -146,6 +146,12 @@ def test_one_long_series_forecasts_any_history(tmp_path):
     loaded = pl.load(tmp_path / "ss")
     np.testing.assert_array_equal(loaded.forecast(y[-200:], 8, n_paths=50, seed=4), paths)
     np.testing.assert_array_equal(loaded.forecast_moments(y, 4)[1], model.forecast_moments(y, 4)[1])
+    gappy = y[None, :].copy()
+    gappy[0, 100:110] = np.nan
+    draws = model.impute(gappy, n_draws=2, seed=0)                   # array in, arrays out
+    assert all(isinstance(d, np.ndarray) and d.shape == gappy.shape and np.isfinite(d).all() for d in draws)
+    assert not np.array_equal(draws[0], draws[1])
+    np.testing.assert_array_equal(draws[0][~np.isnan(gappy)], gappy[~np.isnan(gappy)])
 
 
 def test_errors_speak_to_the_user():
@@ -157,3 +163,5 @@ def test_errors_speak_to_the_user():
         model.forecast(np.zeros((2, 3)), 2)
     with pytest.raises(ValueError, match="horizon"):
         model.forecast([1.0, 2.0], 0)
+    single = pl.make("statespace", state_dim=1).fit(pd.DataFrame({"t0": [1.0, 2.0, 0.5]}))  # series of one step
+    assert single.impute(pd.DataFrame({"t0": [np.nan, 1.0]}), n_draws=1, seed=0)[0]["t0"].notna().all()

@@ -6,7 +6,9 @@
 Each check builds small data, fits the model with its `test_params` (fast settings the model
 declares for this suite) and asserts one promise of the protocol. What a model may refuse is read
 from its declared capabilities (`log_prob_kind`, `impute_kind`): a model without log_prob must
-raise `NotSupportedError`, never be skipped by name.
+raise `NotSupportedError`, never be skipped by name. The data is picked by the model's `data_kind`:
+a mixed table of records for "table" models, a table of series (rows = series, columns = time
+steps) for "series" models; the few promises that only make sense for one kind say why they skip.
 """
 from __future__ import annotations
 
@@ -54,6 +56,26 @@ def numeric_table(n: int = 400, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"v": np.where(rng.random(n) < 0.6, rng.normal(0, 1, n), rng.normal(5, 0.5, n))})
 
 
+def series_table(n: int = 40, length: int = 12, seed: int = 0) -> pd.DataFrame:
+    """n series of `length` steps (columns t0, t1, ...): AR(1) around 2 plus noise, a few cells unobserved."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((n, length))
+    x[:, 0] = rng.normal(0, 1 / np.sqrt(1 - 0.7 ** 2), n)
+    for t in range(1, length):
+        x[:, t] = 0.7 * x[:, t - 1] + rng.normal(0, 1, n)
+    y = np.where(rng.random((n, length)) < 0.03, np.nan, 2 + x + rng.normal(0, 0.5, (n, length)))
+    return pd.DataFrame(y, columns=[f"t{i}" for i in range(length)])
+
+
+def _is_series(name: str) -> bool:
+    return get_class(name).data_kind == "series"
+
+
+def _data(name: str) -> pd.DataFrame:
+    """The table a check feeds the model, by its declared `data_kind`."""
+    return series_table() if _is_series(name) else mixed_table()
+
+
 def _fit(name: str, data, **params):
     cls = get_class(name)
     return make(name, seed=0, **{**cls.test_params, **params}).fit(data)
@@ -76,11 +98,11 @@ def _state_arrays(model) -> dict:
 # ---------------------------------------------------------------------- the checks
 def check_fit_returns_model(name: str) -> None:
     model = make(name, seed=0, **get_class(name).test_params)
-    assert model.fit(mixed_table()) is model, "fit must return the model itself"
+    assert model.fit(_data(name)) is model, "fit must return the model itself"
 
 
 def check_sample_schema(name: str) -> None:
-    data = mixed_table()
+    data = _data(name)
     model = _fit(name, data)
     synthetic = model.sample(300, seed=1)
     assert isinstance(synthetic, pd.DataFrame) and len(synthetic) == 300, "sample(300) must give 300 rows"
@@ -88,6 +110,12 @@ def check_sample_schema(name: str) -> None:
     for column in data.columns:
         assert synthetic[column].dtype == data[column].dtype, \
             f"column {column!r}: sampled dtype {synthetic[column].dtype} != fitted dtype {data[column].dtype}"
+    empty = model.sample(0, seed=1)
+    assert len(empty) == 0 and list(empty.columns) == list(data.columns), "sample(0) must give an empty table"
+    if _is_series(name):  # a series table has no labels, ranges or point masses: every step is drawn
+        assert synthetic.notna().all().all(), "sampled series have gaps"
+        assert synthetic.std().min() > 0, "sampled series do not vary"
+        return
     for column in ("group", "tier"):
         unknown = set(synthetic[column].dropna()) - set(data[column].dropna())
         assert not unknown, f"column {column!r}: sampled labels never seen in training: {unknown}"
@@ -97,11 +125,11 @@ def check_sample_schema(name: str) -> None:
     assert synthetic["group"].notna().all() and synthetic["age"].notna().all(), "non-nullable columns came back with gaps"
     # a smeared model gives no exact zeros at all; the rate itself is checked on small data below
     assert (synthetic["spend"] == 0).mean() > 0.03, "the point mass at 0 of 'spend' was smeared out"
-    empty = model.sample(0, seed=1)
-    assert len(empty) == 0 and list(empty.columns) == list(data.columns), "sample(0) must give an empty table"
 
 
 def check_missing_and_point_mass_rates(name: str) -> None:
+    if _is_series(name):
+        return  # a series' NaN is an unobserved value, not a modelled "missing" state; steps have no point masses
     # small tables (a few dozen cells), so that smoothing (histogram) does not blur the rates
     data = mixed_table(n=600)
     synthetic = _fit(name, data[["score", "tier"]]).sample(2000, seed=2)
@@ -114,12 +142,12 @@ def check_missing_and_point_mass_rates(name: str) -> None:
 
 
 def check_seeds(name: str) -> None:
-    model = _fit(name, mixed_table())
+    model = _fit(name, _data(name))
     before = _state_arrays(model)
     a, b, c = model.sample(50, seed=7), model.sample(50, seed=7), model.sample(50, seed=8)
     pd.testing.assert_frame_equal(a, b, obj="samples with the same seed")
     assert not a.equals(c), "a different seed gave identical samples"
-    again = _fit(name, mixed_table()).sample(50, seed=7)
+    again = _fit(name, _data(name)).sample(50, seed=7)
     pd.testing.assert_frame_equal(a, again, obj="samples of two fits with the same seed and data")
     after = _state_arrays(model)
     for key in before:
@@ -127,7 +155,7 @@ def check_seeds(name: str) -> None:
 
 
 def check_log_prob(name: str) -> None:
-    data = mixed_table()
+    data = _data(name)
     model = _fit(name, data)
     if model.log_prob_kind == "none":
         _expect(NotSupportedError, lambda: model.log_prob(data), "log_prob of a model without likelihood")
@@ -139,6 +167,8 @@ def check_log_prob(name: str) -> None:
 
 
 def check_normalization_discrete(name: str) -> None:
+    if _is_series(name):
+        return  # series are numbers only: no categories to sum over (check_normalization_1d integrates instead)
     data = discrete_table()
     model = _fit(name, data)
     if model.log_prob_kind == "none":
@@ -152,7 +182,7 @@ def check_normalization_discrete(name: str) -> None:
 
 
 def check_normalization_1d(name: str) -> None:
-    data = numeric_table()
+    data = numeric_table()  # one numeric column: for a series model, 400 series of one step each
     model = _fit(name, data)
     if model.log_prob_kind == "none":
         return
@@ -168,7 +198,7 @@ def check_normalization_1d(name: str) -> None:
 
 
 def check_impute(name: str) -> None:
-    data = mixed_table()
+    data = _data(name)
     model = _fit(name, data)
     rng = np.random.default_rng(5)
     holes = data.head(60).copy()
@@ -197,7 +227,7 @@ def check_impute(name: str) -> None:
 
 
 def check_save_load(name: str) -> None:
-    data = mixed_table()
+    data = _data(name)
     model = _fit(name, data)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.plausible"
@@ -215,23 +245,33 @@ def check_save_load(name: str) -> None:
 
 def check_bad_input(name: str) -> None:
     cls = get_class(name)
-    data = mixed_table()
+    data = _data(name)
+    series = _is_series(name)
+    column, number = ("t3", "t3") if series else ("age", "spend")   # a column to break; a float column
     _expect(ParameterError, lambda: make(name, no_such_parameter=1), "an unknown hyperparameter")
     _expect(NotFittedError, lambda: make(name).sample(5), "sampling an unfitted model")
     _expect(SchemaError, lambda: make(name, **cls.test_params).fit(data.iloc[:0]), "fitting an empty table")
-    all_missing = data.assign(age=np.nan)
-    _expect(SchemaError, lambda: make(name, **cls.test_params).fit(all_missing), "a column missing in every row")
+    if series:  # every column must be a number; a time step observed in no series is fine (the filter skips it)
+        unfit = [(data.assign(t3="high"), "a column of text"), (data.assign(t3=np.inf), "infinite values"),
+                 (data.assign(t3=data["t3"] > 0), "a boolean column"), (data * np.nan, "no observed value")]
+        make(name, **cls.test_params).fit(data.assign(t3=np.nan))
+    else:
+        unfit = [(data.assign(age=np.nan), "a column missing in every row")]
+    for bad, what in unfit:
+        _expect(SchemaError, lambda: make(name, **cls.test_params).fit(bad), f"fitting {what}")
     model = _fit(name, data)
     _expect(ValueError, lambda: model.sample(-1), "a negative n")
     _expect(ValueError, lambda: model.sample(2.5), "a non-integer n")
     if model.impute_kind != "none":
-        _expect(SchemaError, lambda: model.impute(data.drop(columns="age").head()), "impute without a known column")
+        _expect(SchemaError, lambda: model.impute(data.drop(columns=column).head()), "impute without a known column")
         _expect(SchemaError, lambda: model.impute(data.assign(extra=1).head()), "impute with an unknown column")
     if model.log_prob_kind != "none":
-        _expect(SchemaError, lambda: model.log_prob(data.assign(age="old").head()), "text in an integer column")
-        _expect(SchemaError, lambda: model.log_prob(data.assign(spend=np.inf).head()), "infinite values")
-        _expect(SchemaError, lambda: model.log_prob(data.assign(group="west").head()), "a category never seen")
-        _expect(SchemaError, lambda: model.log_prob(data.assign(age=np.nan).head()), "gaps in a never-missing column")
+        _expect(SchemaError, lambda: model.log_prob(data.assign(**{column: "old"}).head()), "text in a number column")
+        _expect(SchemaError, lambda: model.log_prob(data.assign(**{number: np.inf}).head()), "infinite values")
+        if not series:  # series have no categories, and a gap in a series is integrated out, not an error
+            _expect(SchemaError, lambda: model.log_prob(data.assign(group="west").head()), "a category never seen")
+            _expect(SchemaError, lambda: model.log_prob(data.assign(age=np.nan).head()),
+                    "gaps in a never-missing column")
 
 
 def check_global_state(name: str) -> None:
@@ -241,20 +281,25 @@ def check_global_state(name: str) -> None:
     torch_state = torch.random.get_rng_state().clone()
     dtype = torch.get_default_dtype()
     threads = torch.get_num_threads()
-    model = _fit(name, mixed_table())
+    data = _data(name)
+    model = _fit(name, data)
     model.sample(20, seed=1)
     if model.impute_kind != "none":
-        model.impute(mixed_table().head(5).assign(age=np.nan), n_draws=1, seed=1)
+        model.impute(data.head(5).assign(**{data.columns[1]: np.nan}), n_draws=1, seed=1)
     assert np.array_equal(np.random.get_state()[1], np_state), "the model touched NumPy's global random state"
     assert torch.equal(torch.random.get_rng_state(), torch_state), "the model touched torch's global random state"
     assert torch.get_default_dtype() == dtype and torch.get_num_threads() == threads, "the model changed torch defaults"
 
 
 def check_array_input(name: str) -> None:
-    data = numeric_table().assign(w=lambda f: f["v"] * 2 + 1).to_numpy()
+    if _is_series(name):
+        data = series_table().to_numpy()
+    else:
+        data = numeric_table().assign(w=lambda f: f["v"] * 2 + 1).to_numpy()
     model = _fit(name, data)
     synthetic = model.sample(10, seed=0)
-    assert isinstance(synthetic, np.ndarray) and synthetic.shape == (10, 2), "an array in must give an array out"
+    assert isinstance(synthetic, np.ndarray) and synthetic.shape == (10, data.shape[1]), \
+        "an array in must give an array out"
 
 
 CHECKS: dict[str, Callable[[str], None]] = {

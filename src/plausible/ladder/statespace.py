@@ -217,7 +217,7 @@ def _backward(J: np.ndarray, offsets: np.ndarray, last: np.ndarray, steady: np.n
 
 def rts_smoother(f: Filtered, p: Parameters) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Smoothed means (N, T, k), covariances (N, T, k, k), and the gains J (N, T-1, k, k)."""
-    N, T, k = f.mf.shape
+    T = f.mf.shape[1]
     J = _gains(f, p)
     offsets = f.mf[:, :-1] - np.einsum("ntij,ntj->nti", J, f.mp[:, 1:])
     ms = _backward(J, offsets, f.mf[:, -1], f.steady)
