@@ -130,6 +130,25 @@ def test_forecast_matches_the_closed_form(windows_model):
     np.testing.assert_allclose(empty_cov, implied(windows_model, 3)[1], rtol=1e-9)
 
 
+def test_the_steady_state_shortcut_is_exact():
+    """Past the first steps after a gap the filter runs at its steady gain through lfilter: still exact."""
+    from plausible.ladder.statespace import kalman_filter
+
+    y = ar1_plus_noise(300, seed=1)[0]
+    model = pl.make("statespace", seed=0, state_dim=2).fit(y[None])
+    y[[50, 51, 52, 150, 299]] = np.nan
+    filtered = kalman_filter(((y - model.center_) / model.scale_)[None], model.parameters_)
+    assert filtered.steady.mean() > 0.5, "the shortcut was not used"
+    mean, cov = implied(model, 304)
+    o = np.r_[~np.isnan(y), np.zeros(4, dtype=bool)]
+    expected = stats.multivariate_normal(mean[o], cov[np.ix_(o, o)]).logpdf(y[o[:300]])
+    np.testing.assert_allclose(model.log_prob(y[None]), [expected], rtol=1e-10)
+    target_mean, target_cov = conditional(mean, cov, o, np.r_[y, np.zeros(4)])
+    forecast_mean, forecast_cov = model.forecast_moments(y, 4)
+    np.testing.assert_allclose(forecast_mean, target_mean[-4:], rtol=1e-9)
+    np.testing.assert_allclose(forecast_cov, target_cov[-4:, -4:], rtol=1e-9)
+
+
 def test_samples_have_the_implied_covariance(windows_model):
     samples = windows_model.sample(20000, seed=3).to_numpy()
     mean, cov = implied(windows_model, 10)

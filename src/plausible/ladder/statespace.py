@@ -54,9 +54,17 @@ exact; unit roots and trends are the forecasting layer's business: it difference
 the eigenvalues of Q are floored at 1e-6 and 1e-8 of the data variance; the state is rescaled to
 unit stationary variance (which changes nothing the model says). EM starts from the AR(k)
 Yule-Walker fit in companion form, stops when the log-likelihood changes by less than `tol` of
-itself or after `max_iter` iterations. `state_dim=None` tries k = 1, 2, ... 4 and keeps the best
-BIC, with 2k + 2 free parameters (an ARMA(k, k) with a mean has as many), stopping at the first
-k that does not improve it.
+itself or after `max_iter` iterations (EM crawls, gaining a few hundredths of a nat per
+iteration, where the likelihood is flat: the split between Q and R, or R -> 0 on a random walk).
+
+`state_dim=None` tries k = 1, 2, ... 4 and keeps the best BIC, with 2k + 2 free parameters (an
+ARMA(k, k) with a mean has as many), stopping at the first k that does not improve it. Each k
+gets 30 EM iterations for the comparison (a BIC step is worth log n nats, far more than the
+crawl), then the chosen one runs on to convergence.
+
+Limits: a fitted model knows its column count, so `sample`, `log_prob` and `impute` take tables
+of that many steps; `forecast` takes a history of any length. The E-step holds (N, T, k, k)
+covariances, so a table of N x T cells costs about 8 N T k^2 bytes per array.
 """
 from __future__ import annotations
 
@@ -302,7 +310,7 @@ def fit_em(Z: np.ndarray, p: Parameters, max_iter: int, tol: float) -> tuple[Par
         loglik = float(f.loglik.sum())
         if loglik > best_loglik:
             best, best_loglik = p, loglik
-        if previous is not None and abs(loglik - previous) <= tol * abs(previous):
+        if previous is not None and abs(loglik - previous) <= tol * (abs(previous) + 1.0):
             break
         previous = loglik
         p = m_step(Z, *rts_smoother(f, p), p)
@@ -322,7 +330,8 @@ class StateSpace(Model):
     params = {
         "state_dim": Param(None, int, "dimension k of the hidden state; None tries 1..4 and keeps the best BIC",
                            low=1, high=32, optional=True),
-        "max_iter": Param(200, int, "EM iterations at most", low=1, high=100_000),
+        "max_iter": Param(100, int, "EM iterations at most (EM crawls where the noise variance R goes to 0)",
+                          low=1, high=100_000),
         "tol": Param(1e-6, float, "EM stops when the log-likelihood changes by less than this fraction of itself",
                      low=0.0),
     }
