@@ -69,9 +69,10 @@ def test_differencing_round_trip():
     y = 5 + 0.3 * t + 4 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.standard_normal(120))
     history, future = y[:100], y[100:]
     for seasonal_difference, difference in [(False, 0), (False, 1), (True, 0), (True, 1), (False, 2)]:
-        transform = forecasting.Transform(12, seasonal_difference, difference, 0.7, 2.5)
-        z_future = transform.apply(y)[-20:]
-        np.testing.assert_allclose(transform.invert(z_future[None, :], history)[0], future, atol=1e-9)
+        for profile in (None, np.linspace(-1, 1, 12)):
+            transform = forecasting.Transform(12, seasonal_difference, difference, 0.7, 2.5, profile)
+            z_future = transform.apply(y)[-20:]
+            np.testing.assert_allclose(transform.invert(z_future[None, :], history)[0], future, atol=1e-9)
 
 
 def test_transform_decisions():
@@ -84,7 +85,11 @@ def test_transform_decisions():
     assert forecasting.choose_transform(walk, None).difference == 1
     assert forecasting.acf_season(seasonal) == 12
     assert forecasting.acf_season(noise) is None
-    assert forecasting.choose_transform(seasonal, 12).seasonal_difference
+    transform = forecasting.choose_transform(seasonal, 12)          # a strong, stable season: its means removed
+    assert transform.seasonal_profile is not None and not transform.seasonal_difference
+    np.testing.assert_allclose(transform.seasonal_profile, 3 * np.sin(2 * np.pi * np.arange(12) / 12), atol=0.25)
+    assert forecasting.choose_transform(seasonal, 12, seasonality="difference").seasonal_difference
+    assert forecasting.choose_transform(seasonal, 12, seasonality="none").seasonal_profile is None
     index = pd.date_range("2000-01-01", periods=24, freq="MS")
     assert forecasting._frequency_season(index) == 12
     assert forecasting._frequency_season(pd.date_range("2000-01-01", periods=9, freq="QS")) == 4
@@ -108,6 +113,14 @@ def test_gaussian_noise_forecast_with_a_window_model():
     assert np.abs(paths.mean(axis=0)).max() < 0.15
     np.testing.assert_allclose(paths.var(axis=0), y.var(), rtol=0.1)     # this draw's variance is 0.85
     np.testing.assert_allclose(paths.var(axis=0), 1.0, atol=0.25)
+
+
+def test_a_mixture_draws_each_models_share_of_the_paths():
+    y = np.random.default_rng(12).standard_normal(200)
+    result = forecasting.forecast_one(y, 4, n_paths=301, model="statespace+gaussian", params=None, seed=0)
+    assert result.model == "statespace+gaussian" and result.paths.shape == (301, 4)
+    alone = forecasting.forecast_one(y, 4, n_paths=151, model="statespace", seed=0).paths
+    assert any(np.allclose(alone[0], row) for row in result.paths)       # the statespace share, shuffled in
 
 
 def test_random_walk_with_drift_grows_with_the_right_drift_and_spread():
@@ -156,6 +169,8 @@ def test_errors_speak_to_the_user():
         pl.forecast(np.random.default_rng(0).standard_normal(15), horizon=10, model="gaussian", difference=0)
     with pytest.raises(ValueError, match="horizon must be a positive whole number"):
         pl.forecast(np.arange(30.0), horizon=0)
+    with pytest.raises(ValueError, match="joined by '\\+'"):
+        pl.forecast(np.arange(30.0), horizon=2, model="auto+gaussian")
     with pytest.raises(ValueError, match="one-dimensional"):
         pl.forecast(np.zeros((3, 4)), horizon=2)
 

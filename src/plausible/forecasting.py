@@ -19,10 +19,20 @@ Models
   a window whose first `window` cells are the latest history (one call, n_paths copies of that
   row). With `"gaussian"` this is the exact conditional of a stationary Gaussian process of
   order `window` (a direct multi-step linear predictor with a full joint of the future);
+  `strategy="recursive"` instead fits windows of window + 1 steps and draws one step at a time,
+  each path conditioning on its own previous draws (H impute calls; fewer parameters to fit).
+  Small samples: the paths' deviations from their mean are scaled by
+  sqrt(N / (N - p) * (1 + p / N)) (N windows, p = window + 1), the degrees-of-freedom and
+  estimated-mean terms of the OLS prediction interval, so short series are not overconfident;
   `"diffusion"` is the diffusion model conditioned on the past window (masked training).
-- `"auto"`: `"statespace"` when it is installed and the series is short (fewer than
-  AUTO_STATESPACE_MAX transformed values) or too short for windows; otherwise `"gaussian"` on
-  windows. The benchmark (benchmarks/bench_forecast.py) measures both; see benchmarks/RESULTS.md.
+- several models, as a list or joined by "+" (`"statespace+gaussian"`): an equal mixture, each
+  model drawing its share of the paths (every path is one joint draw from one model).
+- `"auto"`: the mixture AUTO_MIXTURE = statespace + gaussian on windows (when the series gives
+  enough windows; statespace alone otherwise; gaussian alone when statespace is not installed).
+  Why: in the rolling-origin benchmark neither single model wins everywhere (statespace on
+  short or strongly seasonal series, windows on long cyclical ones such as sunspots), and an
+  equal mixture is never far from the better of the two while its spread is better calibrated
+  (benchmarks/RESULTS.md has the numbers).
 
 Trend, seasonality and scale (all decided on the history alone, inverted on every path)
 --------------------------------------------------------------------------------------
@@ -32,19 +42,22 @@ Trend, seasonality and scale (all decided on the history alone, inverted on ever
    weekly 52, daily 7, business-daily 5, hourly 24; yearly none); else from the autocorrelation
    of the linearly detrended series: the lag (2..n/3) of its highest local maximum, if that
    autocorrelation exceeds max(0.3, 2.5/sqrt(n)). None otherwise.
-3. Seasonal differencing y_t - y_{t-m} when the season is strong: STL's seasonal strength
-   F = max(0, 1 - Var(remainder) / Var(seasonal + remainder)) above 0.64 (the threshold of
-   R forecast's `nsdiffs`), with at least three seasons of history.
+3. A strong season is removed: STL's seasonal strength F = max(0, 1 - Var(remainder) /
+   Var(seasonal + remainder)) above 0.64 (the threshold of R forecast's `nsdiffs`), with at
+   least three seasons of history. `seasonality="means"` (what "auto" does) subtracts the
+   seasonal profile (STL's seasonal component averaged by phase t mod m) and adds it back to
+   the paths: a stable season costs no noise. `seasonality="difference"` takes y_t - y_{t-m}
+   instead (a season that drifts); `"none"` leaves it to the model (the window covers a season).
 4. Differencing (`difference="auto"`): one difference when the KPSS test rejects level
-   stationarity of the (seasonally differenced) series at 5% and the augmented Dickey-Fuller
-   test does not reject a unit root at 5% (both tests agree the series wanders); none otherwise.
+   stationarity of the (deseasonalised) series at 5% and the augmented Dickey-Fuller test does
+   not reject a unit root at 5% (both tests agree the series wanders); none otherwise.
    `difference=0, 1 or 2` forces it.
 5. Scaling: the result is centred and divided by its standard deviation.
 Forecast paths of the transformed series are unscaled, integrated (a cumulative sum per path
-from the last observed level) and seasonally undifferenced (y_{T+k} = u_{T+k} + y_{T+k-m},
-using the path's own earlier values beyond the history), so each path is a whole future.
-Window models also get a window covering the season: by default window = max(m, 2 * horizon,
-8) steps of history, shortened when the series gives fewer than 2 x (window + horizon) windows.
+from the last observed level), seasonally undifferenced (y_{T+k} = u_{T+k} + y_{T+k-m}, using
+the path's own earlier values beyond the history) and given back their seasonal profile, so
+each path is a whole future. Window models condition on window = max(m, 8) steps of history by
+default (a whole season), shortened so the series gives at least 3 x (window + horizon) windows.
 """
 from __future__ import annotations
 
@@ -57,8 +70,10 @@ import numpy as np
 
 from .series_metrics import LEVELS, naive_scale
 
-AUTO_STATESPACE_MAX = 200    # "auto" uses statespace below this many transformed values
-STRENGTH_THRESHOLD = 0.64    # seasonal strength above which the season is differenced away
+AUTO_MIXTURE = ["statespace", "gaussian"]   # "auto": an equal mixture of these (see the benchmark)
+STRENGTH_THRESHOLD = 0.64    # seasonal strength above which the season is removed
+SEASONALITY = ("auto", "means", "difference", "none")
+AUTO_SEASONALITY = "means"   # what seasonality="auto" does with a strong season
 MIN_WINDOW = 8
 _FREQUENCY_SEASONS = {"ME": 12, "MS": 12, "M": 12, "BME": 12, "BMS": 12, "QE": 4, "QS": 4, "Q": 4, "BQE": 4,
                       "BQS": 4, "W": 52, "D": 7, "B": 5, "h": 24, "H": 24}
@@ -73,9 +88,15 @@ class Transform:
     difference: int                 # regular differences applied after it (0, 1, 2)
     center: float
     scale: float
+    seasonal_profile: np.ndarray | None = None   # (m,) seasonal means removed, by phase t mod m
+
+    def _deseason(self, y: np.ndarray) -> np.ndarray:
+        if self.seasonal_profile is None:
+            return y
+        return y - self.seasonal_profile[np.arange(len(y)) % self.season]
 
     def apply(self, y: np.ndarray) -> np.ndarray:
-        w = y
+        w = self._deseason(y)
         if self.seasonal_difference:
             w = w[self.season:] - w[:-self.season]
         for _ in range(self.difference):
@@ -85,20 +106,23 @@ class Transform:
     def invert(self, z_paths: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Paths of the transformed series (S, H) -> paths of the series, continuing history `y`."""
         w = z_paths * self.scale + self.center
-        u = y[self.season:] - y[:-self.season] if self.seasonal_difference else y
+        v = self._deseason(y)
+        u = v[self.season:] - v[:-self.season] if self.seasonal_difference else v
         levels = [u]
         for _ in range(self.difference):
             levels.append(np.diff(levels[-1]))
         for k in range(self.difference, 0, -1):          # integrate, innermost difference first
             w = levels[k - 1][-1] + np.cumsum(w, axis=1)
-        if not self.seasonal_difference:
-            return w
-        m, horizon = self.season, w.shape[1]
-        out = np.empty_like(w)
-        for k in range(horizon):
-            before = y[len(y) - m + k] if k < m else out[:, k - m]
-            out[:, k] = w[:, k] + before
-        return out
+        if self.seasonal_difference:
+            m, horizon = self.season, w.shape[1]
+            out = np.empty_like(w)
+            for k in range(horizon):
+                before = v[len(v) - m + k] if k < m else out[:, k - m]
+                out[:, k] = w[:, k] + before
+            w = out
+        if self.seasonal_profile is not None:
+            w = w + self.seasonal_profile[(len(y) + np.arange(w.shape[1])) % self.season]
+        return w
 
 
 def _frequency(index) -> str | None:
@@ -145,13 +169,17 @@ def acf_season(y: np.ndarray) -> int | None:
     return best if acf[best] > max(0.3, 2.5 / np.sqrt(n)) else None
 
 
-def seasonal_strength(y: np.ndarray, season: int) -> float:
-    """STL seasonal strength max(0, 1 - Var(R) / Var(S + R)) (Wang, Smith and Hyndman 2006)."""
+def seasonal_decomposition(y: np.ndarray, season: int) -> tuple[float, np.ndarray]:
+    """STL's seasonal strength max(0, 1 - Var(R) / Var(S + R)) (Wang, Smith and Hyndman 2006) and
+    the seasonal profile: the mean of STL's seasonal component at each phase t mod m, centred."""
     from statsmodels.tsa.seasonal import STL
 
     fit = STL(y, period=season, robust=True).fit()
     denominator = np.var(fit.seasonal + fit.resid)
-    return float(max(0.0, 1 - np.var(fit.resid) / denominator)) if denominator > 0 else 0.0
+    strength = float(max(0.0, 1 - np.var(fit.resid) / denominator)) if denominator > 0 else 0.0
+    seasonal = np.asarray(fit.seasonal)
+    profile = np.array([seasonal[phase::season].mean() for phase in range(season)])
+    return strength, profile - profile.mean()
 
 
 def needs_difference(w: np.ndarray) -> bool:
@@ -167,10 +195,18 @@ def needs_difference(w: np.ndarray) -> bool:
     return bool(stationary_rejected and not unit_root_rejected)
 
 
-def choose_transform(y: np.ndarray, season: int | None, difference="auto") -> Transform:
-    """Decide seasonal differencing, differencing and scaling on the history `y` (see module doc)."""
-    seasonal = bool(season and len(y) >= 3 * season + 2 and seasonal_strength(y, season) > STRENGTH_THRESHOLD)
-    u = y[season:] - y[:-season] if seasonal else y
+def choose_transform(y: np.ndarray, season: int | None, difference="auto", seasonality: str = "auto") -> Transform:
+    """Decide the seasonal treatment, differencing and scaling on the history `y` (see module doc)."""
+    if seasonality not in SEASONALITY:
+        raise ValueError(f"seasonality must be one of {', '.join(SEASONALITY)}, got {seasonality!r}")
+    mode = None
+    profile = None
+    if season and seasonality != "none" and len(y) >= 3 * season + 2:
+        strength, profile = seasonal_decomposition(y, season)
+        if strength > STRENGTH_THRESHOLD or seasonality in ("means", "difference"):
+            mode = AUTO_SEASONALITY if seasonality == "auto" else seasonality
+    transform = Transform(season, mode == "difference", 0, 0.0, 1.0, profile if mode == "means" else None)
+    u = transform.apply(y)
     if difference == "auto":
         d = int(needs_difference(u))
     elif difference in (0, 1, 2) and not isinstance(difference, bool):
@@ -184,7 +220,8 @@ def choose_transform(y: np.ndarray, season: int | None, difference="auto") -> Tr
         raise ValueError(f"the series is too short: {len(y)} values leave {len(w)} after differencing; "
                          "give a longer history or difference=0")
     scale = float(np.std(w))
-    return Transform(season, seasonal, d, float(np.mean(w)), scale if scale > 0 else 1.0)
+    transform.difference, transform.center, transform.scale = d, float(np.mean(w)), scale if scale > 0 else 1.0
+    return transform
 
 
 # ---------------------------------------------------------------------- input
@@ -243,11 +280,12 @@ def default_window(n: int, ahead: int, season: int | None) -> int:
     return min(window, fits)
 
 
-def choose_model(n: int, horizon: int, season: int | None) -> str:
+def choose_model(n: int, ahead: int, season: int | None) -> list[str]:
     """What `model="auto"` uses for a transformed series of `n` values (see the module docstring)."""
-    if statespace_available() and (n < AUTO_STATESPACE_MAX or default_window(n, horizon, season) < 1):
-        return "statespace"
-    return "gaussian"
+    windows = default_window(n, ahead, season) >= 1
+    if not statespace_available():
+        return ["gaussian"]
+    return AUTO_MIXTURE if windows else ["statespace"]
 
 
 def _make(name: str, seed: int, params: dict | None, time_budget: float | None):
@@ -283,6 +321,13 @@ def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str,
             completed = np.asarray(fitted.impute(query, n_draws=1, seed=int(draw_seed))[0], dtype=float)
             known = np.concatenate([known, completed[:, window:]], axis=1)
         paths = known[:, window:]
+        # small-sample correction (the OLS prediction interval): the fitted conditional variance of
+        # the future given `window` regressors from N windows is biased low by (N - p) / N, and the
+        # estimated conditional mean adds about p / N of it (p = window + 1)
+        n_windows, p = len(table), window + 1
+        inflation = np.sqrt(n_windows / max(n_windows - p, 1) * (1 + p / n_windows))
+        center = paths.mean(axis=0, keepdims=True)
+        paths = center + inflation * (paths - center)
     if paths.shape != (n_paths, horizon) or not np.isfinite(paths).all():
         raise RuntimeError(f"model {model!r} returned paths of shape {paths.shape} with "
                            f"{int((~np.isfinite(paths)).sum())} non-finite values; expected ({n_paths}, {horizon})")
@@ -301,12 +346,11 @@ class Forecast:
 def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", seed: int = 0,
                  window: int | None = None, season: int | None = None, difference="auto",
                  params: dict | None = None, time_budget: float | None = None, strategy: str = "direct",
-                 index=None) -> Forecast:
+                 seasonality: str = "auto", index=None) -> Forecast:
     """Like `forecast` for one series, returning the paths together with the chosen model and transforms."""
     horizon = _check_positive(horizon, "horizon")
     n_paths = _check_positive(n_paths, "n_paths")
-    if not isinstance(model, str):
-        raise ValueError(f"model must be a model name or 'auto', got {model!r}")
+    names = _model_names(model)
     y = _clean(np.asarray(values, dtype=float))
     if season is None:
         season = _frequency_season(index) or acf_season(y)
@@ -314,24 +358,41 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
         season = None
     else:
         season = _check_positive(season, "season")
-    transform = choose_transform(y, season, difference)
+    transform = choose_transform(y, season, difference, seasonality)
     z = transform.apply(y)
     if strategy not in ("direct", "recursive"):
         raise ValueError(f"strategy must be 'direct' or 'recursive', got {strategy!r}")
     ahead = horizon if strategy == "direct" else 1
-    name = choose_model(len(z), ahead, season) if model == "auto" else model
+    if names == ["auto"]:
+        names = choose_model(len(z), ahead, season)
     if window is not None:
         window = _check_positive(window, "window")
-    elif name != "statespace":
+    elif any(name != "statespace" for name in names):
         window = default_window(len(z), ahead, season)
-    paths = _forecast_transformed(z, horizon, n_paths, name, seed, window, season, params, time_budget, strategy)
-    return Forecast(transform.invert(paths, y), name, transform, window if name != "statespace" else None)
+    # a mixture: each model draws its share of the paths (each path one joint draw from one model)
+    counts = [n_paths // len(names) + (k < n_paths % len(names)) for k in range(len(names))]
+    pieces = [_forecast_transformed(z, horizon, count, name, seed + k, window, season, params, time_budget, strategy)
+              for k, (name, count) in enumerate(zip(names, counts)) if count]
+    paths = np.concatenate(pieces)
+    if len(pieces) > 1:
+        paths = paths[np.random.default_rng(seed).permutation(n_paths)]
+    windowed = any(name != "statespace" for name in names)
+    return Forecast(transform.invert(paths, y), "+".join(names), transform, window if windowed else None)
+
+
+def _model_names(model) -> list[str]:
+    """"auto", a model name, or several names (a list, or joined by "+") for an equal mixture."""
+    names = model.split("+") if isinstance(model, str) else list(model) if isinstance(model, (list, tuple)) else None
+    if not names or not all(isinstance(n, str) and n for n in names) or ("auto" in names and len(names) > 1):
+        raise ValueError(f"model must be 'auto', a model name, or several names joined by '+' (a mixture), "
+                         f"got {model!r}")
+    return names
 
 
 def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed: int = 0,
              window: int | None = None, season: int | None = None, difference="auto",
              params: dict | None = None, time_budget: float | None = None, strategy: str = "direct",
-             id_column: str = "id",
+             seasonality: str = "auto", id_column: str = "id",
              time_column: str = "time", value_column: str = "value", progress: bool | None = None):
     """Sample `n_paths` future paths of `horizon` steps from P(future | past).
 
@@ -340,15 +401,19 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
     (the id is optional: without it the frame is one series) -> a long DataFrame with columns
     id, step (1..horizon), time (when the spacing of the times is regular), path, value.
 
-    `model`: "auto", "statespace" or any ladder model name (fitted on windows); `window`: history
-    steps each window model conditions on; `season`: the seasonal period (None: detected, 1: none);
-    `difference`: "auto" (KPSS test), 0, 1 or 2; `params`: the model's hyperparameters;
-    `time_budget`: seconds of training for deep models. See the module docstring for the details.
+    `model`: "auto", "statespace", any ladder model name (fitted on windows), or several names
+    joined by "+" (an equal mixture); `window`: history steps each window model conditions on;
+    `season`: the seasonal period (None: detected, 1: none); `difference`: "auto" (KPSS and ADF
+    tests), 0, 1 or 2; `seasonality`: "auto"/"means" (remove a strong season's profile),
+    "difference" or "none"; `strategy`: "direct" (one window of window + horizon) or "recursive"
+    (one step at a time); `params`: the model's hyperparameters; `time_budget`: seconds of
+    training for deep models. The module docstring says how each is decided.
     """
     import pandas as pd
 
     options = dict(horizon=horizon, n_paths=n_paths, model=model, seed=seed, window=window, season=season,
-                   difference=difference, params=params, time_budget=time_budget, strategy=strategy)
+                   difference=difference, params=params, time_budget=time_budget, strategy=strategy,
+                   seasonality=seasonality)
     if not isinstance(series, pd.DataFrame):
         values, index = _as_series(series)
         return forecast_one(values, index=index, **options).paths
