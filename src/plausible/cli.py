@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
     impute = command("impute", "fill the missing cells of a table with several plausible draws")
+    impute.usage = "plausible impute [MODEL_DIR] DATA --out FILE [--draws M] [--model NAME] [options]"
     impute.add_argument("inputs", nargs="+", metavar="[MODEL_DIR] DATA",
                         help="a .csv/.parquet file with missing cells, optionally after a fitted model folder")
     impute.add_argument("--draws", type=int, default=5, help="number of completed copies (default 5)")
@@ -129,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="a hyperparameter of --model (repeatable)")
     impute.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                         help="training time limit for deep models")
+    impute.add_argument("--refits", type=int, default=1, metavar="K",
+                        help="fit the model K times on bootstrap resamples (K = draws: proper imputation, "
+                             "intervals include the parameters' uncertainty; default 1)")
     impute.add_argument("--spread", metavar="FILE", help="also write each cell's spread across the draws")
     impute.add_argument("--pool", metavar="STATISTIC", help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2"')
 
@@ -272,8 +276,8 @@ def _impute(args) -> str:
     lines, params, budget = [], {}, args.time_budget
     if len(args.inputs) == 2:                      # the model folder form: no refit
         folder, source = args.inputs
-        if args.model is not None or args.set or args.time_budget is not None:
-            raise ValueError(f"--model, --set and --time-budget choose the model to fit on DATA; {folder} is "
+        if args.model is not None or args.set or args.time_budget is not None or args.refits != 1:
+            raise ValueError(f"--model, --set, --time-budget and --refits choose how to fit on DATA; {folder} is "
                              "already fitted: drop them, or drop the model folder to fit on DATA")
         model = load(folder)
         data = read_table(source)
@@ -294,7 +298,8 @@ def _impute(args) -> str:
                 raise ValueError(f"model {model!r} has no parameter {key!r}; its parameters are: "
                                  f"{', '.join(cls.params) or 'none'}")
             params[key] = cls.params[key].parse(key, text)
-    draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget)
+    draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
+                   refits=args.refits)
     long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)
     long = long[["draw", "row", *data.columns]]
     write_table(long, args.out)
