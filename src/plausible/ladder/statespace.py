@@ -244,6 +244,7 @@ def rts_smoother(f: Filtered, p: Parameters) -> tuple[np.ndarray, np.ndarray, np
 
 # ---------------------------------------------------------------------- EM
 def m_step(Z: np.ndarray, ms: np.ndarray, Ps: np.ndarray, J: np.ndarray, old: Parameters) -> Parameters:
+    """The closed-form M-step of the module docstring, from the smoothed moments."""
     observed = ~np.isnan(Z)
     y = np.where(observed, Z, 0.0)
     second = ms[..., :, None] * ms[..., None, :] + Ps                   # E[x_t x_t'] (N, T, k, k)
