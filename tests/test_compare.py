@@ -91,3 +91,11 @@ def test_the_cli_and_the_function_share_one_default_budget():
     action = next(a for a in cli._parser()._subparsers._group_actions[0].choices["compare"]._actions
                   if a.dest == "time_budget")
     assert action.default == DEFAULT_TIME_BUDGET
+
+
+def test_default_ladder_is_the_table_models():
+    from plausible.compare import table_models
+
+    names = table_models()
+    assert "copula" in names and "diffusion" in names
+    assert pl.models()["statespace"]["data_kind"] == "series" and "statespace" not in names

@@ -81,13 +81,21 @@ def _run_one(name, params, seed, train, n_samples, budget, folder) -> dict:
     return result
 
 
+def table_models() -> list[str]:
+    """The ladder `compare` runs by default: every registered model of tables. Series models (rows
+    are series, columns time steps, like `statespace`) are compared by `plausible backtest`."""
+    from . import registry
+
+    return [name for name, info in registry.models().items() if info["data_kind"] == "table"]
+
+
 def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: float | None = DEFAULT_TIME_BUDGET,
             target: str | None = None, seed: int = 0, test_size: float = 0.3, truth=None,
             params: dict[str, dict] | None = None, progress: bool | None = None, report: str | None = None,
             stream=None) -> pd.DataFrame:
     """Fit, sample and evaluate each model on one table; return the ranked table.
 
-    `models` defaults to every registered model. `time_budget` is per model, in seconds.
+    `models` defaults to every registered table model (`table_models()`). `time_budget` is per model, in seconds.
     `params` maps a model name to its hyperparameters. The table is sorted by quality and has a
     `recommended` column; its `.attrs` hold the tolerance, the floor quality and the split sizes.
     With `report`, also writes a self-contained HTML report (and PNG figures next to it).
@@ -103,7 +111,7 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
         raise ValueError(f"compare needs at least 20 rows to split into training and held-out data, got {len(data)}")
     if target is not None and target not in data.columns:
         raise ValueError(f"target column {target!r} is not in the table; columns are {list(data.columns)}")
-    names = list(models) if models else list(registry.models())
+    names = list(models) if models else table_models()
     for name in names:
         registry.get_class(name)  # unknown names fail before any work
     params = params or {}

@@ -51,7 +51,8 @@ def make(name: str, seed: int | None = None, **params) -> Model:
 def models() -> dict[str, dict]:
     """Every registered model with its family, capabilities, description and hyperparameters.
 
-    `log_prob`: exact | bound | estimate | none; `impute`: exact | approximate | none.
+    `log_prob`: exact | bound | estimate | none; `impute`: exact | approximate | none;
+    `data_kind`: "table" (rows are records) or "series" (rows are series, columns are time steps).
     """
     _discover()
     order = ["counting", "classical", "latent variable", "adversarial", "autoregressive", "flow", "diffusion",
@@ -60,6 +61,7 @@ def models() -> dict[str, dict]:
     return {
         cls.name: {
             "family": cls.family,
+            "data_kind": cls.data_kind,
             "log_prob": cls.log_prob_kind,
             "impute": cls.impute_kind,
             "description": cls.description,
