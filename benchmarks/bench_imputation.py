@@ -169,7 +169,7 @@ def summary(records: list[dict]) -> pd.DataFrame:
 
 
 def render(store: dict, meta: dict) -> str:
-    from plausible.imputation import choose_model
+    from plausible.imputation import choose_model, hide_cells
 
     records = list(store["records"].values())
     table = summary(records)
@@ -198,8 +198,7 @@ def render(store: dict, meta: dict) -> str:
         frame = load_table(name)
         for share in sorted(set(part["share"])):
             rows = part[part["share"] == share].set_index("contender")
-            masked_example = frame  # choose_model reads the column kinds
-            chosen, _ = choose_model(masked_example)
+            chosen, _ = choose_model(hide_cells(frame, share, seed=0))   # kinds and share of gaps
             if "iterative_imputer" in rows.index and chosen in rows.index:
                 ours, peer = rows.loc[chosen], rows.loc["iterative_imputer"]
                 ratio = ours["ratio"]
@@ -225,7 +224,11 @@ def render(store: dict, meta: dict) -> str:
     for name in dict.fromkeys(table["table"]):
         part = table[table["table"] == name]
         sample = next(r for r in records if r["table"] == name)
-        lines += [f"### {name}", "", f"{sample['rows']} rows × {sample['columns']} columns.", "",
+        frame = load_table(name)
+        choices = ", ".join(f"{choose_model(hide_cells(frame, share, seed=0))[0]} at {share:.0%} hidden"
+                            for share in sorted(set(part["share"])))
+        lines += [f"### {name}", "", f"{sample['rows']} rows × {sample['columns']} columns; `auto` chooses "
+                  f"{choices}.", "",
                   "| hidden | contender | nRMSE | CRPS | coverage_90 | accuracy | seconds | nRMSE / IterativeImputer | seeds |",
                   "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
         for share in sorted(set(part["share"])):

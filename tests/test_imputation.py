@@ -94,8 +94,11 @@ def test_a_complete_table_gives_copies_and_a_warning():
 def test_choose_model_reads_the_column_kinds():
     name, reason = choose_model(pl.datasets.load("fashion", n=100, seed=0))
     assert name == "bayesnet" and "categorical" in reason
-    name, reason = choose_model(gaussian(100, seed=0))
-    assert name in pl.models() and pl.models()[name]["impute"] != "none" and reason
+    assert choose_model(hide_cells(pl.datasets.load("fashion", n=100, seed=0), 0.5, seed=0))[0] == "gmm"
+    assert choose_model(gaussian(100, seed=0))[0] == "gmm"
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 25)))
+    name, reason = choose_model(wide)
+    assert name == "gaussian" and "25 columns" in reason
 
 
 # ---------------------------------------------------------------------- spread
