@@ -164,8 +164,7 @@ def _resolve_model(frame, model, seed, params, time_budget) -> Model | None:
         if params:
             raise ParameterError("params apply to a model built by name; this Model instance already has its own")
         if model.impute_kind == "none":
-            get_class(model.name)  # registered: say which models can instead
-            raise NotSupportedError(_cannot_impute(model.name))
+            raise NotSupportedError(_cannot_impute(type(model)))
         return model if hasattr(model, "layout_") else None
     if not isinstance(model, str):
         raise TypeError(f"model must be 'auto', a model name or a plausible Model, got {type(model).__name__}")
@@ -176,7 +175,7 @@ def _resolve_model(frame, model, seed, params, time_budget) -> Model | None:
         return None
     cls = get_class(model)
     if cls.impute_kind == "none":
-        raise NotSupportedError(_cannot_impute(model))
+        raise NotSupportedError(_cannot_impute(cls))
     for key in params or {}:
         if key not in cls.params:
             raise ParameterError(f"model {model!r} has no parameter {key!r}; its parameters are: "
@@ -199,13 +198,13 @@ def _build(model, frame, seed, params, time_budget) -> Model:
     return instance
 
 
-def _cannot_impute(name: str) -> str:
-    from .registry import get_class, models
+def _cannot_impute(cls: type[Model]) -> str:
+    from .registry import models
 
-    reason = get_class(name).unsupported_reasons.get("impute", "it cannot condition on observed cells")
-    able = [n for n, m in models().items() if m["impute"] == "exact" and m["family"] != "time series"]
-    return (f"model {name!r} cannot impute: {reason}; use a model whose impute is exact, e.g. "
-            f"{', '.join(repr(n) for n in able[:4])}, or model='auto'")
+    reason = cls.unsupported_reasons.get("impute", "it cannot condition on observed cells")
+    able = [n for n in ("gmm", "gaussian", "bayesnet", "autoregressive") if models().get(n, {}).get("impute") == "exact"]
+    return (f"model {cls.name!r} cannot impute: {reason}; use a model whose impute is exact, e.g. "
+            f"{', '.join(repr(n) for n in able)}, or model='auto'")
 
 
 # ---------------------------------------------------------------------- spread
