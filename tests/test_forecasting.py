@@ -69,8 +69,8 @@ def test_differencing_round_trip():
     y = 5 + 0.3 * t + 4 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.standard_normal(120))
     history, future = y[:100], y[100:]
     for seasonal_difference, difference in [(False, 0), (False, 1), (True, 0), (True, 1), (False, 2)]:
-        for profile in (None, np.linspace(-1, 1, 12)):
-            transform = forecasting.Transform(12, seasonal_difference, difference, 0.7, 2.5, profile)
+        for profile, trend in [(None, None), (np.linspace(-1, 1, 12), None), (None, np.array([2.0, 0.3]))]:
+            transform = forecasting.Transform(12, seasonal_difference, difference, 0.7, 2.5, profile, trend)
             z_future = transform.apply(y)[-20:]
             np.testing.assert_allclose(transform.invert(z_future[None, :], history)[0], future, atol=1e-9)
 
@@ -83,6 +83,9 @@ def test_transform_decisions():
     seasonal = 3 * np.sin(2 * np.pi * t / 12) + 0.3 * rng.standard_normal(240)
     assert forecasting.choose_transform(noise, None).difference == 0
     assert forecasting.choose_transform(walk, None).difference == 1
+    line = 0.05 * np.arange(300) + noise                               # trend-stationary: a line is removed
+    transform = forecasting.choose_transform(line, None)
+    assert transform.difference == 0 and transform.trend[1] == pytest.approx(0.05, abs=0.005)
     assert forecasting.acf_season(seasonal) == 12
     assert forecasting.acf_season(noise) is None
     transform = forecasting.choose_transform(seasonal, 12)          # a strong, stable season: its means removed

@@ -27,12 +27,15 @@ Models
   `"diffusion"` is the diffusion model conditioned on the past window (masked training).
 - several models, as a list or joined by "+" (`"statespace+gaussian"`): an equal mixture, each
   model drawing its share of the paths (every path is one joint draw from one model).
-- `"auto"`: the mixture AUTO_MIXTURE = statespace + gaussian on windows (when the series gives
-  enough windows; statespace alone otherwise; gaussian alone when statespace is not installed).
-  Why: in the rolling-origin benchmark neither single model wins everywhere (statespace on
-  short or strongly seasonal series, windows on long cyclical ones such as sunspots), and an
-  equal mixture is never far from the better of the two while its spread is better calibrated
-  (benchmarks/RESULTS.md has the numbers).
+- `"auto"`: a small rolling-origin validation inside the history: the last 3 origins before the
+  end (one every horizon) are forecast by `"statespace"`, `"gaussian"` on windows and their
+  equal mixture `"statespace+gaussian"` (100 paths each, with the same transforms), and the one
+  with the lowest mean CRPS forecasts. Histories too short for that (fewer than 30 values
+  before the first validation origin, or too few windows) get `"statespace"`, the natural model
+  for short series; `"gaussian"` when statespace is not installed. Why: in the benchmark
+  neither model wins everywhere (statespace on short and strongly seasonal series, windows on
+  long cyclical ones such as sunspots); benchmarks/RESULTS.md has the numbers. It costs about
+  six extra fits.
 
 Trend, seasonality and scale (all decided on the history alone, inverted on every path)
 --------------------------------------------------------------------------------------
@@ -48,10 +51,13 @@ Trend, seasonality and scale (all decided on the history alone, inverted on ever
    seasonal profile (STL's seasonal component averaged by phase t mod m) and adds it back to
    the paths: a stable season costs no noise. `seasonality="difference"` takes y_t - y_{t-m}
    instead (a season that drifts); `"none"` leaves it to the model (the window covers a season).
-4. Differencing (`difference="auto"`): one difference when the KPSS test rejects level
-   stationarity of the (deseasonalised) series at 5% and the augmented Dickey-Fuller test does
-   not reject a unit root at 5% (both tests agree the series wanders); none otherwise.
-   `difference=0, 1 or 2` forces it.
+4. Trend (`difference="auto"`): when the KPSS test rejects level stationarity of the
+   (deseasonalised) series at 5% and the augmented Dickey-Fuller test does not reject a unit
+   root at 5% (both agree the series wanders), it is either trend-stationary (KPSS around a
+   line not rejected and ADF with a trend rejecting a unit root, both at 5%: a straight line is
+   removed and extended into the future) or differenced once (a stochastic trend: the spread of
+   the paths grows with the horizon, like a random walk's); none otherwise.
+   `difference=0, 1, 2` or `"trend"` forces it.
 5. Scaling: the result is centred and divided by its standard deviation.
 Forecast paths of the transformed series are unscaled, integrated (a cumulative sum per path
 from the last observed level), seasonally undifferenced (y_{T+k} = u_{T+k} + y_{T+k-m}, using
@@ -70,9 +76,12 @@ import numpy as np
 
 from .series_metrics import LEVELS, naive_scale
 
-AUTO_MIXTURE = ["statespace", "gaussian"]   # "auto": an equal mixture of these (see the benchmark)
+AUTO_CANDIDATES = ("statespace", "gaussian", "statespace+gaussian")   # what "auto" chooses among
+AUTO_VALIDATION_ORIGINS = 3  # rolling origins inside the history on which "auto" scores them
+AUTO_VALIDATION_PATHS = 100
 STRENGTH_THRESHOLD = 0.64    # seasonal strength above which the season is removed
 SEASONALITY = ("auto", "means", "difference", "none")
+AUTO_TREND = True            # difference="auto" removes a straight line from a trend-stationary series
 AUTO_SEASONALITY = "means"   # what seasonality="auto" does with a strong season
 MIN_WINDOW = 8
 _FREQUENCY_SEASONS = {"ME": 12, "MS": 12, "M": 12, "BME": 12, "BMS": 12, "QE": 4, "QS": 4, "Q": 4, "BQE": 4,
@@ -89,11 +98,14 @@ class Transform:
     center: float
     scale: float
     seasonal_profile: np.ndarray | None = None   # (m,) seasonal means removed, by phase t mod m
+    trend: np.ndarray | None = None              # (intercept, slope) of a straight line removed
 
     def _deseason(self, y: np.ndarray) -> np.ndarray:
-        if self.seasonal_profile is None:
-            return y
-        return y - self.seasonal_profile[np.arange(len(y)) % self.season]
+        if self.seasonal_profile is not None:
+            y = y - self.seasonal_profile[np.arange(len(y)) % self.season]
+        if self.trend is not None:
+            y = y - (self.trend[0] + self.trend[1] * np.arange(len(y)))
+        return y
 
     def apply(self, y: np.ndarray) -> np.ndarray:
         w = self._deseason(y)
@@ -120,8 +132,11 @@ class Transform:
                 before = v[len(v) - m + k] if k < m else out[:, k - m]
                 out[:, k] = w[:, k] + before
             w = out
+        future = len(y) + np.arange(w.shape[1])
+        if self.trend is not None:
+            w = w + (self.trend[0] + self.trend[1] * future)
         if self.seasonal_profile is not None:
-            w = w + self.seasonal_profile[(len(y) + np.arange(w.shape[1])) % self.season]
+            w = w + self.seasonal_profile[future % self.season]
         return w
 
 
@@ -184,14 +199,31 @@ def seasonal_decomposition(y: np.ndarray, season: int) -> tuple[float, np.ndarra
 
 def needs_difference(w: np.ndarray) -> bool:
     """True when KPSS rejects level stationarity at 5% and ADF does not reject a unit root at 5%."""
+    return _wanders(w, "c")
+
+
+def trend_stationary(w: np.ndarray) -> bool:
+    """True when KPSS does not reject stationarity around a linear trend at 5% and ADF with a
+    trend rejects a unit root at 5%: a straight line plus stationary noise, no random walk."""
+    if len(w) < 30:
+        return False
+    from statsmodels.tsa.stattools import adfuller, kpss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bool(kpss(w, regression="ct", nlags="auto")[1] >= 0.05
+                    and adfuller(w, regression="ct", autolag="AIC")[1] < 0.05)
+
+
+def _wanders(w: np.ndarray, regression: str) -> bool:
     if len(w) < 10 or np.ptp(w) == 0:
         return False
     from statsmodels.tsa.stattools import adfuller, kpss
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")          # p-values outside the tables are clipped: fine here
-        stationary_rejected = kpss(w, regression="c", nlags="auto")[1] < 0.05
-        unit_root_rejected = adfuller(w, autolag="AIC")[1] < 0.05
+        stationary_rejected = kpss(w, regression=regression, nlags="auto")[1] < 0.05
+        unit_root_rejected = adfuller(w, regression=regression, autolag="AIC")[1] < 0.05
     return bool(stationary_rejected and not unit_root_rejected)
 
 
@@ -207,12 +239,16 @@ def choose_transform(y: np.ndarray, season: int | None, difference="auto", seaso
             mode = AUTO_SEASONALITY if seasonality == "auto" else seasonality
     transform = Transform(season, mode == "difference", 0, 0.0, 1.0, profile if mode == "means" else None)
     u = transform.apply(y)
-    if difference == "auto":
-        d = int(needs_difference(u))
-    elif difference in (0, 1, 2) and not isinstance(difference, bool):
-        d = int(difference)
+    if difference not in ("auto", "trend", 0, 1, 2) or isinstance(difference, bool):
+        raise ValueError(f"difference must be 'auto', 'trend', 0, 1 or 2, got {difference!r}")
+    if difference == "trend" or (difference == "auto" and AUTO_TREND and needs_difference(u) and trend_stationary(u)):
+        t = np.arange(len(u))
+        slope, intercept = np.polyfit(t, u, 1)
+        transform.trend = np.array([intercept, slope])
+        u = transform.apply(y)
+        d = 0
     else:
-        raise ValueError(f"difference must be 'auto', 0, 1 or 2, got {difference!r}")
+        d = int(needs_difference(u)) if difference == "auto" else int(difference)
     w = u
     for _ in range(d):
         w = np.diff(w)
@@ -280,12 +316,32 @@ def default_window(n: int, ahead: int, season: int | None) -> int:
     return min(window, fits)
 
 
-def choose_model(n: int, ahead: int, season: int | None) -> list[str]:
-    """What `model="auto"` uses for a transformed series of `n` values (see the module docstring)."""
-    windows = default_window(n, ahead, season) >= 1
+def choose_model(y: np.ndarray, horizon: int, season: int | None, seed: int = 0, **options) -> list[str]:
+    """What `model="auto"` uses for the history `y` (see the module docstring): the best of
+    statespace, gaussian windows and their equal mixture by CRPS on a small rolling-origin
+    validation inside the history; statespace when the history is too short to validate."""
+    from .series_metrics import crps
+
     if not statespace_available():
         return ["gaussian"]
-    return AUTO_MIXTURE if windows else ["statespace"]
+    step = horizon
+    first = len(y) - horizon - (AUTO_VALIDATION_ORIGINS - 1) * step
+    ahead = horizon if options.get("strategy", "direct") == "direct" else 1
+    if first < 30 or default_window(first - 2, ahead, season) < 2:
+        return ["statespace"]
+    scores = {name: [] for name in AUTO_CANDIDATES}
+    for k in range(AUTO_VALIDATION_ORIGINS):
+        cut = first + k * step
+        history, actual = y[:cut], y[cut:cut + horizon]
+        paths = {name: forecast_one(history, horizon, n_paths=AUTO_VALIDATION_PATHS, model=name,
+                                    seed=seed + k, season=season or 1, **options).paths
+                 for name in ("statespace", "gaussian")}
+        half = AUTO_VALIDATION_PATHS // 2
+        paths["statespace+gaussian"] = np.concatenate([paths["statespace"][:half], paths["gaussian"][:half]])
+        for name in AUTO_CANDIDATES:
+            scores[name].append(crps(paths[name], actual))
+    best = min(AUTO_CANDIDATES, key=lambda name: np.mean(scores[name]))
+    return best.split("+")
 
 
 def _make(name: str, seed: int, params: dict | None, time_budget: float | None):
@@ -364,7 +420,8 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
         raise ValueError(f"strategy must be 'direct' or 'recursive', got {strategy!r}")
     ahead = horizon if strategy == "direct" else 1
     if names == ["auto"]:
-        names = choose_model(len(z), ahead, season)
+        names = choose_model(y, horizon, season, seed=seed, difference=difference, seasonality=seasonality,
+                             strategy=strategy, window=window)
     if window is not None:
         window = _check_positive(window, "window")
     elif any(name != "statespace" for name in names):
@@ -404,7 +461,7 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
     `model`: "auto", "statespace", any ladder model name (fitted on windows), or several names
     joined by "+" (an equal mixture); `window`: history steps each window model conditions on;
     `season`: the seasonal period (None: detected, 1: none); `difference`: "auto" (KPSS and ADF
-    tests), 0, 1 or 2; `seasonality`: "auto"/"means" (remove a strong season's profile),
+    tests), 0, 1, 2 or "trend" (remove a straight line); `seasonality`: "auto"/"means" (remove a strong season's profile),
     "difference" or "none"; `strategy`: "direct" (one window of window + horizon) or "recursive"
     (one step at a time); `params`: the model's hyperparameters; `time_budget`: seconds of
     training for deep models. The module docstring says how each is decided.
