@@ -82,7 +82,7 @@ def arima_peer(season):
                 seasonal_order = (0, 0, 0, 0)
             trend = "c" if d + big_d == 0 else ("t" if d == 1 and big_d == 0 else "n")
             if transform.trend is not None:      # trend-stationary (the same KPSS/ADF test as ours)
-                trend = "ct"
+                trend = "ct" if big_d == 0 else "t"  # ARIMA drops terms a seasonal difference removes
             best = None
             for p in (0, 1, 2):
                 for q in (0, 1):

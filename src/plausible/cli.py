@@ -433,7 +433,9 @@ def _series_frames(args) -> tuple:
 
 
 def _forecast(args) -> str:
-    from .forecasting import forecast, plot_fan
+    import numpy as np
+
+    from .forecasting import forecast, future_times, plot_fan
     from .io import write_table
 
     frame, series = _series_frames(args)
@@ -443,12 +445,14 @@ def _forecast(args) -> str:
                      id_column=args.id_column, time_column=args.time_column, value_column=args.value_column)
     write_table(table, args.out)
     plot = args.plot or str(Path(args.out).with_suffix(".png"))
-    key, values, _ = series[0]
+    key, values, times = series[0]
     first = table if key is None else table[table["id"] == key]
     paths = first.pivot(index="path", columns="step", values="value").to_numpy()
     name = f"series {key!r}: " if key is not None else ""
+    upcoming = future_times(times, args.horizon) if times is not None and len(times) == len(values) else None
+    axis = None if upcoming is None else np.concatenate([np.asarray(times), np.asarray(upcoming)])
     plot_fan(values.to_numpy(), paths, plot, title=f"{name}{args.paths} paths, {args.horizon} steps ahead "
-             f"(model {args.model})", seed=args.seed)
+             f"(model {args.model})", seed=args.seed, times=axis)
     more = f" (fan chart of the first of {len(series)} series)" if len(series) > 1 else ""
     return (f"wrote {args.paths} paths x {args.horizon} steps for {len(series)} series to {args.out}; "
             f"fan chart {plot}{more}")
