@@ -214,9 +214,19 @@ def render(records: dict) -> str:
                          f"{r['coverage_95']:.2f} | {_f(r.get('typicality'))} | {r['seconds']:.1f} |")
     contenders = sorted({r["contender"] for r in rows if r["contender"].startswith("plausible:")})
     peers = sorted({r["contender"] for r in rows if not r["contender"].startswith("plausible:")})
-    lines += ["", "Averaged over series (CRPS ratio = our CRPS / the best peer's CRPS on that series, then the "
-              "mean over series; below 0.85 meets the issue's target of 15% better; coverage and typicality "
-              "are means over series):", "",
+    crps = {(r["series"], r["contender"]): r["crps"] for r in rows}
+    if any(c == "plausible:auto" for _, c in crps):
+        lines += ["", "CRPS per series, `plausible:auto` (the default) beside each peer; ratio = ours / best peer:", "",
+                  "| series | plausible:auto | " + " | ".join(peers) + " | ratio |", "|" + "---|" * (len(peers) + 3)]
+        for name in series_names:
+            ours, theirs = crps.get((name, "plausible:auto")), [crps.get((name, p)) for p in peers]
+            present = [t for t in theirs if t is not None]
+            ratio = f"{ours / min(present):.3f}" if ours is not None and present else ""
+            lines.append(f"| {name} | {_f(ours, 4)} | " + " | ".join(_f(t, 4) for t in theirs) + f" | {ratio} |")
+    lines += ["", "Averaged over series (CRPS ratio = the contender's CRPS / the best peer's CRPS on that series, "
+              "then the mean over series: below 0.85 meets the issue's target of 15% better; a peer's own ratio "
+              "is at least 1 and shows how often it is not the best; coverage and typicality are means over "
+              "series):", "",
               "| contender | series | CRPS ratio to best peer | MASE | cov 50 | cov 80 | cov 95 | typicality | seconds |",
               "|" + "---|" * 9]
     for contender in contenders + peers:
