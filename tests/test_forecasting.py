@@ -235,9 +235,11 @@ def test_demo_forecast_runs(tmp_path, capsys):
 
 
 def test_demo_forecast_numbers():
+    import io
+
     from plausible.demo import forecast_demo
 
-    numbers = forecast_demo(n_paths=500, truth_draws=2000, figure=None, stream=open("/dev/null", "w"))
+    numbers = forecast_demo(n_paths=500, truth_draws=2000, figure=None, stream=io.StringIO())
     assert numbers["mean_path_within_sd"] < 0.3 < 0.7 < numbers["paths_within_sd"]
     assert numbers["typicality_mean_path"] < 0.3 and 0.7 < numbers["typicality_paths"] < 1.2
     assert numbers["coverage_95"] > 0.85

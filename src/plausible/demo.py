@@ -92,7 +92,7 @@ def to_markdown(results: pd.DataFrame) -> str:
 # ---------------------------------------------------------------------- plausible demo forecast
 def forecast_demo(n: int = 50, horizon: int = 20, n_paths: int = 1000, model: str = "auto", seed: int = 0,
                   figure: str | None = "plausible-forecast-demo.png", truth_draws: int = 10_000,
-                  stream=sys.stdout) -> dict:
+                  stream=None) -> dict:
     """The most likely future is not a typical one: forecast `n` points of standard Gaussian noise.
 
     The true predictive distribution of the next `horizon` values is N(0, I) whatever the past, so
@@ -106,6 +106,8 @@ def forecast_demo(n: int = 50, horizon: int = 20, n_paths: int = 1000, model: st
 
     from . import series_metrics
     from .forecasting import forecast_one
+
+    stream = stream if stream is not None else sys.stdout     # looked up now: callers may redirect it
 
     history = datasets.load("noise", n=n, seed=seed)["value"].to_numpy()
     result = forecast_one(history, horizon, n_paths=n_paths, model=model, seed=seed)
