@@ -66,6 +66,29 @@ def _quiet():
     warnings.simplefilter("ignore")
 
 
+def best_by_aic(fits):
+    """The fitted statsmodels result with the lowest finite AIC among zero-argument fit functions
+    (a grid point that fails to fit is skipped)."""
+    best = None
+    for fit in fits:
+        try:
+            fitted = fit()
+        except Exception:  # noqa: BLE001
+            continue
+        if np.isfinite(fitted.aic) and (best is None or fitted.aic < best.aic):
+            best = fitted
+    if best is None:
+        raise RuntimeError("no model of the grid could be fitted")
+    return best
+
+
+def simulate(result, horizon, n_paths, seed):
+    """(n_paths, horizon) sample paths from a statsmodels result, continuing after the data."""
+    simulated = result.simulate(nsimulations=horizon, repetitions=n_paths, anchor="end",
+                                rng=np.random.default_rng(seed))
+    return np.asarray(simulated).reshape(horizon, n_paths).T
+
+
 def arima_peer(season):
     def arima(history, horizon, n_paths, seed):
         from statsmodels.tsa.arima.model import ARIMA
@@ -83,18 +106,9 @@ def arima_peer(season):
             trend = "c" if d + big_d == 0 else ("t" if d == 1 and big_d == 0 else "n")
             if transform.trend is not None:      # trend-stationary (the same KPSS/ADF test as ours)
                 trend = "ct" if big_d == 0 else "t"  # ARIMA drops terms a seasonal difference removes
-            best = None
-            for p in (0, 1, 2):
-                for q in (0, 1):
-                    try:
-                        fitted = ARIMA(history, order=(p, d, q), seasonal_order=seasonal_order, trend=trend).fit()
-                    except Exception:  # noqa: BLE001 - a grid point that fails to fit is skipped
-                        continue
-                    if np.isfinite(fitted.aic) and (best is None or fitted.aic < best.aic):
-                        best = fitted
-            simulated = best.simulate(nsimulations=horizon, repetitions=n_paths, anchor="end",
-                                      rng=np.random.default_rng(seed))
-        return np.asarray(simulated).reshape(horizon, n_paths).T
+            best = best_by_aic([lambda p=p, q=q: ARIMA(history, order=(p, d, q), seasonal_order=seasonal_order,
+                                                       trend=trend).fit() for p in (0, 1, 2) for q in (0, 1)])
+            return simulate(best, horizon, n_paths, seed)
     return arima
 
 
@@ -104,19 +118,11 @@ def ets_peer(season):
 
         with warnings.catch_warnings():
             _quiet()
-            best = None
-            for trend in (None, "add"):
-                model = ETSModel(history, error="add", trend=trend, damped_trend=trend is not None,
-                                 seasonal="add" if season else None, seasonal_periods=season)
-                try:
-                    fitted = model.fit(disp=False)
-                except Exception:  # noqa: BLE001
-                    continue
-                if np.isfinite(fitted.aic) and (best is None or fitted.aic < best.aic):
-                    best = fitted
-            simulated = best.simulate(nsimulations=horizon, repetitions=n_paths, anchor="end",
-                                      rng=np.random.default_rng(seed))
-        return np.asarray(simulated).reshape(horizon, n_paths).T
+            best = best_by_aic([lambda trend=trend: ETSModel(
+                history, error="add", trend=trend, damped_trend=trend is not None,
+                seasonal="add" if season else None, seasonal_periods=season).fit(disp=False)
+                for trend in (None, "add")])
+            return simulate(best, horizon, n_paths, seed)
     return ets
 
 

@@ -167,16 +167,12 @@ def forecast_demo(n: int = 50, horizon: int = 20, n_paths: int = 1000, model: st
 
 
 def _forecast_figure(history, paths, mean_path, figure, seed: int) -> None:
-    import os
-    import tempfile
-    from pathlib import Path
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .io import _publish
+    from .forecasting import save_figure
 
     n, horizon = len(history), paths.shape[1]
     t_past, t_future = np.arange(n), np.arange(n, n + horizon)
@@ -194,14 +190,4 @@ def _forecast_figure(history, paths, mean_path, figure, seed: int) -> None:
     for axes in (left, right):
         axes.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
-    path = Path(figure)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(handle)
-    try:
-        fig.savefig(temp, dpi=110)
-        _publish(temp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(temp):
-            os.unlink(temp)
+    save_figure(fig, figure)

@@ -632,15 +632,9 @@ def plot_fan(history, paths, path_png, future=None, title: str | None = None, n_
     of the last history values to show (default: max(4 x horizon, 60), at most all); `times`:
     x values for history + horizon (default 0..). Writes `path_png` atomically; returns its path.
     """
-    import os
-    import tempfile
-    from pathlib import Path
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from .io import _publish
 
     history = np.asarray(history, dtype=float)
     paths = np.asarray(paths, dtype=float)
@@ -669,6 +663,19 @@ def plot_fan(history, paths, path_png, future=None, title: str | None = None, n_
     axes.set_title(title or f"{paths.shape[0]} sample paths, {horizon} steps ahead")
     axes.legend(loc="upper left", fontsize=8, ncol=2)
     figure.tight_layout()
+    return save_figure(figure, path_png)
+
+
+def save_figure(figure, path_png):
+    """Write a matplotlib figure to a PNG atomically (a temporary file, then a rename) and close it."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from .io import _publish
+
     path_png = Path(path_png)
     path_png.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path_png.name}.", suffix=".png", dir=path_png.parent)
