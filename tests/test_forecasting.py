@@ -243,3 +243,21 @@ def test_demo_forecast_numbers():
     assert numbers["mean_path_within_sd"] < 0.3 < 0.7 < numbers["paths_within_sd"]
     assert numbers["typicality_mean_path"] < 0.3 and 0.7 < numbers["typicality_paths"] < 1.2
     assert numbers["coverage_95"] > 0.85
+
+
+def test_diffusion_forecast_is_conditioned_on_the_past_window():
+    """The diffusion model on windows: its paths follow the history it is given (masked training)."""
+    rng = np.random.default_rng(21)
+    y = np.zeros(800)
+    for t in range(1, len(y)):
+        y[t] = 0.9 * y[t - 1] + rng.standard_normal()
+    params = {"updates": 400, "hidden": 64, "sampling_steps": 10}
+    means = {}
+    for end in (3.0, -3.0):
+        history = np.append(y, [end] * 3)
+        paths = pl.forecast(history, horizon=2, n_paths=200, model="diffusion", window=4, difference=0,
+                            params=params, seed=0)
+        assert paths.shape == (200, 2) and np.isfinite(paths).all() and paths.std(axis=0).min() > 0.2
+        means[end] = paths[:, 0].mean()
+    # the AR(1) answer is 0.9 * 3 = 2.7 and -2.7; a model that ignored the window would give ~0 for both
+    assert means[3.0] > 1.0 and means[-3.0] < -1.0, means
