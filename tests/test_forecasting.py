@@ -206,7 +206,7 @@ def test_cli_forecast_writes_paths_and_a_fan_chart(tmp_path, capsys):
     assert paths["time"].iloc[0] == "2004-01-01"
     png = out.with_suffix(".png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    capsys.readouterr()
+    assert "(model: gaussian)" in capsys.readouterr().out
     assert main(["backtest", "nile", "--horizon", "5", "--origins", "2", "--paths", "50", "--model", "gaussian",
                  "--json"]) == 0
     record = json.loads(capsys.readouterr().out)[0]

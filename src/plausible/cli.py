@@ -451,11 +451,14 @@ def _forecast(args) -> str:
     name = f"series {key!r}: " if key is not None else ""
     upcoming = future_times(times, args.horizon) if times is not None and len(times) == len(values) else None
     axis = None if upcoming is None else np.concatenate([np.asarray(times), np.asarray(upcoming)])
+    used = table.attrs.get("models", {}).get(key, args.model)
+    label = f"{args.model} → {used}" if args.model == "auto" else used
     plot_fan(values.to_numpy(), paths, plot, title=f"{name}{args.paths} paths, {args.horizon} steps ahead "
-             f"(model {args.model})", seed=args.seed, times=axis)
+             f"(model {label})", seed=args.seed, times=axis)
     more = f" (fan chart of the first of {len(series)} series)" if len(series) > 1 else ""
-    return (f"wrote {args.paths} paths x {args.horizon} steps for {len(series)} series to {args.out}; "
-            f"fan chart {plot}{more}")
+    models = sorted(set(table.attrs.get("models", {}).values()))
+    return (f"wrote {args.paths} paths x {args.horizon} steps for {len(series)} series to {args.out} "
+            f"(model: {', '.join(models) or args.model}); fan chart {plot}{more}")
 
 
 def _backtest(args) -> str:

@@ -456,7 +456,8 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
     `series`: a 1-D array, list or pandas Series (a DatetimeIndex tells the season) -> an array of
     shape (n_paths, horizon). A DataFrame with `id_column`, `time_column` and `value_column`
     (the id is optional: without it the frame is one series) -> a long DataFrame with columns
-    id, step (1..horizon), time (when the spacing of the times is regular), path, value.
+    id, step (1..horizon), time (when the spacing of the times is regular), path, value; its
+    `.attrs["models"]` maps each series id (None for a single series) to the model that forecast it.
 
     `model`: "auto", "statespace", any ladder model name (fitted on windows), or several names
     joined by "+" (an equal mixture); `window`: history steps each window model conditions on;
@@ -537,11 +538,12 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
     series, value_column = _split_frame(frame, id_column, time_column, value_column)
     horizon, n_paths = options["horizon"], options["n_paths"]
     show = progress if progress is not None else (sys.stderr.isatty() and len(series) > 1)
-    pieces = []
+    pieces, chosen = [], {}
     for key, values, times in tqdm(series, desc="forecast", unit="series", disable=not show, leave=False):
         index = pd.DatetimeIndex(times) if times is not None and pd.api.types.is_datetime64_any_dtype(times) else None
         try:
-            paths = forecast_one(values, index=index, **options).paths
+            result = forecast_one(values, index=index, **options)
+            paths, chosen[key] = result.paths, result.model
         except ValueError as error:
             raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
         piece = {"step": np.tile(np.arange(1, horizon + 1), n_paths), "path": np.repeat(np.arange(n_paths), horizon),
@@ -555,7 +557,9 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
         pieces.append(piece)
     long = pd.concat(pieces, ignore_index=True)
     columns = [c for c in ["id", "step", "time", "path", "value"] if c in long.columns]
-    return long[columns]
+    long = long[columns]
+    long.attrs["models"] = chosen   # the model that forecast each series (what "auto" chose)
+    return long
 
 
 # ---------------------------------------------------------------------- backtest
