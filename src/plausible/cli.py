@@ -402,7 +402,7 @@ def _demo(args) -> str:
         if Path(figure).suffix.lower() != ".png":
             raise ValueError(f"--out for the forecast demo is the figure: give a .png file, got {figure!r}")
         demo.forecast_demo(seed=args.seed, figure=figure)
-        return f"figure written to {figure}"
+        return ""   # the demo itself says where the figure went
     args.out = args.out or "plausible-demo.md"
     sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
     if not sizes or min(sizes) < 1:
