@@ -15,6 +15,15 @@ which is what imputation draws from. Rows that share a pattern of present dimens
 and the conditional covariance, so every function groups the rows by pattern (`patterns`) and does
 one matrix product per group instead of one solve per row.
 
+Cells missing at random give nearly every row its own pattern, and a Python loop over hundreds of
+one-row groups is slow. Rows whose pattern has fewer than MIN_GROUP rows are therefore handled
+together, in batches, through the precision matrix P = S^-1: with A_i = P_MM on the absent block
+and the identity on the present one (one stacked inversion for the batch),
+
+    x_M | x_O ~ N(mu_M - P_MM^-1 P_MO (x_O - mu_O),  P_MM^-1),     log det S_OO = log det S + log det P_MM,
+
+and |L^-1 (x_O - mu_O)|^2 = (x^ - mu)' P (x^ - mu) with x^ the row filled with its conditional mean.
+
 EM for (mu, S) with gaps, row i weighted by w_i (1 for a single Gaussian, the responsibility r_ik
 for component k of a mixture). E-step under the current (mu, S): x^_i is x_i with x_M replaced by
 its conditional mean, and V_i is the conditional covariance S_MM - S_MO B placed in the M x M
@@ -36,6 +45,8 @@ from typing import NamedTuple
 import numpy as np
 
 LOG_2PI = float(np.log(2 * np.pi))
+MIN_GROUP = 4         # rows of a pattern shared by fewer rows are handled together, row by row in batches
+BATCH_ENTRIES = 1 << 22   # K x rows x C x C floats per batch of such rows (32 MiB)
 RIDGE = 1e-6          # added to each variance, in units of that dimension's variance
 SECONDS_PER_DAY = 86400.0
 
@@ -59,10 +70,10 @@ def standardization(layout, values: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
 
 class Group(NamedTuple):
-    """Rows sharing one pattern of present dimensions."""
+    """Rows sharing one pattern of present dimensions, or (`present` 2-D) rows with rare patterns."""
     rows: np.ndarray      # (n,) row indices
-    present: np.ndarray   # (C,) bool
-    block: np.ndarray     # (n, |O|) the present values of those rows, cut out once
+    present: np.ndarray   # (C,) bool; or (n, C) bool, each row its own pattern
+    block: np.ndarray     # (n, |O|) the present values of those rows, cut out once; (n, C) rows if 2-D
 
 
 def patterns(x: np.ndarray) -> list[Group]:
@@ -78,16 +89,57 @@ def patterns(x: np.ndarray) -> list[Group]:
     else:
         unique, inverse = np.unique(present, axis=0, return_inverse=True)
     inverse = inverse.ravel()
+    sizes = np.bincount(inverse, minlength=len(unique))
     order = np.argsort(inverse, kind="stable")
-    bounds = np.cumsum(np.bincount(inverse, minlength=len(unique)))[:-1]
-    return [Group(rows, mask, x[np.ix_(rows, mask)]) for rows, mask in zip(np.split(order, bounds), unique)]
+    bounds = np.cumsum(sizes)[:-1]
+    groups = [Group(rows, mask, x[np.ix_(rows, mask)])
+              for rows, mask, size in zip(np.split(order, bounds), unique, sizes) if size >= MIN_GROUP]
+    rare = np.sort(np.flatnonzero(sizes[inverse] < MIN_GROUP))
+    if rare.size:
+        groups.append(Group(rare, present[rare], x[rare]))
+    return groups
+
+
+def _row_conditionals(x: np.ndarray, present: np.ndarray, means: np.ndarray, covariances: np.ndarray):
+    """For rows each with its own pattern (x (n, C), present (n, C)) and K Gaussians, through the
+    precision matrix (module doc): filled deviations x^ - mu (K, n, C), conditional covariances on
+    the absent block, zero elsewhere (K, n, C, C), and log N(x_O; mu_O, S_OO) (K, n)."""
+    absent = ~present
+    precision = np.linalg.inv(covariances)                                         # (K, C, C)
+    precision = (precision + precision.transpose(0, 2, 1)) / 2
+    deviation = np.where(present[None], x[None] - means[:, None, :], 0.0)          # (K, n, C)
+    pair = absent[:, :, None] & absent[:, None, :]                                 # (n, C, C)
+    eye = np.eye(x.shape[1], dtype=bool)
+    stacked = np.where(pair[None], precision[:, None], 0.0) + (present[:, :, None] & eye)[None]  # (K, n, C, C)
+    inverse = np.linalg.inv(stacked)
+    pull = np.einsum("kcd,knd->knc", precision, deviation) * absent[None]          # P_MO (x_O - mu_O)
+    filled = deviation - np.einsum("kncd,knd->knc", inverse, pull)
+    spread = inverse * pair[None]
+    spread = (spread + spread.transpose(0, 1, 3, 2)) / 2
+    log_det = np.linalg.slogdet(covariances)[1][:, None] + np.linalg.slogdet(stacked)[1]   # log det S_OO
+    quadratic = np.einsum("knc,kcd,knd->kn", filled, precision, filled)
+    log_pdf = -0.5 * (present.sum(axis=1)[None] * LOG_2PI + log_det + quadratic)
+    return filled, spread, log_pdf
+
+
+def _batches(group: Group, k: int):
+    """Slices of a rare-pattern group small enough for `_row_conditionals` with k Gaussians."""
+    width = group.block.shape[1]
+    step = max(1, BATCH_ENTRIES // max(1, k * width * width))
+    for start in range(0, len(group.rows), step):
+        yield slice(start, start + step)
 
 
 def log_density(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, groups=None) -> np.ndarray:
     """(N, K): log N(x_O; mu_kO, S_kOO) for each row and each of K Gaussians, absent dimensions
     integrated out (0 for a row with nothing present). means (K, C), covariances (K, C, C)."""
     out = np.zeros((len(x), len(means)))
-    for rows, present, block in patterns(x) if groups is None else groups:
+    for group in patterns(x) if groups is None else groups:
+        rows, present, block = group
+        if present.ndim == 2:
+            for part in _batches(group, len(means)):
+                out[rows[part]] = _row_conditionals(block[part], present[part], means, covariances)[2].T
+            continue
         if not present.any():
             continue
         lower = np.linalg.cholesky(covariances[:, present][:, :, present])       # (K, |O|, |O|)
@@ -117,7 +169,15 @@ def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: 
     """
     weights = np.ones((len(x), len(means))) if weights is None else weights
     first, second = np.zeros_like(means), np.zeros_like(covariances)  # sum w (x^ - mu), sum w [(..)(..)' + V]
-    for rows, present, block in patterns(x) if groups is None else groups:
+    for group in patterns(x) if groups is None else groups:
+        rows, present, block = group
+        if present.ndim == 2:
+            for part in _batches(group, len(means)):
+                w = weights[rows[part]]                                                # (n, K)
+                filled, spread, _ = _row_conditionals(block[part], present[part], means, covariances)
+                first += np.einsum("nk,knc->kc", w, filled)
+                second += np.einsum("nk,knc,knd->kcd", w, filled, filled) + np.einsum("nk,kncd->kcd", w, spread)
+            continue
         w = weights[rows]                                                          # (n, K)
         order = np.concatenate([np.flatnonzero(present), np.flatnonzero(~present)])  # present dims first
         regression, spread = conditional(means, covariances, present)
@@ -144,7 +204,17 @@ def sample_missing(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, co
     values are kept as they are.
     """
     out = x.copy()
-    for rows, present, block in patterns(x) if groups is None else groups:
+    for group in patterns(x) if groups is None else groups:
+        rows, present, block = group
+        if present.ndim == 2:
+            for part in _batches(group, len(means)):
+                chosen, where = component[rows[part]], np.arange(len(rows[part]))
+                filled, spread, _ = _row_conditionals(block[part], present[part], means, covariances)
+                lower = _cholesky_rows(spread[chosen, where] + np.eye(x.shape[1]) * present[part][:, :, None])
+                noise = np.einsum("ncd,nd->nc", lower, rng.standard_normal(present[part].shape))
+                draw = means[chosen] + filled[chosen, where] + noise
+                out[rows[part]] = np.where(present[part], block[part], draw)
+            continue
         if present.all():
             continue
         absent = ~present
@@ -166,6 +236,14 @@ def impute_values(values: np.ndarray, active: np.ndarray, center: np.ndarray, sc
     known = ~np.isnan(values)
     out[known] = values[known]
     return out
+
+
+def _cholesky_rows(matrices: np.ndarray) -> np.ndarray:
+    """Cholesky factors of a stack (n, C, C); a matrix that fails gets `_cholesky`'s jitter."""
+    try:
+        return np.linalg.cholesky(matrices)
+    except np.linalg.LinAlgError:
+        return np.stack([_cholesky(m) for m in matrices])
 
 
 def _cholesky(matrix: np.ndarray) -> np.ndarray:
