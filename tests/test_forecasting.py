@@ -261,3 +261,9 @@ def test_diffusion_forecast_is_conditioned_on_the_past_window():
         means[end] = paths[:, 0].mean()
     # the AR(1) answer is 0.9 * 3 = 2.7 and -2.7; a model that ignored the window would give ~0 for both
     assert means[3.0] > 1.0 and means[-3.0] < -1.0, means
+
+
+def test_fair_crps_averages_over_distinct_pairs():
+    paths, actual = np.array([[0.0], [2.0]]), np.array([1.0])
+    assert series_metrics.crps_per_step(paths, actual)[0] == pytest.approx(0.5)      # 1 - (0 + 2 + 2 + 0) / 4 / 2
+    assert series_metrics.crps_per_step(paths, actual, fair=True)[0] == pytest.approx(0.0)   # 1 - 2 / 2

@@ -515,15 +515,10 @@ def evaluate_imputation(complete: pd.DataFrame, masked: pd.DataFrame, draws: lis
 
 
 def _crps(values: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(M, H) draws, (H,) truths -> fair sample CRPS per cell."""
-    m = len(values)
-    error = np.abs(values - truth[None, :]).mean(axis=0)
-    if m == 1:
-        return error
-    ordered = np.sort(values, axis=0)
-    weights = 2 * np.arange(1, m + 1) - m - 1                                   # Σ|xi − xj| = 2 Σ (2i − m − 1) x(i)
-    pair_sum = 2 * (weights[:, None] * ordered).sum(axis=0)
-    return error - pair_sum / (2 * m * (m - 1))
+    """(M, H) draws, (H,) truths -> fair sample CRPS per cell (`series_metrics.crps_per_step`)."""
+    from .series_metrics import crps_per_step
+
+    return crps_per_step(values, truth, fair=True)
 
 
 def _interval(values: np.ndarray):

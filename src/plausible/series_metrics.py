@@ -52,13 +52,20 @@ def _check(paths, actual) -> tuple[np.ndarray, np.ndarray]:
     return paths, actual
 
 
-def crps_per_step(paths, actual) -> np.ndarray:
-    """CRPS at each step (H,), averaged over realisations; NaN where the realised value is missing."""
+def crps_per_step(paths, actual, fair: bool = False) -> np.ndarray:
+    """CRPS at each step (H,), averaged over realisations; NaN where the realised value is missing.
+
+    E|X − y| − ½ E|X − X'| over the S samples. `fair=True` averages |X − X'| over the S(S − 1)
+    pairs of distinct samples instead of all S² (Ferro 2014): the unbiased estimate of the CRPS
+    of the distribution the samples come from, which matters when S is small (imputation's M
+    draws); the default is the CRPS of the S-sample empirical distribution itself.
+    """
     paths, actual = _check(paths, actual)
     samples = np.sort(paths, axis=0)                                     # (S, H)
     n = samples.shape[0]
-    weights = (2 * np.arange(1, n + 1) - n - 1)[:, None]                 # (S, 1)
-    spread = 2.0 / n**2 * (weights * samples).sum(axis=0)                # E|X - X'|, (H,)
+    weights = (2 * np.arange(1, n + 1) - n - 1)[:, None]                 # (S, 1): Σ|xi − xj| = 2 Σ (2i − n − 1) x(i)
+    pairs = n * (n - 1) if fair else n**2
+    spread = 2.0 / max(pairs, 1) * (weights * samples).sum(axis=0)       # E|X - X'|, (H,)
     error = np.abs(samples[None, :, :] - actual[:, None, :]).mean(axis=1)  # E|X - y|, (R, H)
     per_step = error - 0.5 * spread[None, :]
     return np.nanmean(per_step, axis=0) if np.isnan(actual).any() else per_step.mean(axis=0)
