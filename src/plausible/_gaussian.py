@@ -83,7 +83,7 @@ def patterns(x: np.ndarray) -> list[Group]:
     present = ~np.isnan(x)
     if x.shape[1] <= 64:  # one integer key per row sorts far faster than rows of booleans
         packed = np.packbits(present, axis=1)                                  # (N, <= 8) bytes
-        keys = np.pad(packed, ((0, 0), (0, 8 - packed.shape[1]))).view(np.uint64).ravel()
+        keys = np.ascontiguousarray(np.pad(packed, ((0, 0), (0, 8 - packed.shape[1])))).view(np.uint64).ravel()
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         unique = present[first]
     else:

@@ -1,21 +1,28 @@
 """copula: a Gaussian copula over empirical marginals, for mixed tables.
 
 Marginals. Every user column j becomes one distribution on the real line with CDF F_j, fitted on
-its own: the MISSING state is an atom at the very bottom; a numeric column's point masses are
-atoms at their own positions; its continuous part is the piecewise-linear CDF G_j of `bins`
+its own present cells: a numeric column's point masses are atoms at their own positions; its continuous part is the piecewise-linear CDF G_j of `bins`
 quantile bins (`marginals.Bins`), weighted by the share of continuous cells; a categorical
 column's labels are atoms in order of frequency. All masses are Laplace-smoothed with `alpha`.
 An atom x covers the interval (F(x−), F(x)] of u ∈ [0, 1]; a continuous value the single point
 F(x) = (atom mass below x) + P(value) G(x). With z = Φ⁻¹(u) each cell is a point or an interval
 [a, b] on a standard-normal axis.
 
-Copula. The latent z ~ N(0, R), one coordinate per column. R is the correlation of the normal
-scores: Φ⁻¹(F(x)) for continuous cells, and for atoms the mean of N(0, 1) on their interval,
+Gaps. A column that can be missing gets a second coordinate of its own, its *gap* g: the cell is
+missing when z_g ≤ t = Φ⁻¹(P(missing)), present otherwise. When it is missing, the column's own
+coordinate is simply not observed (integrated out), so gaps at random leave the dependence between
+the values untouched, while a gap that goes with other columns (MNAR-like patterns, a score that
+is missing for small spenders) is carried by the gap coordinate's correlations.
+
+Copula. The latent z ~ N(0, R), one coordinate per column plus one per gap. R is the correlation
+of the normal scores: Φ⁻¹(F(x)) for continuous cells, and for atoms the mean of N(0, 1) on their
+interval,
 
     E[z | a < z ≤ b] = (φ(a) − φ(b)) / (Φ(b) − Φ(a)),
 
-rescaled to unit diagonal and shrunk, R ← (1 − λ) R + λ I (λ = `shrinkage`), so it is positive
-definite. Sampling is exact: z = L ε with R = L Lᵀ, u = Φ(z), each u looked up in its marginal
+each pair over the rows where both are observed (pairwise-complete; with gaps the matrix is then
+projected onto the positive semi-definite ones by clipping its eigenvalues), rescaled to unit
+diagonal and shrunk, R ← (1 − λ) R + λ I (λ = `shrinkage`), so it is positive definite. Sampling is exact: z = L ε with R = L Lᵀ, u = Φ(z), each u looked up in its marginal
 (an atom by its interval, a value by the inverse of G).
 
 Likelihood (exact). With C the columns whose cell is a continuous value and D those whose cell
@@ -37,8 +44,8 @@ every row, which makes the probabilities of all boxes of a grid sum to exactly o
 values are scored at the integer (the midpoint of its unit bin), as everywhere in plausible.
 
 Imputation (approximate). A known value fixes z_j; a known atom confines z_j to its interval;
-an unknown cell is free, except that in a column that can be missing it must lie above the
-MISSING atom. The confined coordinates are Gibbs-sampled for `gibbs_sweeps` sweeps from their
+an unknown cell is free, and its gap coordinate (if any) is confined to "present", since
+imputation fills a cell with a value, never with a gap. The confined coordinates are Gibbs-sampled for `gibbs_sweeps` sweeps from their
 full conditionals under N(0, R) restricted to the non-free coordinates K (the free ones are
 integrated out): with Q = R_KK⁻¹,
 
@@ -63,6 +70,7 @@ from ..registry import register
 U_CLIP = 1e-9             # continuous cells keep u in [U_CLIP, 1 − U_CLIP], so |z| < 6
 QMC_SHIFT_SEED = 0        # the lattice's random shift is fixed: log_prob is deterministic
 QMC_CHUNK = 1 << 15       # rows × points evaluated at once by the Genz estimator
+EM_ITERATIONS, EM_TOLERANCE = 200, 1e-6   # the correlation with gaps: EM steps at most, nats per row
 P_FLOOR, P_CEILING = 1e-300, 1.0 - 2.0 ** -53   # Φ⁻¹ stays finite between these
 
 
@@ -133,7 +141,7 @@ class Marginal:
 class Copula(Model):
     name = "copula"
     family = "classical"
-    description = "Gaussian copula over empirical marginals (point masses, missing and categories as atoms)"
+    description = "Gaussian copula over empirical marginals (point masses and categories as atoms, gaps as their own coordinate)"
     log_prob_kind = "exact"
     impute_kind = "approximate"
     complexity = 35   # a Gaussian's J(J − 1)/2 correlations, over histogram-like marginals
@@ -154,44 +162,43 @@ class Copula(Model):
                       for c, var in enumerate(layout.continuous)]
         self.bin_probs_ = [laplace(bins.counts(data.values[:, c]), self.alpha) for c, bins in enumerate(self.bins_)]
         self._build_marginals()
-        scores = self._cells(data)[0]                                   # (N, J): z of continuous cells
-        for j, marginal in enumerate(self.marginals_):
-            rows = np.isnan(scores[:, j])                                # atoms: their interval's mean
-            if marginal.state >= 0:
-                scores[rows, j] = _truncated_mean(*marginal.z_bounds.T)[data.codes[rows, marginal.state]]
-        scores = scores - scores.mean(axis=0)
-        spread = np.sqrt((scores ** 2).mean(axis=0))
-        constant = spread == 0
-        scores[:, ~constant] /= spread[~constant]
-        correlation = scores.T @ scores / len(scores)
-        correlation[constant, :] = correlation[:, constant] = 0.0
-        np.fill_diagonal(correlation, 1.0)
-        self.correlation_ = (1 - self.shrinkage) * correlation + self.shrinkage * np.eye(len(correlation))
+        point, lower, upper, _ = self._cells(data)                      # (N, J + G)
+        scores = point.copy()                                           # z of continuous cells
+        atom = np.isnan(point) & np.isfinite(lower) | np.isnan(point) & np.isfinite(upper)
+        scores[atom] = _truncated_mean(lower[atom], upper[atom])        # atoms: their interval's mean
+        self.correlation_ = (1 - self.shrinkage) * _correlation(scores) + self.shrinkage * np.eye(scores.shape[1])
 
     def _build_marginals(self) -> None:
         """Every column's u-axis layout, from the fitted masses (after `_fit` or `_set_state`)."""
         layout = self.layout_
-        self.marginals_ = []
+        self.marginals_, self.gaps_ = [], []    # gaps_: (column index, P(missing), threshold t)
         for column, (j, c) in zip(layout.schema.columns, layout.columns()):
+            probs = self.discrete_probs_[j] if j >= 0 else None
+            missing = layout.discrete[j].missing_code if j >= 0 else -1
+            if missing >= 0:                     # the column's own axis holds its present cells only
+                share = float(probs[missing])
+                probs = np.where(np.arange(len(probs)) == missing, 0.0, probs) / (1 - share)
+                self.gaps_.append((len(self.marginals_), share, float(ndtri(share))))
             self.marginals_.append(Marginal.build(
-                column.kind, layout.discrete[j] if j >= 0 else None, self.discrete_probs_[j] if j >= 0 else None,
+                column.kind, layout.discrete[j] if j >= 0 else None, probs,
                 self.bins_[c] if c >= 0 else None, self.bin_probs_[c] if c >= 0 else None, j, c))
 
     def _cells(self, data: Encoded):
         """Each cell on the z-axis: (point, lower, upper, log f), each (N, J).
 
         A continuous value gives a point (lower = upper = point) and its log marginal density; an
-        atom gives its interval (point NaN, log f 0); an unknown cell (−inf or above MISSING, inf).
+        atom gives its interval (point NaN, log f 0); an unknown or missing cell (−inf, inf). The
+        last G columns are the gap coordinates: (−inf, t] for a missing cell, (t, inf) otherwise.
         """
-        n, width = len(data), len(self.marginals_)
+        n, width = len(data), len(self.marginals_) + len(self.gaps_)
         point, log_density = np.full((n, width), np.nan), np.zeros((n, width))
         lower, upper = np.full((n, width), -np.inf), np.full((n, width), np.inf)
         for j, marginal in enumerate(self.marginals_):
             if marginal.state >= 0:
                 codes = data.codes[:, marginal.state]
-                known = codes >= 0
+                missing = self.layout_.discrete[marginal.state].missing_code
+                known = (codes >= 0) & (codes != missing)          # a gap leaves the column's axis free
                 lower[known, j], upper[known, j] = marginal.z_bounds[codes[known]].T
-                lower[~known, j] = marginal.z_present
             if marginal.value >= 0:
                 x = data.values[:, marginal.value]
                 rows = ~np.isnan(x)
@@ -200,11 +207,17 @@ class Copula(Model):
                 with np.errstate(divide="ignore"):
                     log_density[rows, j] = np.log(marginal.value_mass) + \
                         marginal.bins.log_density(x[rows], marginal.bin_probs)
+        for g, (j, _, threshold) in enumerate(self.gaps_):
+            marginal = self.marginals_[j]
+            gap = data.codes[:, marginal.state] == self.layout_.discrete[marginal.state].missing_code
+            column = len(self.marginals_) + g                      # unknown cells: present (never a gap)
+            upper[gap, column] = threshold
+            lower[~gap, column] = threshold
         return point, lower, upper, log_density
 
     # ------------------------------------------------------------------ sampling
     def _sample(self, n: int, rng) -> Encoded:
-        z = rng.standard_normal((n, len(self.marginals_))) @ np.linalg.cholesky(self.correlation_).T
+        z = rng.standard_normal((n, len(self.correlation_))) @ np.linalg.cholesky(self.correlation_).T
         return self._to_cells(z, self.layout_.unknown(n))
 
     def _to_cells(self, z: np.ndarray, data: Encoded) -> Encoded:
@@ -212,10 +225,16 @@ class Copula(Model):
         codes, values = data.codes.copy(), data.values.copy()
         unknown_values = self.layout_.value_unknown(data)
         u = ndtr(z)
+        gap_of = {j: g for g, (j, _, _) in enumerate(self.gaps_)}
         for j, marginal in enumerate(self.marginals_):
             if marginal.state >= 0:
                 rows = codes[:, marginal.state] < 0
-                codes[rows, marginal.state] = marginal.code_of_u(u[rows, j])
+                drawn = marginal.code_of_u(u[rows, j])
+                if j in gap_of:                  # the gap coordinate says whether the cell is missing
+                    threshold = self.gaps_[gap_of[j]][2]
+                    missing = self.layout_.discrete[marginal.state].missing_code
+                    drawn = np.where(z[rows, len(self.marginals_) + gap_of[j]] <= threshold, missing, drawn)
+                codes[rows, marginal.state] = drawn
             if marginal.value >= 0:
                 active = codes[:, marginal.state] == marginal.value_code if marginal.state >= 0 else \
                     np.ones(len(codes), dtype=bool)
@@ -229,10 +248,11 @@ class Copula(Model):
         point, lower, upper, log_density = self._cells(data)
         total = log_density.sum(axis=1)
         continuous = ~np.isnan(point)
-        patterns, group = np.unique(continuous, axis=0, return_inverse=True)
+        free = ~continuous & np.isneginf(lower) & np.isposinf(upper)   # a gap's axis: integrated out
+        patterns, group = np.unique(continuous.astype(np.int8) + 2 * free, axis=0, return_inverse=True)
         for p, pattern in enumerate(patterns):
             rows = np.flatnonzero(group.ravel() == p)
-            C, D = np.flatnonzero(pattern), np.flatnonzero(~pattern)
+            C, D = np.flatnonzero(pattern == 1), np.flatnonzero(pattern == 0)
             total[rows] += self._log_copula(point[np.ix_(rows, C)], lower[np.ix_(rows, D)],
                                             upper[np.ix_(rows, D)], C, D)
         return total
@@ -259,7 +279,7 @@ class Copula(Model):
         fixed = ~np.isnan(point)
         free = ~fixed & np.isneginf(lower) & np.isposinf(upper)
         confined = ~fixed & ~free
-        width = len(self.marginals_)
+        width = point.shape[1]
         z = np.where(fixed, point, 0.0)
         z[confined] = _truncated_normal(lower[confined], upper[confined], rng.random(confined.sum()))[0]
         patterns, group = np.unique(free, axis=0, return_inverse=True)
@@ -303,6 +323,72 @@ class Copula(Model):
         self.bin_probs_ = [arrays[f"bin_probs_{c}"] for c in range(len(self.layout_.continuous))]
         self.correlation_ = arrays["correlation"]
         self._build_marginals()
+
+
+# ---------------------------------------------------------------------- correlation with gaps
+def _correlation(scores: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the columns of `scores` (N, J), NaN = not observed: each pair over
+    the rows where both are observed, then (with gaps) clipped to the nearest positive
+    semi-definite matrix with unit diagonal. A constant column is uncorrelated with the rest."""
+    observed = ~np.isnan(scores)
+    if observed.all():
+        centred = scores - scores.mean(axis=0)
+        spread = np.sqrt((centred ** 2).mean(axis=0))
+        constant = spread == 0
+        centred[:, ~constant] /= spread[~constant]
+        correlation = centred.T @ centred / len(centred)
+    else:
+        x, mask = np.where(observed, scores, 0.0), observed.astype(float)
+        count = np.maximum(mask.T @ mask, 1.0)                           # (J, J) rows with both
+        total = x.T @ mask                                               # [a, b]: Σ x_a over rows with both
+        square = (x ** 2).T @ mask
+        mean_a, mean_b = total / count, total.T / count
+        cross = x.T @ x / count - mean_a * mean_b
+        var_a, var_b = square / count - mean_a ** 2, square.T / count - mean_b ** 2
+        constant = np.diag(var_a) <= 1e-12
+        flat = (var_a <= 1e-9) | (var_b <= 1e-9)    # constant where the other is observed (a gap and its column)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            correlation = np.where(flat, 0.0, cross / np.sqrt(np.where(flat, 1.0, var_a * var_b)))
+        correlation = _nearest_correlation(np.clip(correlation, -1.0, 1.0))
+        with_gaps = ~observed.all(axis=0) & ~constant  # their block by EM; the rest stays pairwise
+        if with_gaps.sum() > 1:
+            correlation[np.ix_(with_gaps, with_gaps)] = _em_correlation(scores[:, with_gaps],
+                                                                       correlation[np.ix_(with_gaps, with_gaps)])
+            correlation = _nearest_correlation(correlation)
+    correlation[constant, :] = correlation[:, constant] = 0.0
+    np.fill_diagonal(correlation, 1.0)
+    return correlation
+
+
+def _nearest_correlation(matrix: np.ndarray) -> np.ndarray:
+    """Eigenvalues clipped at 1e-6, then rescaled to unit diagonal: a valid correlation matrix."""
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    matrix = (vectors * np.maximum(values, 1e-6)) @ vectors.T
+    scale = np.sqrt(np.diag(matrix))
+    return matrix / np.outer(scale, scale)
+
+
+def _em_correlation(scores: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The maximum-likelihood correlation of normal scores with gaps (EM, the same
+    `plausible._gaussian` steps as the `gaussian` model), started from the pairwise estimate.
+    Pairwise correlations of nearly collinear columns, each from other rows, disagree and their
+    projection distorts the conditionals (breast_cancer, 20% of cells hidden: imputation nRMSE
+    0.58 pairwise, 0.45 with EM); EM uses every observed cell consistently."""
+    from .._gaussian import em_update, log_density, patterns
+
+    x = (scores - np.nanmean(scores, axis=0)) / np.nanstd(scores, axis=0)
+    groups = patterns(x)
+    means, covariances = np.zeros((1, x.shape[1])), start[None]
+    ridge = np.full(x.shape[1], 1e-6)
+    previous = -np.inf
+    for _ in range(EM_ITERATIONS):
+        means, covariances = em_update(x, means, covariances, ridge, groups=groups)
+        log_likelihood = log_density(x, means, covariances, groups).sum()
+        if log_likelihood - previous < EM_TOLERANCE * len(x):
+            break
+        previous = log_likelihood
+    scale = np.sqrt(np.diag(covariances[0]))
+    return covariances[0] / np.outer(scale, scale)
 
 
 # ---------------------------------------------------------------------- the standard normal on intervals
