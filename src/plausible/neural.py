@@ -244,6 +244,20 @@ class _Loss(nn.Module):
         return self.loss_fn(self.module, batch, generator)
 
 
+def start_at_frequencies(layer: nn.Linear, codes: np.ndarray, cardinalities, weight_scale: float = 0.1) -> None:
+    """Start a categorical head at the training marginals: the first sum(K_j) biases of `layer`
+    become the log Laplace frequencies of `codes` (N, D) (one block of K_j per discrete variable),
+    its other biases 0 and its weights are scaled by `weight_scale`. A briefly trained network then
+    already draws each column's marginal and missing rate; training only learns the dependencies."""
+    frequencies = [laplace(np.bincount(codes[:, j], minlength=k)) for j, k in enumerate(cardinalities)]
+    with torch.no_grad():
+        layer.weight.mul_(weight_scale)
+        layer.bias.zero_()
+        if frequencies:
+            log_frequencies = np.log(np.concatenate(frequencies))
+            layer.bias[:len(log_frequencies)] = torch.from_numpy(log_frequencies)
+
+
 def init_distributed() -> bool:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1): gloo on CPU, nccl on CUDA.
 

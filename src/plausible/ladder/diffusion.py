@@ -68,9 +68,8 @@ from torch import nn
 
 from ..base import Model, Param
 from ..layout import Encoded
-from ..marginals import laplace
 from ..neural import (Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device,
-                      state_to_numpy, torch_seed, train)
+                      start_at_frequencies, state_to_numpy, torch_seed, train)
 from ..registry import register
 
 UNCONDITIONAL_SHARE = 0.5  # share of training rows with nothing known
@@ -190,22 +189,11 @@ class Diffusion(Model):
         alpha_bar = torch.as_tensor(cosine_alpha_bar(self.timesteps), dtype=torch.float32)
         with seeded(seed):
             self.net_ = self._network()
-            self._start_at_the_marginals(data.codes)
+            # the logits start at the training frequencies (a 0.1-scaled last layer)
+            start_at_frequencies(self.net_.output[-1], data.codes, self.tensors_.cardinalities)
             self.history_ = train(self.net_, self._loss(alpha_bar.to(device)),
                                   torch.from_numpy(rows), config, seed, device, "diffusion")
         self.net_.to("cpu")
-
-    def _start_at_the_marginals(self, codes: np.ndarray) -> None:
-        """The logits start at the log-frequencies of the training codes (a 0.1-scaled last layer): a
-        briefly trained denoiser already draws each column's marginal and missing rate."""
-        frequencies = [laplace(np.bincount(codes[:, j], minlength=k))
-                       for j, k in enumerate(self.tensors_.cardinalities)]
-        last = self.net_.output[-1]
-        with torch.no_grad():
-            last.weight.mul_(0.1)
-            last.bias.zero_()
-            if frequencies:
-                last.bias[:self.tensors_.n_onehot] = torch.from_numpy(np.log(np.concatenate(frequencies)))
 
     def _network(self) -> Denoiser:
         return Denoiser(self.tensors_.width, len(self.layout_.schema.names), self.hidden, self.blocks)

@@ -64,9 +64,8 @@ from torch import nn
 
 from ..base import Model, Param
 from ..layout import Encoded
-from ..marginals import laplace
 from ..neural import (Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device,
-                      state_to_numpy, torch_seed, train)
+                      start_at_frequencies, state_to_numpy, torch_seed, train)
 from ..registry import register
 
 BOUND = 6.0            # the splines act on [−BOUND, BOUND] (scores are within ±Z_CLIP), identity outside
@@ -247,11 +246,7 @@ class Flow(Model):
         net = MixedFlow([d.cardinality for d in layout.discrete], value_columns, self.hidden, self.layers,
                         self.couplings, self.spline_bins)
         if codes is not None and net.discrete is not None:
-            frequencies = [laplace(np.bincount(codes[:, j], minlength=d.cardinality))
-                           for j, d in enumerate(layout.discrete)]
-            with torch.no_grad():
-                net.discrete[-1].weight.zero_()
-                net.discrete[-1].bias.copy_(torch.from_numpy(np.log(np.concatenate(frequencies))))
+            start_at_frequencies(net.discrete[-1], codes, [d.cardinality for d in layout.discrete], weight_scale=0.0)
         return net
 
     def _fit(self, data: Encoded, rng) -> None:

@@ -50,9 +50,9 @@ from torch import nn
 
 from ..base import Model, Param
 from ..layout import Encoded
-from ..marginals import draw_categorical, laplace
+from ..marginals import draw_categorical
 from ..neural import (TableTensors, TrainConfig, Z_CLIP, load_numpy_state, mlp, seeded, select_device,
-                      state_to_numpy, torch_seed, train)
+                      start_at_frequencies, state_to_numpy, torch_seed, train)
 from ..registry import register
 
 LOG_VARIANCE = (-9.0, 4.0)   # the decoder's log σ² of a normal score stays in this range
@@ -173,14 +173,8 @@ class VAE(Model):
         """The decoder's logits start at the log-frequencies of the training codes, its means at 0 (the
         normal scores' mean): an untrained or briefly trained decoder already draws each column's
         marginal, and training only has to learn the dependencies."""
-        frequencies = [laplace(np.bincount(codes[:, j], minlength=k))
-                       for j, k in enumerate(self.tensors_.cardinalities)]
-        last = self.net_.decoder[-1]
+        start_at_frequencies(self.net_.decoder[-1], codes, self.tensors_.cardinalities)
         with torch.no_grad():
-            last.weight.mul_(0.1)
-            last.bias.zero_()
-            if frequencies:
-                last.bias[:self.net_.n_onehot] = torch.from_numpy(np.log(np.concatenate(frequencies)))
             self.net_.decoder_linear.weight.mul_(0.1)
 
     def _column_entries(self) -> np.ndarray:
