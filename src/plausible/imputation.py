@@ -559,16 +559,16 @@ def _check_draws(draws) -> list[pd.DataFrame]:
 
 
 def _kind(column: pd.Series) -> str:
-    """'numeric' for numbers and dates, 'categorical' for anything else (labels, booleans)."""
-    dtype = column.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "categorical"
-    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-        return "numeric"
-    return "categorical"
+    """'numeric' for numbers and dates, 'categorical' for anything else (labels, booleans): the
+    evaluation metrics' own split (`metrics._is_numeric`)."""
+    from .metrics import _is_numeric
+
+    return "numeric" if _is_numeric(column) else "categorical"
 
 
 def _as_float(column: pd.Series) -> np.ndarray:
+    """Numbers as floats, like `metrics._numbers`, but also booleans held in object columns (what a
+    completed draw of a nullable boolean column is), which regression predictors need as 0/1."""
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
         values = column.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float)
         values[column.isna().to_numpy()] = np.nan
