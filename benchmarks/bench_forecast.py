@@ -163,8 +163,6 @@ def run_one(name: str, contender: str, origins: int, n_paths: int) -> dict:
     series, season, horizon = load_series(name)
     if contender.startswith("plausible:"):
         options = contender_options(contender)
-        if options["model"] == "statespace" and not forecasting.statespace_available():
-            raise RuntimeError("the statespace model is not installed in this checkout")
     else:
         options = {"model": {"arima": arima_peer, "ets": ets_peer, "autoarima": autoarima_peer}[contender](season)}
     start = time.perf_counter()

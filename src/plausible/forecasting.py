@@ -32,8 +32,7 @@ Models
   equal mixture `"statespace+gaussian"` (100 paths each, with the same transforms), and the one
   with the lowest mean CRPS forecasts. Histories too short for that (fewer than 30 values
   before the first validation origin, or too few windows) get `"statespace"`, the natural model
-  for short series; `"gaussian"` when statespace is not installed. Why: in the benchmark
-  neither model wins everywhere (statespace on short and strongly seasonal series, windows on
+  for short series. Why: in the benchmark neither model wins everywhere (statespace on short and strongly seasonal series, windows on
   long cyclical ones such as sunspots); benchmarks/RESULTS.md has the numbers. It costs about
   six extra fits.
 
@@ -300,13 +299,6 @@ def _check_positive(value, name: str) -> int:
 
 
 # ---------------------------------------------------------------------- models
-def statespace_available() -> bool:
-    from .registry import _REGISTRY, _discover
-
-    _discover()
-    return "statespace" in _REGISTRY
-
-
 def default_window(n: int, ahead: int, season: int | None) -> int:
     """max(season, MIN_WINDOW) steps, shortened so there are >= 3 x (window + ahead) windows.
 
@@ -322,8 +314,6 @@ def choose_model(y: np.ndarray, horizon: int, season: int | None, seed: int = 0,
     validation inside the history; statespace when the history is too short to validate."""
     from .series_metrics import crps
 
-    if not statespace_available():
-        return ["gaussian"]
     step = horizon
     first = len(y) - horizon - (AUTO_VALIDATION_ORIGINS - 1) * step
     ahead = horizon if options.get("strategy", "direct") == "direct" else 1
@@ -357,9 +347,9 @@ def _make(name: str, seed: int, params: dict | None, time_budget: float | None):
 def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str, seed: int, window: int | None,
                           season: int | None, params: dict | None, time_budget: float | None,
                           strategy: str = "direct") -> np.ndarray:
-    if model == "statespace":
-        fitted = _make("statespace", seed, params, time_budget).fit(z[None, :])
-        paths = np.asarray(fitted.forecast(z, horizon, n_paths, seed), dtype=float)
+    unfitted = _make(model, seed, params, time_budget)
+    if unfitted.data_kind == "series":      # a model of whole series (statespace): the history is one row
+        paths = np.asarray(unfitted.fit(z[None, :]).forecast(z, horizon, n_paths, seed), dtype=float)
     else:
         ahead = horizon if strategy == "direct" else 1
         window = default_window(len(z), ahead, season) if window is None else window
@@ -369,7 +359,7 @@ def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str,
                              f"give too few windows of {window} + {ahead} steps; use model='statespace', "
                              "a shorter window= or a shorter horizon")
         table = np.lib.stride_tricks.sliding_window_view(z, length)          # (N, window + ahead)
-        fitted = _make(model, seed, params, time_budget).fit(np.ascontiguousarray(table))
+        fitted = unfitted.fit(np.ascontiguousarray(table))
         known = np.repeat(z[None, -window:], n_paths, axis=0)                # (S, window)
         rngs = np.random.SeedSequence(seed).generate_state(horizon // ahead)
         for k, draw_seed in enumerate(rngs):                               # one call (direct) or one per step
