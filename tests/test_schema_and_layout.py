@@ -58,6 +58,21 @@ def test_point_masses_missing_and_states():
         pd.testing.assert_series_equal(decoded[column], data[column], check_names=False)
 
 
+def test_only_spikes_at_the_ends_of_a_float_column_are_point_masses():
+    """A ratio recorded on a grid (diabetes' s4) has interior spikes; as unordered states they would
+    cut the column off from the others, so only a spike at the minimum or maximum is a point mass."""
+    rng = np.random.default_rng(2)
+    continuous = rng.normal(3.0, 1.0, 600)
+    gridded = np.where(rng.random(600) < 0.6, np.round(continuous), continuous)   # 2.0, 3.0, 4.0 ... spikes
+    capped = np.minimum(continuous, 4.0)                                          # ~16% at the cap
+    flag = rng.choice([0.25, 0.75], 600)                                          # two values only
+    data = pd.DataFrame({"gridded": gridded, "capped": capped, "flag": flag})
+    names = {d.name: d.labels for d in TableLayout.fit(data, Schema.infer(data)).discrete}
+    assert "gridded:state" not in names                       # interior spikes stay on the number line
+    assert names["capped:state"] == [VALUE, 4.0]
+    assert names["flag:state"] == [0.25, 0.75]                 # every value a spike: all point masses
+
+
 def test_all_point_masses_column_comes_back_as_those_values():
     data = pd.DataFrame({"likert": np.random.default_rng(1).integers(1, 6, 400)})
     model = pl.make("independent", seed=0).fit(data)

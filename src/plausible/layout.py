@@ -8,9 +8,10 @@ A table becomes two arrays (`Encoded`):
   that has a continuous part. NaN where the state says the cell is not continuous, or unknown.
 
 A numeric column's state has one label per point mass (a value that holds at least `atom_share`
-of the rows, like the 68% zeros of an insurance claim, or a capped maximum; every value of an
-integer column with at most MAX_INTEGER_LEVELS distinct values), one for "missing"
-when the column can be missing, and `VALUE` for "a continuous value, see `values`". So every
+of the rows and is the column's smallest or largest value, like the 68% zeros of an insurance
+claim, or a capped maximum; every value of an integer column with at most MAX_INTEGER_LEVELS
+distinct values; a column whose every value is such a spike, like a 0/1 flag stored as floats),
+one for "missing" when the column can be missing, and `VALUE` for "a continuous value, see `values`". So every
 column is a mixed distribution: probability mass on the states times a density on the value.
 That is the log_prob convention of the whole library (mass for discrete parts, density in the
 column's own units for continuous parts; datetimes in seconds). A Likert column whose every
@@ -92,12 +93,15 @@ class TableLayout:
             present = values[~np.isnan(values)]
             uniques, counts = np.unique(present, return_counts=True)
             atoms = uniques[counts >= max(atom_share * len(values), 2)]
-            if column.kind == "integer":
-                # Whole numbers: few distinct values are simply categories; otherwise only spikes at
-                # the ends (zeros, a cap) are point masses, since an interior one would overlap the
-                # continuous part's unit bins and leak probability.
-                atoms = uniques if len(uniques) <= MAX_INTEGER_LEVELS else \
-                    atoms[(atoms == uniques[0]) | (atoms == uniques[-1])]
+            if column.kind == "integer" and len(uniques) <= MAX_INTEGER_LEVELS:
+                atoms = uniques      # whole numbers with few distinct values are simply categories
+            elif len(atoms) < len(uniques):
+                # Only spikes at the ends (zeros, a cap) are point masses. An interior spike is a
+                # measurement rounded to a grid (a ratio recorded in whole units, 40 hours a week):
+                # as a state of its own it would lose its place on the number line (a state is
+                # unordered, so models could no longer relate it to the other columns), and for
+                # whole numbers it would overlap the continuous part's unit bins and leak probability.
+                atoms = atoms[(atoms == uniques[0]) | (atoms == uniques[-1])]
             has_value = len(atoms) < len(uniques)
             state = -1
             if len(atoms) or column.nullable:
