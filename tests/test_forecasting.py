@@ -112,7 +112,7 @@ def test_gaussian_noise_forecast_is_n_0_1_with_statespace():
 
 def test_gaussian_noise_forecast_with_a_window_model():
     y = np.random.default_rng(7).standard_normal(600)
-    paths = pl.forecast(y, horizon=6, n_paths=2000, model="gaussian", seed=1)
+    paths = pl.forecast(y, horizon=6, n_paths=4000, model="gaussian", seed=1)   # variance's MC error ~2%
     assert np.abs(paths.mean(axis=0)).max() < 0.15
     np.testing.assert_allclose(paths.var(axis=0), y.var(), rtol=0.1)     # this draw's variance is 0.85
     np.testing.assert_allclose(paths.var(axis=0), 1.0, atol=0.25)

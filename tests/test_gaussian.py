@@ -127,3 +127,64 @@ def test_rare_gap_patterns_batched_through_the_precision_agree_with_the_grouped_
     error = np.sqrt(2 / len(batched_draws)) * grouped_draws.std(0)   # sd of a difference of two MC means
     assert (np.abs(batched_draws.mean(0) - grouped_draws.mean(0)) <= 5 * error + 1e-12).all()
     np.testing.assert_allclose(batched_draws.std(0), grouped_draws.std(0), rtol=0.25, atol=1e-12)
+
+
+def test_shrinkage_divides_every_correlation_and_keeps_the_variances():
+    data = correlated_table(3000, seed=8)
+    plain = pl.make("gaussian", shrinkage=0.0).fit(data)
+    shrunk = pl.make("gaussian", shrinkage=0.5).fit(data)
+    assert plain.shrinkage_ == 0.0 and shrunk.shrinkage_ == 0.5
+    np.testing.assert_allclose(plain.covariance, np.cov(data.to_numpy().T, ddof=0), rtol=1e-4)  # the MLE
+    np.testing.assert_allclose(np.diag(shrunk.covariance), np.diag(plain.covariance), rtol=1e-4)
+    off = ~np.eye(3, dtype=bool)
+    np.testing.assert_allclose(shrunk.covariance[off], plain.covariance[off] / 1.5, rtol=1e-4)
+
+
+def test_shrinkage_is_chosen_on_held_out_cells():
+    """Few rows of independent columns: every sample correlation is noise, so the search shrinks.
+    Many rows of strongly correlated columns: shrinking would spoil the conditionals, so it does not."""
+    rng = np.random.default_rng(9)
+    noise = pd.DataFrame(rng.standard_normal((60, 12)), columns=[f"x{i}" for i in range(12)])
+    noise = noise.mask(rng.random(noise.shape) < 0.3)
+    model = pl.make("gaussian", seed=0).fit(noise)
+    assert model.shrinkage_ >= 0.1, model.shrinkage_scores_
+    assert set(model.shrinkage_scores_) == {0.0, 0.01, 0.03, 0.1, 0.3}
+    strong = correlated_table(300, seed=10)
+    strong["d"] = strong["a"] + 0.1 * rng.standard_normal(300)
+    model = pl.make("gaussian", seed=0).fit(strong.mask(rng.random(strong.shape) < 0.2))
+    assert model.shrinkage_ <= 0.01, model.shrinkage_scores_
+    assert min(model.shrinkage_scores_.values()) == model.shrinkage_scores_[model.shrinkage_]
+    big = correlated_table(400, seed=12)   # at least 20 rows per entry of the 4 x 4 covariance: no search
+    big["d"] = big["a"]
+    model = pl.make("gaussian", seed=0).fit(big.mask(rng.random(big.shape) < 0.2))
+    assert model.shrinkage_ == 0.0 and model.shrinkage_scores_ == {}
+
+
+def test_chosen_shrinkage_survives_save_and_load(tmp_path):
+    rng = np.random.default_rng(11)
+    model = pl.make("gaussian", seed=0).fit(pd.DataFrame(rng.standard_normal((60, 6)), columns=list("abcdef")))
+    model.save(tmp_path / "m")
+    loaded = pl.load(tmp_path / "m")
+    assert loaded.shrinkage_ == model.shrinkage_ and loaded.shrinkage_scores_ == model.shrinkage_scores_
+    np.testing.assert_array_equal(loaded.covariance, model.covariance)
+
+
+def test_posterior_draws_of_the_mean_spread_like_its_sampling_distribution():
+    """Complete data, no shrinkage: mu | S ~ N(zbar, S / N), so the draws of the mean have sd
+    sqrt(diag(S) / N) around the sample mean, and the covariance draws centre on the MLE."""
+    data = correlated_table(200, seed=13)
+    model = pl.make("gaussian", shrinkage=0.0).fit(data)
+    copies = model.posterior_draws(data, 400, seed=0)
+    means = np.array([c.mean for c in copies])
+    np.testing.assert_allclose(means.std(axis=0), np.sqrt(np.diag(model.covariance) / 200), rtol=0.15)
+    assert np.all(np.abs(means.mean(axis=0) - model.mean) < 4 * np.sqrt(np.diag(model.covariance) / 200 / 400))
+    np.testing.assert_allclose(np.mean([c.covariance for c in copies], axis=0), model.covariance,
+                               atol=0.04 * np.sqrt(np.outer(np.diag(model.covariance), np.diag(model.covariance))).max())
+    assert all(c.mean is not model.mean for c in copies) and model.mean[0] == pytest.approx(data["a"].mean())
+
+
+def test_posterior_draws_need_a_model_that_has_them():
+    model = pl.make("independent").fit(correlated_table(50, seed=14))
+    assert not model.has_posterior and pl.make("gaussian").has_posterior
+    with pytest.raises(pl.NotSupportedError, match="refits"):
+        model.posterior_draws(correlated_table(50, seed=14), 3)

@@ -95,10 +95,13 @@ def test_choose_model_reads_the_column_kinds():
     name, reason = choose_model(pl.datasets.load("fashion", n=100, seed=0))
     assert name == "bayesnet" and "categorical" in reason
     assert choose_model(hide_cells(pl.datasets.load("fashion", n=100, seed=0), 0.5, seed=0))[0] == "gmm"
-    assert choose_model(gaussian(100, seed=0))[0] == "gmm"
-    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 25)))
+    name, reason = choose_model(gaussian(100, seed=0))
+    assert name == "gaussian" and "all 3 columns are numbers" in reason
+    mixed = gaussian(100, seed=0).assign(kind=np.random.default_rng(0).choice(["x", "y"], 100))
+    assert choose_model(mixed)[0] == "gmm"
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 25))).assign(kind="x")
     name, reason = choose_model(wide)
-    assert name == "gaussian" and "25 columns" in reason
+    assert name == "gaussian" and "26 columns" in reason
 
 
 # ---------------------------------------------------------------------- spread
@@ -310,7 +313,7 @@ def test_bootstrap_refits_carry_parameter_uncertainty_into_the_draws():
     data = gaussian(40, seed=5).assign(kind=rng.choice(["x", "y", "rare"], 40, p=[0.5, 0.47, 0.03]))
     masked = data.copy()
     masked.loc[::2, "c"] = np.nan
-    single = pl.impute(masked, n_draws=20, model="gaussian", seed=0)
+    single = pl.impute(masked, n_draws=20, model="gaussian", seed=0, uncertainty="fitted")
     proper = pl.impute(masked, n_draws=20, model="gaussian", seed=0, refits=20)
     assert len(proper) == 20
     hidden = masked["c"].isna()
@@ -321,3 +324,30 @@ def test_bootstrap_refits_carry_parameter_uncertainty_into_the_draws():
     assert ratio.iloc[0] > 1.5
     with pytest.raises(ValueError, match="refits"):
         pl.impute(masked, n_draws=2, model="gaussian", refits=3)
+
+
+def test_posterior_draws_make_rubins_standard_error_honest():
+    """y is N(0, 1), half of it missing completely at random, x says nothing about it: the mean of y
+    is known only from the 60 observed values, so its pooled standard error must be about 1/sqrt(60).
+    Draws from the plug-in model leave out the uncertainty of the fitted mean (about 1/sqrt(120))."""
+    rng = np.random.default_rng(21)
+    table = pd.DataFrame({"x": rng.standard_normal(120), "y": rng.standard_normal(120)})
+    table.loc[rng.permutation(120)[:60], "y"] = np.nan
+    observed_se = table["y"].std() / np.sqrt(60)
+    proper = pl.pool(pl.impute(table, n_draws=40, model="gaussian", seed=0), "mean(y)")
+    plug_in = pl.pool(pl.impute(table, n_draws=40, model="gaussian", seed=0, uncertainty="fitted"), "mean(y)")
+    assert proper.loc["mean(y)", "std_error"] == pytest.approx(observed_se, rel=0.2)
+    assert plug_in.loc["mean(y)", "std_error"] < 0.85 * observed_se
+
+
+def test_uncertainty_option_is_checked():
+    masked = hide_cells(gaussian(60, seed=3), 0.2, seed=0)
+    with pytest.raises(ValueError, match="uncertainty must be one of"):
+        pl.impute(masked, model="gaussian", uncertainty="bayes")
+    with pytest.raises(ValueError, match="choose one"):
+        pl.impute(masked, n_draws=4, model="gaussian", uncertainty="posterior", refits=2)
+    with pytest.raises(pl.NotSupportedError, match="posterior"):
+        pl.impute(masked, model="gmm", uncertainty="posterior")
+    fitted = pl.make("gaussian").fit(masked)
+    with pytest.raises(ValueError, match="fitted model is used as it is"):
+        pl.impute(masked, model=fitted, uncertainty="posterior")

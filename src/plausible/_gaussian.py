@@ -160,12 +160,14 @@ def conditional(means: np.ndarray, covariances: np.ndarray, present: np.ndarray)
 
 
 def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: np.ndarray,
-              weights: np.ndarray | None = None, groups=None) -> tuple[np.ndarray, np.ndarray]:
+              weights: np.ndarray | None = None, groups=None, shrink: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """One EM step for K Gaussians at once, row i weighted by weights[i, k] (all 1 if None).
 
     means (K, C), covariances (K, C, C), weights (N, K); see the module doc for the update. The
     moments are accumulated around the current means, group by group (x is never copied whole).
-    A Gaussian whose weights sum to (almost) nothing keeps its parameters.
+    A Gaussian whose weights sum to (almost) nothing keeps its parameters. `shrink` = lambda >= 0
+    pulls the covariances toward their diagonal, S' <- (S' + lambda diag(S')) / (1 + lambda): the
+    variances stay, every correlation is divided by 1 + lambda (see `shrinkage_path`).
     """
     weights = np.ones((len(x), len(means))) if weights is None else weights
     first, second = np.zeros_like(means), np.zeros_like(covariances)  # sum w (x^ - mu), sum w [(..)(..)' + V]
@@ -191,17 +193,21 @@ def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: 
     alive = total > 1e-10
     shift = first / np.where(alive, total, 1.0)[:, None]
     updated = second / np.where(alive, total, 1.0)[:, None, None] - shift[:, :, None] * shift[:, None, :]
-    updated = (updated + updated.transpose(0, 2, 1)) / 2 + np.diag(ridge)
+    updated = (updated + updated.transpose(0, 2, 1)) / 2
+    if shrink > 0:
+        variances = np.diagonal(updated, axis1=1, axis2=2)
+        updated = (updated + shrink * variances[:, :, None] * np.eye(x.shape[1])) / (1 + shrink)
+    updated = updated + np.diag(ridge)
     return (np.where(alive[:, None], means + shift, means),
             np.where(alive[:, None, None], updated, covariances))
 
 
 def sample_missing(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, component: np.ndarray,
-                   rng: np.random.Generator, groups=None) -> np.ndarray:
+                   rng: np.random.Generator | None, groups=None) -> np.ndarray:
     """x with every NaN drawn from N(means[k], covariances[k]) given the row's present values.
 
     means (K, C), covariances (K, C, C); `component` (N,) says which k each row uses. Present
-    values are kept as they are.
+    values are kept as they are. With `rng` None every NaN gets its conditional mean instead.
     """
     out = x.copy()
     for group in patterns(x) if groups is None else groups:
@@ -210,8 +216,10 @@ def sample_missing(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, co
             for part in _batches(group, len(means)):
                 chosen, where = component[rows[part]], np.arange(len(rows[part]))
                 filled, spread, _ = _row_conditionals(block[part], present[part], means, covariances)
-                lower = _cholesky_rows(spread[chosen, where] + np.eye(x.shape[1]) * present[part][:, :, None])
-                noise = np.einsum("ncd,nd->nc", lower, rng.standard_normal(present[part].shape))
+                noise = 0.0
+                if rng is not None:
+                    lower = _cholesky_rows(spread[chosen, where] + np.eye(x.shape[1]) * present[part][:, :, None])
+                    noise = np.einsum("ncd,nd->nc", lower, rng.standard_normal(present[part].shape))
                 draw = means[chosen] + filled[chosen, where] + noise
                 out[rows[part]] = np.where(present[part], block[part], draw)
             continue
@@ -221,7 +229,7 @@ def sample_missing(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, co
         regression, spread = conditional(means, covariances, present)
         for k in np.unique(component[rows]):
             chosen = component[rows] == k
-            noise = rng.standard_normal((chosen.sum(), absent.sum())) @ _cholesky(spread[k]).T
+            noise = 0.0 if rng is None else rng.standard_normal((chosen.sum(), absent.sum())) @ _cholesky(spread[k]).T
             out[np.ix_(rows[chosen], absent)] = (means[k][absent] + (block[chosen] - means[k][present]) @ regression[k]
                                                  + noise)
     return out

@@ -217,7 +217,32 @@ class Model:
             draws.append(self._output(restore_dtypes(pd.DataFrame(columns), self.schema_)))
         return draws
 
+    @property
+    def has_posterior(self) -> bool:
+        """Whether `posterior_draws` is offered (the model implements `_posterior_draws`)."""
+        return type(self)._posterior_draws is not Model._posterior_draws
+
+    def posterior_draws(self, data, n: int, seed: int | None = None) -> list["Model"]:
+        """`n` copies of this fitted model, each with its parameters drawn from their posterior given
+        `data`, the table it was fitted on, gaps included (so `impute` with one copy per draw is proper
+        multiple imputation: the draws carry the parameters' uncertainty too).
+
+        Raises NotSupportedError for models without one (see `has_posterior`); `pl.impute(...,
+        refits=K)` is the model-free alternative (bootstrap refits).
+        """
+        self._check_fitted()
+        n = _check_count(n, "n", minimum=1)
+        if not self.has_posterior:
+            raise NotSupportedError(f"model {self.name!r} does not draw its parameters from a posterior; "
+                                    "use plausible.impute(..., refits=K) for bootstrap refits instead")
+        frame = self._input(data, allow_missing_cells=True)
+        return self._posterior_draws(self.layout_.encode(frame), n, np.random.default_rng(seed))
+
     # ------------------------------------------------------------------ what subclasses write
+    def _posterior_draws(self, data: Encoded, n: int, rng: np.random.Generator) -> list["Model"]:
+        """Optional: n copies with parameters drawn given the encoded training table (gaps = MISSING)."""
+        raise NotImplementedError
+
     def _fit(self, data: Encoded, rng: np.random.Generator) -> None:
         raise NotImplementedError
 

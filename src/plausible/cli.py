@@ -133,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     impute.add_argument("--refits", type=int, default=1, metavar="K",
                         help="fit the model K times on bootstrap resamples (K = draws: proper imputation, "
                              "intervals include the parameters' uncertainty; default 1)")
+    impute.add_argument("--uncertainty", choices=["auto", "posterior", "fitted"], default="auto",
+                        help="posterior: every draw from its own posterior draw of the model's parameters "
+                             "(proper imputation; gaussian offers it); fitted: all draws from the fitted "
+                             "model; auto (default): posterior where offered")
     impute.add_argument("--spread", metavar="FILE", help="also write each cell's spread across the draws")
     impute.add_argument("--pool", metavar="STATISTIC", help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2"')
 
@@ -276,8 +280,10 @@ def _impute(args) -> str:
     lines, params, budget = [], {}, args.time_budget
     if len(args.inputs) == 2:                      # the model folder form: no refit
         folder, source = args.inputs
-        if args.model is not None or args.set or args.time_budget is not None or args.refits != 1:
-            raise ValueError(f"--model, --set, --time-budget and --refits choose how to fit on DATA; {folder} is "
+        if (args.model is not None or args.set or args.time_budget is not None or args.refits != 1
+                or args.uncertainty == "posterior"):
+            raise ValueError(f"--model, --set, --time-budget, --refits and --uncertainty posterior choose how to "
+                             f"fit on DATA; {folder} is "
                              "already fitted: drop them, or drop the model folder to fit on DATA")
         model = load(folder)
         data = read_table(source)
@@ -290,16 +296,16 @@ def _impute(args) -> str:
         if model == "auto":
             if args.set:
                 raise ValueError("--set needs a named --model (auto chooses the model from the table)")
-            model, reason = choose_model(data, args.time_budget)
-            lines.append(f"auto chose {model}: {reason}")
-        cls = get_class(model)
+            chosen, reason = choose_model(data, args.time_budget)
+            lines.append(f"auto chose {chosen}: {reason}")
+        cls = get_class(chosen if model == "auto" else model)
         for key, text in _pairs(args.set, "--set").items():
             if key not in cls.params:
-                raise ValueError(f"model {model!r} has no parameter {key!r}; its parameters are: "
+                raise ValueError(f"model {cls.name!r} has no parameter {key!r}; its parameters are: "
                                  f"{', '.join(cls.params) or 'none'}")
             params[key] = cls.params[key].parse(key, text)
     draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
-                   refits=args.refits)
+                   refits=args.refits, uncertainty=args.uncertainty)
     long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)
     long = long[["draw", "row", *data.columns]]
     write_table(long, args.out)

@@ -19,21 +19,43 @@ plus the conditional covariances, until the log-likelihood gains less than 1e-6 
 runs in standardized units z = (x - center_) / scale_ (mean_ and covariance_ are stored there);
 densities are reported in the columns' own units, log N(x) = log N(z) - sum_{c in O} log scale_c.
 
+Shrinkage. With few rows per covariance entry, and more so with many cells missing, the maximum
+likelihood correlations are noisy, the conditionals they give are too sure of themselves, and EM
+may not even converge (wine, 178 rows x 13 columns, half the cells hidden: still moving after
+2,000 iterations, 90% intervals covering 78%). Each M-step therefore divides every correlation by
+1 + lambda, S <- (S + lambda diag(S)) / (1 + lambda), the variances unchanged (the mode of an
+inverse-Wishart prior centred on diag(S) with lambda N pseudo-rows). `shrinkage=None` (default)
+picks lambda from SHRINKAGE_GRID by the squared error of conditional means on present values
+held out of the fit (`_choose_shrinkage`); tables with at least CV_ROWS_PER_ENTRY * C^2 rows use
+lambda = 0 without searching. On wine the search picks 0.03-0.3 and the 90% coverage at 50%
+hidden rises to 0.87 (median of 3 masks); on diabetes it picks 0-0.03 and changes little.
+
 Imputation is exact: unknown discrete cells are drawn from their marginals with the MISSING
 code excluded (`layout.evidence`), then the unknown values that end up present are drawn from
 x_M | x_O ~ N(mu_M + (x_O - mu_O) S_OO^-1 S_OM, S_MM - S_MO S_OO^-1 S_OM) given the known ones.
 """
 from __future__ import annotations
 
-import numpy as np
+import copy
 
-from .._gaussian import em_update, impute_values, log_density, patterns, standardization
+import numpy as np
+from scipy.stats import invwishart
+
+from .._gaussian import em_update, impute_values, log_density, patterns, sample_missing, standardization
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import draw_categorical, laplace
 from ..registry import register
 
 TOLERANCE = 1e-6  # EM stops when the log-likelihood gains less than this many nats per row
+SHRINKAGE_GRID = (0.0, 0.01, 0.03, 0.1, 0.3)   # lambdas tried by shrinkage=None
+HOLDOUT = 0.05             # share of the present values hidden in each fold to choose lambda
+FOLDS = 3                  # folds (disjoint sets of hidden values)
+CV_ITER = 50               # EM iterations at most per fit in the search (each starts from a near one)
+MIN_HOLDOUT = 20           # fewer hidden values than this: no search, lambda = 0
+CV_ROWS_PER_ENTRY = 20     # N >= this * C^2: no search, lambda = 0
+POSTERIOR_BURN = 10        # data-augmentation steps before the first kept parameter draw
+POSTERIOR_THIN = 2         # steps between kept draws
 
 
 @register
@@ -47,6 +69,8 @@ class Gaussian(Model):
     params = {
         "alpha": Param(1.0, float, "Laplace pseudo-count added to every category and state", low=0.0),
         "max_iter": Param(200, int, "EM iterations at most (values absent in some rows)", low=1, high=100_000),
+        "shrinkage": Param(None, float, "lambda: every correlation is divided by 1 + lambda (0 = maximum "
+                           "likelihood; None = chosen on held-out cells, see the docstring)", low=0.0, optional=True),
     }
 
     @property
@@ -64,16 +88,95 @@ class Gaussian(Model):
                                 for j, var in enumerate(self.layout_.discrete)]
         self.center_, self.scale_, self.ridge_ = standardization(self.layout_, data.values)
         z = (data.values - self.center_) / self.scale_                       # (N, C)
+        start = np.zeros((1, z.shape[1])), np.eye(z.shape[1])[None]           # a stack of one Gaussian
+        self.shrinkage_, self.shrinkage_scores_ = self.shrinkage, {}
+        if self.shrinkage is None:
+            self.shrinkage_, self.shrinkage_scores_, start = self._choose_shrinkage(z, rng)
+        (means, covariances), self.n_iter_ = self._em(z, self.shrinkage_, start)
+        self.mean_, self.covariance_ = means[0], covariances[0]
+
+    def _em(self, z: np.ndarray, shrink: float, start, max_iter: int | None = None):
+        """EM from `start` (means (1, C), covariances (1, C, C)) to convergence, or `max_iter`
+        (default: the model's) iterations; returns ((means, covariances), iterations)."""
         groups = patterns(z)
-        means, covariances = np.zeros((1, z.shape[1])), np.eye(z.shape[1])[None]   # a stack of one Gaussian
+        means, covariances = start
         previous = -np.inf
-        for iteration in range(1, self.max_iter + 1):
-            means, covariances = em_update(z, means, covariances, self.ridge_, groups=groups)
+        for iteration in range(1, min(self.max_iter, max_iter or self.max_iter) + 1):
+            means, covariances = em_update(z, means, covariances, self.ridge_, groups=groups, shrink=shrink)
             log_likelihood = log_density(z, means, covariances, groups).sum()
             if log_likelihood - previous < TOLERANCE * len(z):
                 break
             previous = log_likelihood
-        self.mean_, self.covariance_, self.n_iter_ = means[0], covariances[0], iteration
+        return (means, covariances), iteration
+
+    def _choose_shrinkage(self, z: np.ndarray, rng) -> tuple[float, dict, tuple]:
+        """lambda from SHRINKAGE_GRID with the smallest held-out squared error, its scores, an EM start.
+
+        FOLDS times, a different HOLDOUT share of the present values (never a row's last one) is
+        hidden, the model is fitted at each lambda (warm-started from the fit to the whole table and
+        then from the previous lambda, at most CV_ITER iterations each)
+        and each hidden value is predicted by its conditional mean given the rest of its row; the
+        score is the mean squared error in standardized units over all folds. Tables with at least
+        CV_ROWS_PER_ENTRY * C^2 rows skip the search and use lambda = 0: the correlations are then
+        well determined and the search would only cost time.
+        """
+        n, c = z.shape
+        start = np.zeros((1, c)), np.eye(c)[None]
+        if c < 2 or n >= CV_ROWS_PER_ENTRY * c * c:
+            return 0.0, {}, start
+        present = ~np.isnan(z)
+        fold = np.where(present, np.floor(rng.random(z.shape) / HOLDOUT), -1)
+        folds = []
+        for f in range(FOLDS):
+            chosen = fold == f
+            chosen &= present.sum(axis=1, keepdims=True) - chosen.sum(axis=1, keepdims=True) >= 1
+            folds.append(chosen)
+        if sum(chosen.sum() for chosen in folds) < MIN_HOLDOUT:
+            return 0.0, {}, start
+        whole, _ = self._em(z, 0.0, start, CV_ITER)
+        errors = {shrink: 0.0 for shrink in SHRINKAGE_GRID}
+        for chosen in folds:
+            train, begin = np.where(chosen, np.nan, z), whole
+            for shrink in SHRINKAGE_GRID:
+                (means, covariances), _ = self._em(train, shrink, begin, CV_ITER)
+                begin = (means, covariances)
+                predicted = sample_missing(train, means, covariances, np.zeros(n, np.int64), None)
+                errors[shrink] += float(np.sum((predicted[chosen] - z[chosen]) ** 2))
+        total = sum(chosen.sum() for chosen in folds)
+        scores = {shrink: error / total for shrink, error in errors.items()}
+        return min(scores, key=scores.get), scores, whole
+
+    def _posterior_draws(self, data: Encoded, n: int, rng) -> list["Gaussian"]:
+        """Data augmentation (Tanner & Wong 1987; Schafer 1997, ch. 5), started at the fitted model.
+
+        I-step: every absent value is drawn from its conditional given the row (`sample_missing`).
+        P-step: with the completed z (N rows, mean zbar, scatter A), draw
+            S ~ inverse-Wishart(N (1 + lambda) + C + 1, A + lambda diag(A)),   mu | S ~ N(zbar, S / N),
+        whose mean is the shrunk estimate (A/N + lambda diag(A/N)) / (1 + lambda) the fit uses, and
+        each discrete variable's probabilities from Dirichlet(counts + alpha), whose mean is the
+        Laplace estimate. After POSTERIOR_BURN steps every POSTERIOR_THIN-th state is kept.
+        """
+        z = (data.values - self.center_) / self.scale_
+        rows, c = z.shape
+        groups, component = patterns(z), np.zeros(rows, np.int64)
+        counts = [np.bincount(data.codes[:, j], minlength=len(p)) for j, p in enumerate(self.discrete_probs_)]
+        mean, covariance, shrink = self.mean_, self.covariance_, self.shrinkage_
+        out = []
+        for step in range(POSTERIOR_BURN + (n - 1) * POSTERIOR_THIN + 1):
+            if c:
+                full = sample_missing(z, mean[None], covariance[None], component, rng, groups)
+                centre = full.mean(axis=0)
+                scatter = (full - centre).T @ (full - centre)
+                scatter = scatter + shrink * np.diag(np.diag(scatter))
+                covariance = np.atleast_2d(invwishart.rvs(df=rows * (1 + shrink) + c + 1, scale=scatter,
+                                                          random_state=rng)) + np.diag(self.ridge_)
+                mean = rng.multivariate_normal(centre, covariance / rows)
+            if step >= POSTERIOR_BURN and (step - POSTERIOR_BURN) % POSTERIOR_THIN == 0:
+                draw = copy.copy(self)
+                draw.mean_, draw.covariance_ = mean, covariance
+                draw.discrete_probs_ = [_dirichlet(count + self.alpha, rng) for count in counts]
+                out.append(draw)
+        return out
 
     def _log_prob(self, data: Encoded) -> np.ndarray:
         total = np.zeros(len(data))
@@ -99,10 +202,19 @@ class Gaussian(Model):
         arrays = {f"discrete_{j}": p for j, p in enumerate(self.discrete_probs_)}
         arrays.update(center=self.center_, scale=self.scale_, ridge=self.ridge_, mean=self.mean_,
                       covariance=self.covariance_)
-        return {"n_iter": self.n_iter_}, arrays
+        return {"n_iter": self.n_iter_, "shrinkage": self.shrinkage_,
+                "shrinkage_scores": [[k, v] for k, v in self.shrinkage_scores_.items()]}, arrays
 
     def _set_state(self, state, arrays):
         self.discrete_probs_ = [arrays[f"discrete_{j}"] for j in range(len(self.layout_.discrete))]
         self.center_, self.scale_, self.ridge_ = arrays["center"], arrays["scale"], arrays["ridge"]
         self.mean_, self.covariance_ = arrays["mean"], arrays["covariance"]
         self.n_iter_ = state["n_iter"]
+        self.shrinkage_ = state.get("shrinkage", 0.0)
+        self.shrinkage_scores_ = {k: v for k, v in state.get("shrinkage_scores", [])}
+
+
+def _dirichlet(concentration: np.ndarray, rng) -> np.ndarray:
+    """A Dirichlet draw that allows zero concentrations (those entries stay exactly 0)."""
+    gammas = np.where(concentration > 0, rng.gamma(np.maximum(concentration, 1e-300)), 0.0)
+    return gammas / gammas.sum()
