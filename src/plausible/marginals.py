@@ -176,3 +176,10 @@ class ColumnLevels:
             k = bins.index(data.values[active[:, c], c])
             total[active[:, c]] -= np.where(k >= 0, np.log(bins.widths[np.maximum(k, 0)]), np.inf)
         return total
+
+
+def dirichlet(concentration: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One Dirichlet draw per row of `concentration` (..., K), the posterior of `laplace`'s
+    frequencies (whose mean it has); zero concentrations stay exactly 0 (alpha = 0, unseen code)."""
+    gammas = np.where(concentration > 0, rng.gamma(np.maximum(concentration, 1e-300)), 0.0)
+    return gammas / gammas.sum(axis=-1, keepdims=True)

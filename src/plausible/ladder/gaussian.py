@@ -44,7 +44,7 @@ from scipy.stats import invwishart
 from .._gaussian import em_update, impute_values, log_density, patterns, sample_missing, standardization
 from ..base import Model, Param
 from ..layout import Encoded
-from ..marginals import draw_categorical, laplace
+from ..marginals import dirichlet, draw_categorical, laplace
 from ..registry import register
 
 TOLERANCE = 1e-6  # EM stops when the log-likelihood gains less than this many nats per row
@@ -174,7 +174,7 @@ class Gaussian(Model):
             if step >= POSTERIOR_BURN and (step - POSTERIOR_BURN) % POSTERIOR_THIN == 0:
                 draw = copy.copy(self)
                 draw.mean_, draw.covariance_ = mean, covariance
-                draw.discrete_probs_ = [_dirichlet(count + self.alpha, rng) for count in counts]
+                draw.discrete_probs_ = [dirichlet(count + self.alpha, rng) for count in counts]
                 out.append(draw)
         return out
 
@@ -213,8 +213,3 @@ class Gaussian(Model):
         self.shrinkage_ = state.get("shrinkage", 0.0)
         self.shrinkage_scores_ = {k: v for k, v in state.get("shrinkage_scores", [])}
 
-
-def _dirichlet(concentration: np.ndarray, rng) -> np.ndarray:
-    """A Dirichlet draw that allows zero concentrations (those entries stay exactly 0)."""
-    gammas = np.where(concentration > 0, rng.gamma(np.maximum(concentration, 1e-300)), 0.0)
-    return gammas / gammas.sum()
