@@ -302,6 +302,11 @@ def test_cli_keeps_the_model_folder_form_and_explains_misuse(tmp_path, capsys):
     assert "cannot impute" in capsys.readouterr().err
     assert main(["impute", str(folder), str(source), "--model", "gmm", "--out", str(out)]) == 2
     assert "--model" in capsys.readouterr().err
+    assert main(["impute", str(folder), str(source), "--uncertainty", "posterior", "--out", str(out)]) == 2
+    assert "--uncertainty posterior" in capsys.readouterr().err
+    assert main(["impute", str(source), "--uncertainty", "fitted", "--draws", "2", "--out", str(out)]) == 0
+    assert main(["impute", str(source), "--model", "gmm", "--uncertainty", "posterior", "--out", str(out)]) == 2
+    assert "does not draw its parameters from a posterior" in capsys.readouterr().err
 
 
 def test_bootstrap_refits_carry_parameter_uncertainty_into_the_draws():
