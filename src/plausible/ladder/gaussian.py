@@ -113,10 +113,10 @@ class Gaussian(Model):
         """lambda from SHRINKAGE_GRID with the smallest held-out squared error, its scores, an EM start.
 
         FOLDS times, a different HOLDOUT share of the present values (never a row's last one) is
-        hidden, the model is fitted at each lambda (warm-started from the fit to the whole table and
-        then from the previous lambda, at most CV_ITER iterations each)
-        and each hidden value is predicted by its conditional mean given the rest of its row; the
-        score is the mean squared error in standardized units over all folds. Tables with at least
+        hidden, the model is fitted at each lambda (warm-started from the fit to the whole table,
+        then from the previous lambda; at most CV_ITER iterations each) and each hidden value is
+        predicted by its conditional mean given the rest of its row; the score is the mean squared
+        error in standardized units over all folds. Tables with at least
         CV_ROWS_PER_ENTRY * C^2 rows skip the search and use lambda = 0: the correlations are then
         well determined and the search would only cost time.
         """
@@ -151,8 +151,9 @@ class Gaussian(Model):
 
         I-step: every absent value is drawn from its conditional given the row (`sample_missing`).
         P-step: with the completed z (N rows, mean zbar, scatter A), draw
-            S ~ inverse-Wishart(N (1 + lambda) + C + 1, A + lambda diag(A)),   mu | S ~ N(zbar, S / N),
-        whose mean is the shrunk estimate (A/N + lambda diag(A/N)) / (1 + lambda) the fit uses, and
+            S ~ inverse-Wishart(N (1 + lambda) + C + 1, A + lambda diag(A) + N (1 + lambda) diag(ridge)),
+            mu | S ~ N(zbar, S / N),
+        whose mean is the fit's estimate (A/N + lambda diag(A/N)) / (1 + lambda) + diag(ridge), and
         each discrete variable's probabilities from Dirichlet(counts + alpha), whose mean is the
         Laplace estimate. After POSTERIOR_BURN steps every POSTERIOR_THIN-th state is kept.
         """
@@ -167,9 +168,9 @@ class Gaussian(Model):
                 full = sample_missing(z, mean[None], covariance[None], component, rng, groups)
                 centre = full.mean(axis=0)
                 scatter = (full - centre).T @ (full - centre)
-                scatter = scatter + shrink * np.diag(np.diag(scatter))
+                scatter = scatter + shrink * np.diag(np.diag(scatter)) + rows * (1 + shrink) * np.diag(self.ridge_)
                 covariance = np.atleast_2d(invwishart.rvs(df=rows * (1 + shrink) + c + 1, scale=scatter,
-                                                          random_state=rng)) + np.diag(self.ridge_)
+                                                          random_state=rng))
                 mean = rng.multivariate_normal(centre, covariance / rows)
             if step >= POSTERIOR_BURN and (step - POSTERIOR_BURN) % POSTERIOR_THIN == 0:
                 draw = copy.copy(self)
