@@ -102,13 +102,14 @@ def load_tables(names: list[str], rows: int, quick: bool) -> list[Table]:
 
 # ---------------------------------------------------------------------- contenders
 def ladder() -> tuple[dict, dict]:
-    """The registered models, and {module: error} for files under plausible/ladder/ that fail to import.
+    """The registered table models, and {module: error} for files under plausible/ladder/ that fail
+    to import. Series models (data_kind "series", e.g. statespace) have bench_forecast instead.
 
     One broken model file makes `pl.models()` raise for every model; then each module is imported
     on its own, the broken ones are reported, and the others are measured.
     """
     try:
-        return pl.models(), {}
+        return _tables_only(pl.models()), {}
     except Exception:
         import pkgutil
 
@@ -124,7 +125,11 @@ def ladder() -> tuple[dict, dict]:
             except Exception as error:
                 broken[info.name] = f"import of plausible.ladder.{info.name} failed: {one_line(error)}"
         registry._DISCOVERED = True  # what imported is registered; stop retrying the broken files
-        return pl.models(), broken
+        return _tables_only(pl.models()), broken
+
+
+def _tables_only(models: dict) -> dict:
+    return {name: info for name, info in models.items() if info.get("data_kind", "table") == "table"}
 
 
 class LadderRunner(PlausibleRunner):

@@ -92,3 +92,21 @@ def test_errors_name_the_column():
         schema.check(pd.DataFrame({"a": ["one", "2"], "c": ["x", "x"]}))
     with pytest.raises(SchemaError, match="'c'.*never seen"):
         schema.check(pd.DataFrame({"a": [1.0], "c": ["z"]}))
+
+
+def test_numbers_come_back_at_the_precision_the_data_was_recorded_with():
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"ash": np.round(rng.normal(19.5, 3.0, 300), 1),          # one decimal place
+                         "phenols": np.round(rng.normal(0.36, 0.1, 300), 2),      # two
+                         "raw": rng.normal(0.0, 1.0, 300)})                       # full float precision
+    model = pl.make("gaussian", seed=0).fit(data)
+    assert [c.decimals for c in model.schema_.columns] == [1, 2, None]
+    sample = model.sample(500, seed=1)
+    np.testing.assert_array_equal(sample["ash"], np.round(sample["ash"], 1))
+    np.testing.assert_array_equal(sample["phenols"], np.round(sample["phenols"], 2))
+    assert (sample["raw"] != np.round(sample["raw"], 6)).mean() > 0.9
+    masked = data.mask(rng.random(data.shape) < 0.2)
+    filled = pl.impute(masked, n_draws=2, model="gaussian", seed=0)[1]
+    np.testing.assert_array_equal(filled["ash"], np.round(filled["ash"], 1))
+    stored = {k: v for k, v in model.schema_.columns[0].to_dict().items() if k != "decimals"}
+    assert pl.Column.from_dict(stored).decimals is None     # model files written before the field load

@@ -28,6 +28,7 @@ NUMERIC_KINDS = ("numeric", "integer", "datetime")
 DEFAULT_MAX_CATEGORIES = 50
 #: How many pooled rare labels are remembered to draw from when the rare bucket is sampled.
 MAX_RARE_REMEMBERED = 1000
+MAX_DECIMALS = 6   # a numeric column recorded to more decimal places than this is not rounded
 
 
 class SchemaError(ValueError):
@@ -42,6 +43,10 @@ class Column:
     `rare` lists labels pooled into one shared bucket (with `rare_counts`), so a column of 100,000
     distinct IDs costs `max_categories` parameters, not 100,000. `minimum`/`maximum` bound numeric
     columns (samples never leave them). `dtype` is the pandas dtype handed back by `sample`.
+    `decimals` (numeric columns): the data's recorded precision, the fewest decimal places (at most
+    MAX_DECIMALS) that hold every value; sampled and imputed values are rounded to it, so a column
+    of values like 16.5 or 0.26 never comes back as 16.4817 (a giveaway to anyone telling real rows
+    from synthetic ones). None when the values need more places.
     """
 
     name: str
@@ -54,6 +59,7 @@ class Column:
     maximum: float | None = None
     dtype: str | None = None
     resolution: str | None = None  # datetime only: "D" when every value is a whole day, else "s"
+    decimals: int | None = None    # numeric only: decimal places of the data (see above)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -218,9 +224,20 @@ def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> C
         if kind == "datetime":
             seconds = finite
             column.resolution = "D" if np.all(np.mod(seconds, 86400) == 0) else "s"
+        if kind == "numeric":
+            column.decimals = _decimals(finite)
         if kind == "integer" and not np.all(finite == np.round(finite)):
             raise SchemaError(f"column {name!r} was declared integer but has fractional values; declare it numeric")
     return column
+
+
+def _decimals(values: np.ndarray) -> int | None:
+    """The fewest decimal places (0..MAX_DECIMALS) that represent every value, up to float round-off."""
+    tolerance = 1e-9 * np.maximum(1.0, np.abs(values))
+    for places in range(MAX_DECIMALS + 1):
+        if np.all(np.abs(values - np.round(values, places)) <= tolerance):
+            return places
+    return None
 
 
 def _to_float(series: pd.Series, kind: str, name: str) -> np.ndarray:
@@ -292,6 +309,8 @@ def from_float(values: np.ndarray, column: Column) -> np.ndarray:
         values[present] = np.clip(values[present], column.minimum, column.maximum)
     if column.kind == "integer":
         values[present] = np.round(values[present])
+    if column.kind == "numeric" and column.decimals is not None:
+        values[present] = np.round(values[present], column.decimals)
     if column.kind != "datetime":
         return values
     step = 86400.0 if column.resolution == "D" else 1.0
