@@ -188,3 +188,15 @@ def test_posterior_draws_need_a_model_that_has_them():
     assert not model.has_posterior and pl.make("gaussian").has_posterior
     with pytest.raises(pl.NotSupportedError, match="refits"):
         model.posterior_draws(correlated_table(50, seed=14), 3)
+
+
+def test_fewer_rows_than_columns_still_gives_spread_imputations():
+    """5 rows, 8 columns: the maximum-likelihood covariance is singular and would make every draw
+    of a missing cell the same number; the largest shrinkage keeps real spread."""
+    rng = np.random.default_rng(15)
+    table = pd.DataFrame(rng.standard_normal((5, 8)), columns=list("abcdefgh"))
+    table.iloc[0, 0] = np.nan
+    model = pl.make("gaussian", seed=0).fit(table)
+    assert model.shrinkage_ == 0.3
+    draws = [d.iloc[0, 0] for d in pl.impute(table, n_draws=30, model="gaussian", seed=0)]
+    assert np.std(draws) > 0.2

@@ -52,7 +52,7 @@ SHRINKAGE_GRID = (0.0, 0.01, 0.03, 0.1, 0.3)   # lambdas tried by shrinkage=None
 HOLDOUT = 0.05             # share of the present values hidden in each fold to choose lambda
 FOLDS = 3                  # folds (disjoint sets of hidden values)
 CV_ITER = 50               # EM iterations at most per fit in the search (each starts from a near one)
-MIN_HOLDOUT = 20           # fewer hidden values than this: no search, lambda = 0
+MIN_HOLDOUT = 20           # fewer hidden values than this: no search, lambda = 0 (largest if N <= C)
 CV_ROWS_PER_ENTRY = 20     # N >= this * C^2: no search, lambda = 0
 POSTERIOR_BURN = 10        # data-augmentation steps before the first kept parameter draw
 POSTERIOR_THIN = 2         # steps between kept draws
@@ -132,7 +132,9 @@ class Gaussian(Model):
             chosen &= present.sum(axis=1, keepdims=True) - chosen.sum(axis=1, keepdims=True) >= 1
             folds.append(chosen)
         if sum(chosen.sum() for chosen in folds) < MIN_HOLDOUT:
-            return 0.0, {}, start
+            # too few cells to compare; with no more rows than columns the maximum-likelihood
+            # covariance is singular and its conditionals deterministic, so shrink the most
+            return (SHRINKAGE_GRID[-1] if n <= c else 0.0), {}, start
         whole, _ = self._em(z, 0.0, start, CV_ITER)
         errors = {shrink: 0.0 for shrink in SHRINKAGE_GRID}
         for chosen in folds:
