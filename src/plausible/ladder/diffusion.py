@@ -277,7 +277,8 @@ class Diffusion(Model):
         known = column_known.float()
         # per chunk, once: where each padded logit comes from, 0 / −inf for allowed / forbidden codes
         # and padding, and which padded entries are real (gathers, not boolean masks, in the loop)
-        index = torch.as_tensor(self.padded_index_)                                          # (J, K)
+        index = torch.as_tensor(self.padded_index_.ravel())                                  # (J * K,)
+        blocks = self.padded_valid_.shape
         forbidden = torch.zeros(allowed.shape).masked_fill_(~(allowed & torch.as_tensor(self.padded_valid_)),
                                                              -math.inf)                      # (B, J, K)
         real = torch.as_tensor(np.flatnonzero(self.padded_valid_))                           # (W_onehot,)
@@ -286,8 +287,8 @@ class Diffusion(Model):
         for t, s in zip(steps[:-1], steps[1:]):
             a_t, a_s = alpha_bar[t], alpha_bar[s]
             out = self.net_(torch.where(known_entries, clean, x), known, torch.tensor([t]))
-            logits = out[:, index] + forbidden                                               # (B, J, K)
-            x0 = torch.cat([(2 * torch.softmax(logits, dim=2) - 1).flatten(1)[:, real],
+            logits = out.index_select(1, index).view(len(out), *blocks) + forbidden           # (B, J, K)
+            x0 = torch.cat([(2 * torch.softmax(logits, dim=2) - 1).flatten(1).index_select(1, real),
                             (a_t.sqrt() * x[:, n_onehot:] - (1 - a_t).sqrt() * out[:, n_onehot:]).clamp(-Z_CLIP, Z_CLIP)],
                            dim=1)                                                           # (B, D)
             if s == 0:
