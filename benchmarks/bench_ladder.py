@@ -454,12 +454,30 @@ def issue4_targets(table: str, store: dict) -> tuple[list[str], int, int]:
     else:
         rate = median(diffusion["sample_rps"])
         cores = diffusion.get("threads", {}).get("torch")
-        verdict(f"sampling ≥ {TARGET_RATE:,} rows/s", rate >= TARGET_RATE,
-                f"{rate:,.0f} rows/s on {cores} torch thread(s) in this run; the issue states the target on "
-                "2 cores, measured on a quiet machine in the bench_sampling section")
+        quiet = sampling_record(table, TARGET_MODEL)
+        if quiet is None:
+            verdict(f"sampling ≥ {TARGET_RATE:,} rows/s on 2 cores", None,
+                    f"{rate:,.0f} rows/s on {cores} torch thread(s) in this run; not yet measured on 2 cores "
+                    "(benchmarks/bench_sampling.py)")
+        else:
+            two = quiet["rows_per_s"]["2"]
+            verdict(f"sampling ≥ {TARGET_RATE:,} rows/s on 2 cores", two >= TARGET_RATE,
+                    f"{two:,.0f} rows/s on 2 torch threads, {quiet['rows_per_s']['1']:,.0f} on 1 "
+                    f"(bench_sampling, {quiet['date'][:10]}, a quiet machine); {rate:,.0f} rows/s on {cores} "
+                    "thread(s) in this run, beside the other contenders")
     overall = "**ALL MET**" if all(v is True for v in verdicts) else \
         f"**NOT MET** ({sum(v is True for v in verdicts)} of {len(verdicts)} targets met)"
     return [f"**{table}** — {overall}", ""] + lines + [""], sum(v is True for v in verdicts), len(verdicts)
+
+
+def sampling_record(table: str, model: str) -> dict | None:
+    """bench_sampling's measurement of `model` on `table` (2 torch threads, a quiet machine), if any:
+    issue 4 states the sampling target on 2 CPU cores, while this benchmark runs every contender on
+    one thread on a machine that may be busy."""
+    path = HERE / "sampling_results.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text()).get(table, {}).get(model)
 
 
 def render(store: dict) -> str:

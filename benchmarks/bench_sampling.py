@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import statistics
 import sys
@@ -31,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 SECTION_START = "<!-- bench_sampling:start -->"
 SECTION_END = "<!-- bench_sampling:end -->"
 TARGET = 20_000  # rows per second on 2 CPU cores (issue 4)
+RESULTS_JSON = HERE / "sampling_results.json"  # {table: {model: record}}; bench_ladder's target reads it
 
 
 def rates(model, rows: int, threads: int, repeats: int) -> tuple[float, float]:
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["| table | model | fit s (1 thread) | rows/s, 1 thread | rows/s, 2 threads | "
              f"≥ {TARGET:,} rows/s on 2 cores | load average at start (1, 2 threads) |",
              "|---|---|---:|---:|---:|---|---|"]
+    store = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     tables = load_tables([d.strip() for d in args.datasets.split(",") if d.strip()], args.train_rows, quick=False)
     for table in tables:
         for name in [m.strip() for m in args.models.split(",") if m.strip()]:
@@ -77,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             progress(f"{table.name} / {name}: {one:,.0f} rows/s on 1 thread, {two:,.0f} on 2 ({verdict})")
             lines.append(f"| {table.name} | {name} | {fit_s:.1f} | {one:,.0f} | {two:,.0f} | {verdict} | "
                          f"{load_one:.2f}, {load_two:.2f} |")
+            store.setdefault(table.name, {})[name] = {
+                "date": dt.datetime.now().astimezone().isoformat(timespec="minutes"), "rows": args.rows,
+                "repeats": args.repeats, "fit_s": fit_s, "rows_per_s": {"1": one, "2": two},
+                "load_average": {"1": load_one, "2": load_two}, "versions": versions()}
     body = "\n".join([
         "## bench_sampling: sampling speed on 1 and 2 CPU threads (issue 4's target)", "",
         f"- date: {dt.datetime.now().astimezone().isoformat(timespec='minutes')}",
@@ -88,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.repeats} times on each thread count (median shown), after a warm-up call.", "",
         *lines])
     print(body)
+    RESULTS_JSON.write_text(json.dumps(store, indent=1, sort_keys=True) + "\n")
+    progress(f"wrote {RESULTS_JSON}")
     if args.out:
         write_section(args.out, body, SECTION_START, SECTION_END)
         progress(f"wrote {args.out}")
