@@ -114,8 +114,39 @@ def test_gaussian_noise_forecast_with_a_window_model():
     y = np.random.default_rng(7).standard_normal(600)
     paths = pl.forecast(y, horizon=6, n_paths=4000, model="gaussian", seed=1)   # variance's MC error ~2%
     assert np.abs(paths.mean(axis=0)).max() < 0.15
-    np.testing.assert_allclose(paths.var(axis=0), y.var(), rtol=0.1)     # this draw's variance is 0.85
+    # this draw's variance is 0.85; the default bootstrap resamples ~590 in-sample error vectors
+    # (sampling error ~6%) and scales them up by the small-sample factor (~3%)
+    np.testing.assert_allclose(paths.var(axis=0), y.var(), rtol=0.15)
     np.testing.assert_allclose(paths.var(axis=0), 1.0, atol=0.25)
+
+
+def test_bootstrap_errors_keep_the_shape_of_skewed_innovations():
+    # AR(1) with centred exponential innovations (skewness 2): the predictive of the next value is
+    # 0.6 y_T + e, e ~ Exp(1) - 1; a Gaussian conditional draws it symmetric, the bootstrap skewed
+    rng = np.random.default_rng(3)
+    e = rng.exponential(1.0, 2000) - 1.0
+    y = np.zeros(2000)
+    for t in range(1, 2000):
+        y[t] = 0.6 * y[t - 1] + e[t]
+    options = dict(horizon=1, n_paths=4000, model="gaussian", seed=0, difference=0, window=3)
+    boot = pl.forecast(y, errors="bootstrap", **options)[:, 0] - 0.6 * y[-1]
+    normal = pl.forecast(y, errors="model", **options)[:, 0] - 0.6 * y[-1]
+    # (the Gaussian's draws are only skewed by the clipping to the observed range: about 0.3)
+    assert stats.skew(boot) > 1.5 and abs(stats.skew(normal)) < 0.5
+    truth = rng.exponential(1.0, 100_000) - 1.0
+    for q in (0.05, 0.5, 0.95):   # the bootstrap's quantiles are the innovation's
+        assert np.quantile(boot, q) == pytest.approx(np.quantile(truth, q), abs=0.1)
+    assert np.quantile(normal, 0.05) < -1.2   # the Gaussian puts mass where Exp(1) - 1 has none (below -1)
+    # auto bootstraps gaussian windows: the same paths as errors="bootstrap"
+    np.testing.assert_array_equal(pl.forecast(y, **options)[:, 0] - 0.6 * y[-1], boot)
+
+
+def test_bootstrap_errors_keep_the_correlation_across_the_horizon():
+    rng = np.random.default_rng(4)
+    y = np.cumsum(rng.standard_normal(800))               # a random walk, differenced once
+    paths = pl.forecast(y, horizon=6, n_paths=3000, model="gaussian", errors="bootstrap", seed=0)
+    variance = paths.var(axis=0)
+    assert variance[0] == pytest.approx(1.0, abs=0.2) and 4.5 < variance[-1] < 7.5
 
 
 def test_a_mixture_draws_each_models_share_of_the_paths():
@@ -176,6 +207,8 @@ def test_errors_speak_to_the_user():
         pl.forecast(np.arange(30.0), horizon=2, model="auto+gaussian")
     with pytest.raises(ValueError, match="one-dimensional"):
         pl.forecast(np.zeros((3, 4)), horizon=2)
+    with pytest.raises(ValueError, match="errors must be one of"):
+        pl.forecast(np.arange(30.0), horizon=2, errors="normal")
 
 
 # ---------------------------------------------------------------------- backtest, CLI, demo

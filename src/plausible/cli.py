@@ -195,6 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
     forecast.add_argument("--difference", default="auto", choices=["auto", "0", "1", "2"],
                           help="differences before modelling (default auto: KPSS and ADF tests)")
+    forecast.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
     forecast.add_argument("--seed", type=int, default=0)
     for option in ("id", "time", "value"):
         forecast.add_argument(f"--{option}-column", default=option, metavar="NAME",
@@ -207,6 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--paths", type=int, default=200, help="sample paths per forecast (default 200)")
     backtest.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
     backtest.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
+    backtest.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
     backtest.add_argument("--seed", type=int, default=0)
     backtest.add_argument("--json", action="store_true", help="print JSON (with the per-origin table)")
     for option in ("id", "time", "value"):
@@ -438,6 +440,10 @@ def _series_frames(args) -> tuple:
     return frame, out
 
 
+ERRORS_HELP = ("errors of window models: model (the model's own conditional draws), bootstrap (its conditional "
+               "mean plus resampled in-sample error vectors), auto (default: bootstrap for gaussian windows)")
+
+
 def _forecast(args) -> str:
     import numpy as np
 
@@ -448,7 +454,7 @@ def _forecast(args) -> str:
     table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
                      window=args.window, season=args.season,
                      difference=args.difference if args.difference == "auto" else int(args.difference),
-                     id_column=args.id_column, time_column=args.time_column, value_column=args.value_column)
+                     errors=args.errors, id_column=args.id_column, time_column=args.time_column, value_column=args.value_column)
     write_table(table, args.out)
     plot = args.plot or str(Path(args.out).with_suffix(".png"))
     key, values, times = series[0]
@@ -475,7 +481,7 @@ def _backtest(args) -> str:
     for key, values, _ in series:
         try:
             results[key] = backtest(values, horizon=args.horizon, origins=args.origins, n_paths=args.paths,
-                                    model=args.model, seed=args.seed, season=args.season,
+                                    model=args.model, seed=args.seed, season=args.season, errors=args.errors,
                                     progress=False if args.json else None)
         except ValueError as error:
             raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
