@@ -149,6 +149,26 @@ def log_density(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, group
     return out
 
 
+def mahalanobis(x: np.ndarray, mean: np.ndarray, covariance: np.ndarray, groups=None) -> np.ndarray:
+    """(N,): (x_O - mu_O)' S_OO^-1 (x_O - mu_O) of each row over its present dimensions (0 if none)."""
+    out = np.zeros(len(x))
+    means, covariances = mean[None], covariance[None]
+    for group in patterns(x) if groups is None else groups:
+        rows, present, block = group
+        if present.ndim == 2:
+            precision = np.linalg.inv(covariance)
+            for part in _batches(group, 1):
+                filled = _row_conditionals(block[part], present[part], means, covariances)[0][0]   # (n, C)
+                out[rows[part]] = np.einsum("nc,cd,nd->n", filled, precision, filled)
+            continue
+        if not present.any():
+            continue
+        lower = np.linalg.cholesky(covariance[np.ix_(present, present)])
+        whitened = np.linalg.solve(lower, (block - mean[present]).T)
+        out[rows] = (whitened ** 2).sum(axis=0)
+    return out
+
+
 def conditional(means: np.ndarray, covariances: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(B, V), (K, |O|, |M|) and (K, |M|, |M|): x_M | x_O ~ N(mu_kM + (x_O - mu_kO) B_k, V_k)."""
     absent = ~present
@@ -160,8 +180,14 @@ def conditional(means: np.ndarray, covariances: np.ndarray, present: np.ndarray)
 
 
 def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: np.ndarray,
-              weights: np.ndarray | None = None, groups=None, shrink: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+              weights: np.ndarray | None = None, groups=None, shrink: float = 0.0,
+              spread_weights: np.ndarray | None = None, denominator: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """One EM step for K Gaussians at once, row i weighted by weights[i, k] (all 1 if None).
+
+    `spread_weights` (N, K) weigh the conditional covariances V_i instead (default: `weights`) and
+    the second moments are divided by `denominator` (K,) instead of sum_i w_ik: the multivariate t
+    (`student`) takes w_i = E[tau_i | x_O], V_i unweighted and N (Liu & Rubin 1995).
 
     means (K, C), covariances (K, C, C), weights (N, K); see the module doc for the update. The
     moments are accumulated around the current means, group by group (x is never copied whole).
@@ -170,15 +196,16 @@ def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: 
     variances stay, every correlation is divided by 1 + lambda (see `shrinkage_path`).
     """
     weights = np.ones((len(x), len(means))) if weights is None else weights
+    spread_weights = weights if spread_weights is None else spread_weights
     first, second = np.zeros_like(means), np.zeros_like(covariances)  # sum w (x^ - mu), sum w [(..)(..)' + V]
     for group in patterns(x) if groups is None else groups:
         rows, present, block = group
         if present.ndim == 2:
             for part in _batches(group, len(means)):
-                w = weights[rows[part]]                                                # (n, K)
+                w, v = weights[rows[part]], spread_weights[rows[part]]                   # (n, K)
                 filled, spread, _ = _row_conditionals(block[part], present[part], means, covariances)
                 first += np.einsum("nk,knc->kc", w, filled)
-                second += np.einsum("nk,knc,knd->kcd", w, filled, filled) + np.einsum("nk,kncd->kcd", w, spread)
+                second += np.einsum("nk,knc,knd->kcd", w, filled, filled) + np.einsum("nk,kncd->kcd", v, spread)
             continue
         w = weights[rows]                                                          # (n, K)
         order = np.concatenate([np.flatnonzero(present), np.flatnonzero(~present)])  # present dims first
@@ -187,12 +214,14 @@ def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: 
         filled = np.concatenate([deviation, deviation @ regression], axis=2)       # (K, n, C): x^ - mu, reordered
         first[:, order] += (w.T[:, None, :] @ filled)[:, 0]
         moments = (filled * w.T[:, :, None]).transpose(0, 2, 1) @ filled          # (K, C, C)
-        moments[:, present.sum():, present.sum():] += w.sum(axis=0)[:, None, None] * spread
+        moments[:, present.sum():, present.sum():] += spread_weights[rows].sum(axis=0)[:, None, None] * spread
         second[:, order[:, None], order] += moments
     total = weights.sum(axis=0)                                                    # (K,)
     alive = total > 1e-10
     shift = first / np.where(alive, total, 1.0)[:, None]
-    updated = second / np.where(alive, total, 1.0)[:, None, None] - shift[:, :, None] * shift[:, None, :]
+    divide = np.where(alive, total if denominator is None else denominator, 1.0)
+    updated = (second / divide[:, None, None]
+               - (np.where(alive, total, 1.0) / divide)[:, None, None] * shift[:, :, None] * shift[:, None, :])
     updated = (updated + updated.transpose(0, 2, 1)) / 2
     if shrink > 0:
         variances = np.diagonal(updated, axis1=1, axis2=2)

@@ -161,25 +161,35 @@ class Gaussian(Model):
         """
         z = (data.values - self.center_) / self.scale_
         rows, c = z.shape
-        groups, component = patterns(z), np.zeros(rows, np.int64)
+        groups = patterns(z)
         counts = [np.bincount(data.codes[:, j], minlength=len(p)) for j, p in enumerate(self.discrete_probs_)]
         mean, covariance, shrink = self.mean_, self.covariance_, self.shrinkage_
         out = []
         for step in range(POSTERIOR_BURN + (n - 1) * POSTERIOR_THIN + 1):
             if c:
-                full = sample_missing(z, mean[None], covariance[None], component, rng, groups)
-                centre = full.mean(axis=0)
-                scatter = (full - centre).T @ (full - centre)
+                full, weights = self._augment(z, mean, covariance, groups, rng)
+                if weights is None:
+                    centre, total = full.mean(axis=0), rows
+                    scatter = (full - centre).T @ (full - centre)
+                else:   # row i counts weights[i] times (the t's scale draws tau_i)
+                    total = weights.sum()
+                    centre = weights @ full / total
+                    scatter = ((full - centre) * weights[:, None]).T @ (full - centre)
                 scatter = scatter + shrink * np.diag(np.diag(scatter)) + rows * (1 + shrink) * np.diag(self.ridge_)
                 covariance = np.atleast_2d(invwishart.rvs(df=rows * (1 + shrink) + c + 1, scale=scatter,
                                                           random_state=rng))
-                mean = rng.multivariate_normal(centre, covariance / rows)
+                mean = rng.multivariate_normal(centre, covariance / total)
             if step >= POSTERIOR_BURN and (step - POSTERIOR_BURN) % POSTERIOR_THIN == 0:
                 draw = copy.copy(self)
                 draw.mean_, draw.covariance_ = mean, covariance
                 draw.discrete_probs_ = [dirichlet(count + self.alpha, rng) for count in counts]
                 out.append(draw)
         return out
+
+    def _augment(self, z: np.ndarray, mean: np.ndarray, covariance: np.ndarray, groups, rng):
+        """The I-step of data augmentation: z with every absent value drawn given its row under
+        (mean, covariance), and the rows' weights in the P-step (None: all 1)."""
+        return sample_missing(z, mean[None], covariance[None], np.zeros(len(z), np.int64), rng, groups), None
 
     def _log_prob(self, data: Encoded) -> np.ndarray:
         total = np.zeros(len(data))
