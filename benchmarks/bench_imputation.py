@@ -33,7 +33,7 @@ import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 START, END = "<!-- imputation:start -->", "<!-- imputation:end -->"
-OURS = ("gmm", "copula", "gaussian", "bayesnet", "autoregressive", "vae", "diffusion")
+OURS = ("gmm", "copula", "gaussian", "student", "bayesnet", "autoregressive", "vae", "diffusion")
 PEERS = ("iterative_imputer", "knn_imputer", "most_frequent")
 TARGET_RATIO, COVERAGE = 0.90, (0.88, 0.92)
 
@@ -287,8 +287,8 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tables", default="breast_cancer,wine,diabetes,wine_labelled,fashion")
-    parser.add_argument("--contenders", default="gmm,copula,gaussian,gaussian+fitted,bayesnet,iterative_imputer,"
-                                                "knn_imputer,most_frequent")
+    parser.add_argument("--contenders", default="gmm,copula,gaussian,gaussian+fitted,student,student+fitted,"
+                                                "bayesnet,iterative_imputer,knn_imputer,most_frequent")
     parser.add_argument("--shares", default="0.2,0.5")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--draws", type=int, default=20)

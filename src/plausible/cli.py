@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
                              "intervals include the parameters' uncertainty; default 1)")
     impute.add_argument("--uncertainty", choices=["auto", "posterior", "fitted"], default="auto",
                         help="posterior: every draw from its own posterior draw of the model's parameters "
-                             "(proper imputation; gaussian offers it); fitted: all draws from the fitted "
+                             "(proper imputation; gaussian and student offer it); fitted: all draws from the fitted "
                              "model; auto (default): posterior where offered")
     impute.add_argument("--spread", metavar="FILE", help="also write each cell's spread across the draws")
     impute.add_argument("--pool", metavar="STATISTIC", help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2"')
@@ -454,7 +454,8 @@ def _forecast(args) -> str:
     table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
                      window=args.window, season=args.season,
                      difference=args.difference if args.difference == "auto" else int(args.difference),
-                     errors=args.errors, id_column=args.id_column, time_column=args.time_column, value_column=args.value_column)
+                     errors=args.errors, id_column=args.id_column, time_column=args.time_column,
+                     value_column=args.value_column)
     write_table(table, args.out)
     plot = args.plot or str(Path(args.out).with_suffix(".png"))
     key, values, times = series[0]
