@@ -173,6 +173,24 @@ def test_one_long_series_forecasts_any_history(tmp_path):
     np.testing.assert_array_equal(draws[0][~np.isnan(gappy)], gappy[~np.isnan(gappy)])
 
 
+def test_prediction_errors_have_the_multistep_variances_of_an_ar1():
+    rng = np.random.default_rng(0)
+    y = np.zeros(3000)
+    for t in range(1, 3000):
+        y[t] = 0.8 * y[t - 1] + rng.standard_normal()
+    model = pl.make("statespace", seed=0, state_dim=1).fit(y[None, :])
+    errors = model.prediction_errors(y, 4)
+    assert errors.shape == (3000 - 5 - 4 + 1, 4)
+    expected = [(1 - 0.64 ** h) / (1 - 0.64) for h in range(1, 5)]       # sum of 0.8^(2j), j < h
+    np.testing.assert_allclose(errors.var(axis=0), expected, rtol=0.08)
+    np.testing.assert_allclose(errors.mean(axis=0), 0.0, atol=0.1)
+    # a bootstrap forecast: the exact mean path plus those errors, so the same moments as the model's
+    boot = pl.forecast(y, horizon=4, n_paths=4000, model="statespace", errors="bootstrap", difference=0, seed=0)
+    mean, _ = model.forecast_moments(y, 4)
+    np.testing.assert_allclose(boot.mean(axis=0), mean, atol=0.1)
+    np.testing.assert_allclose(boot.var(axis=0), expected, rtol=0.1)
+
+
 def test_errors_speak_to_the_user():
     table = pd.DataFrame({"t0": [1.0, 2.0], "t1": [0.5, 1.5], "x": ["a", "b"]})
     with pytest.raises(pl.SchemaError, match="column 'x' is categorical"):

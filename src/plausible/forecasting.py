@@ -34,7 +34,10 @@ Models
   and lets every other model (copula, diffusion, ...) draw its own learned errors. In the
   benchmark it moved gaussian's mean coverage of the 50/80/95% intervals from 0.57/0.79/0.90 to
   0.50/0.77/0.90 and lowered its CRPS on 6 of 7 series (mean ratio to the best peer 0.980 ->
-  0.976);
+  0.976). `errors="bootstrap"` works for `"statespace"` too (its mean path plus the in-sample
+  multi-step errors of its Kalman predictions, `StateSpace.prediction_errors`), but "auto" leaves
+  statespace to its own Gaussian paths: bootstrapped, its mean 95% coverage in the benchmark fell
+  from 0.92 to 0.89 and its CRPS rose on 5 of 7 series.
   `"diffusion"` is the diffusion model conditioned on the past window (masked training).
 - several models, as a list or joined by "+" (`"statespace+gaussian"`): an equal mixture, each
   model drawing its share of the paths (every path is one joint draw from one model).
@@ -375,7 +378,19 @@ def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str,
                           strategy: str = "direct", errors: str = "auto") -> np.ndarray:
     unfitted = _make(model, seed, params, time_budget)
     if unfitted.data_kind == "series":      # a model of whole series (statespace): the history is one row
-        paths = np.asarray(unfitted.fit(z[None, :]).forecast(z, horizon, n_paths, seed), dtype=float)
+        fitted = unfitted.fit(z[None, :])
+        errors_vectors = None
+        if errors in ("auto", "bootstrap") and hasattr(fitted, "prediction_errors"):
+            errors_vectors = fitted.prediction_errors(z, horizon)
+            if errors == "auto" and (model not in BOOTSTRAP_MODELS or len(errors_vectors) < MIN_BOOTSTRAP_WINDOWS):
+                errors_vectors = None
+        if errors_vectors is not None and len(errors_vectors):
+            # the model's mean path plus the whole in-sample error vector of a random past origin
+            center = fitted.forecast_moments(z, horizon)[0]
+            pick = np.random.default_rng(seed).integers(0, len(errors_vectors), n_paths)
+            paths = center[None, :] + errors_vectors[pick]
+        else:
+            paths = np.asarray(fitted.forecast(z, horizon, n_paths, seed), dtype=float)
     else:
         ahead = horizon if strategy == "direct" else 1
         window = default_window(len(z), ahead, season) if window is None else window

@@ -460,6 +460,30 @@ class StateSpace(Model):
         out += p.R * np.eye(horizon)
         return np.array(means) @ p.C * self.scale_ + p.d * self.scale_ + self.center_, out * self.scale_ ** 2
 
+    def prediction_errors(self, history, horizon: int, burn_in: int | None = None) -> np.ndarray:
+        """(M, horizon) in-sample errors of the model's multi-step mean forecasts along `history`:
+        row t is y_{t+1..t+horizon} minus its mean given y_1..y_t (the Kalman filter's predicted
+        state carried forward, C A^(k-1) m_{t+1} + d), for every origin t after `burn_in` steps
+        (default: twice the state dimension, at least 5) whose whole future is observed. What a
+        residual bootstrap resamples (`plausible.forecasting`, errors="bootstrap")."""
+        self._check_fitted()
+        values = np.asarray(history, dtype=float)
+        if values.ndim != 1:
+            raise ValueError(f"history must be one series (a 1-D array), got shape {values.shape}")
+        horizon = _check_count(horizon, "horizon", 1)
+        p = self.parameters_
+        z = (values - self.center_) / self.scale_
+        predicted = kalman_filter(z[None, :], p).mp[0]                      # (T, k): E[x_t | y_<t]
+        burn_in = max(5, 2 * len(p.A)) if burn_in is None else burn_in
+        origins = np.arange(burn_in, len(z) - horizon + 1)                   # predicting z[t .. t+H-1]
+        state, forecasts = predicted[origins], []
+        for _ in range(horizon):
+            forecasts.append(state @ p.C + p.d)
+            state = state @ p.A.T
+        errors = (np.lib.stride_tricks.sliding_window_view(z, horizon)[origins] - np.stack(forecasts, axis=1))
+        errors = errors[np.isfinite(errors).all(axis=1)]
+        return errors * self.scale_
+
     # ------------------------------------------------------------------ helpers
     def _run_forward(self, first: np.ndarray, length: int, rng) -> np.ndarray:
         """Standardized y of `length` steps from states x_1 = first (S, k): x_t = A x_t-1 + w_t."""
