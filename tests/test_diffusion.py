@@ -68,3 +68,20 @@ def test_default_imputation_has_the_gaussian_conditional_mean_and_spread():
     # stated tolerance: means within 0.15 (a quarter of b's conditional sd), spreads within 20%
     np.testing.assert_allclose(draws[["b", "c"]].mean(), mean, atol=0.15)
     np.testing.assert_allclose(draws[["b", "c"]].std(), sd, rtol=0.2)
+
+
+def test_the_second_order_solver_needs_fewer_steps_than_ddim():
+    """DPM-Solver++(2M) integrates the same ODE to second order: at 4 network evaluations its
+    samples are closer to the mixture than DDIM's; with eta > 0 it falls back to DDIM."""
+    reference = mixture(2000, seed=1).to_numpy()
+    model = pl.make("diffusion", seed=0, updates=600, hidden=64, sampling_steps=4).fit(mixture(3000, seed=0))
+    distances = {}
+    for solver in ("ddim", "dpm++2m"):
+        model.solver = solver
+        distances[solver] = np.mean([energy_distance(model.sample(1500, seed=s).to_numpy(), reference)
+                                     for s in range(2)])
+    assert distances["dpm++2m"] < 0.8 * distances["ddim"], distances      # measured 0.038 vs 0.059
+    model.eta = 0.5
+    np.testing.assert_array_equal(model.sample(50, seed=3).to_numpy(),
+                                  pl.make("diffusion", seed=0, updates=600, hidden=64, sampling_steps=4, eta=0.5)
+                                  .fit(mixture(3000, seed=0)).sample(50, seed=3).to_numpy())

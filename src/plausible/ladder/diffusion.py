@@ -44,7 +44,18 @@ Sampling (DDIM, Song et al. 2021) on S = `sampling_steps` ≤ 50 of the T steps,
     ε̂ = (x_t − α_t x̂_0) / σ_t
     x_s = α_s x̂_0 + √(σ_s² − c²) ε̂ + c z,   c = η σ_s/σ_t √(1 − ᾱ_t/ᾱ_s),   z ~ N(0, I)
 
-η = 0 is the deterministic ODE sampler. At τ_0 each code is drawn from the last softmax over
+η = 0 is the deterministic ODE sampler. The default `solver="dpm++2m"` integrates the same ODE
+to second order at no extra network evaluation (DPM-Solver++(2M), Lu et al. 2022): with
+λ_t = log(α_t/σ_t) and h = λ_s − λ_t, x_s = (σ_s/σ_t) x_t − α_s (e^{−h} − 1) D, where
+D = (1 + 1/(2r)) x̂_0 − x̂_0'/(2r) extrapolates from the previous step's x̂_0' (r = h'/h; D = x̂_0
+is exactly the DDIM step above with η = 0, `solver="ddim"`); the last step to τ_0 takes x̂_0 as
+it is. Why: ten first-order steps cut the ODE's curves short, pulling samples toward the dense
+middle of the data, and so toward the training rows. On the benchmark tables (10 steps) the
+second-order solver raised the distance-to-closest-record ratio from 0.996 to 1.018
+(breast_cancer) and from 0.967 to 1.020 (mixed, 50,000 rows), with detection AUC 0.577 -> 0.569
+(fashion), 0.629 -> 0.615 (mixed), 0.556 -> 0.563 (breast_cancer); on a 2-D mixture its energy
+distance at 10 steps (0.0046) is near DDIM's at 25-50 (0.0040), against 0.0054 for DDIM at 10.
+At τ_0 each code is drawn from the last softmax over
 the allowed codes (`layout.evidence`: all codes when sampling, never MISSING for an unknown cell
 when imputing) and the numbers are x̂_0, mapped back through their marginals where the chosen
 state is VALUE.
@@ -134,6 +145,8 @@ class Diffusion(Model):
         "timesteps": Param(1000, int, "T: steps of the forward (noising) process", low=2, high=100_000),
         "sampling_steps": Param(10, int, "DDIM steps (network evaluations) per sample or imputation", low=1, high=50),
         "eta": Param(0.0, float, "DDIM noise: 0 = deterministic ODE sampler, 1 = DDPM-like", low=0.0, high=1.0),
+        "solver": Param("dpm++2m", str, "ODE solver of the sampler: dpm++2m (second order) or ddim (first "
+                        "order), the same network evaluations; eta > 0 always uses ddim", choices=("ddim", "dpm++2m")),
         "validation": Param(0.1, float, "share of rows held out for early stopping (tables of 2,000+ rows)",
                             low=0.0, high=0.5),
         "time_budget": Param(None, float, "seconds of training at most (None: no limit)", low=0.0, optional=True),
@@ -283,7 +296,8 @@ class Diffusion(Model):
                                                              -math.inf)                      # (B, J, K)
         real = torch.as_tensor(np.flatnonzero(self.padded_valid_))                           # (W_onehot,)
         x = torch.randn(clean.shape, generator=generator)
-        logits = None
+        logits, previous = None, None          # previous: (x̂_0, h) of the last step, for dpm++2m
+        multistep = self.solver == "dpm++2m" and self.eta == 0
         for t, s in zip(steps[:-1], steps[1:]):
             a_t, a_s = alpha_bar[t], alpha_bar[s]
             out = self.net_(torch.where(known_entries, clean, x), known, torch.tensor([t]))
@@ -294,6 +308,18 @@ class Diffusion(Model):
             if s == 0:
                 x = x0
                 break
+            if multistep:
+                # DPM-Solver++(2M) in data-prediction form (Lu et al. 2022): with λ = log(α/σ),
+                # h = λ_s − λ_t, x_s = (σ_s/σ_t) x_t − α_s (e^{−h} − 1) D, where D corrects x̂_0
+                # linearly with the previous step's, D = (1 + 1/(2r)) x̂_0 − 1/(2r) x̂_0', r = h'/h
+                h = 0.5 * (torch.log(a_s / (1 - a_s)) - torch.log(a_t / (1 - a_t)))
+                direction = x0
+                if previous is not None:
+                    ratio = previous[1] / h
+                    direction = (1 + 1 / (2 * ratio)) * x0 - previous[0] / (2 * ratio)
+                previous = (x0, h)
+                x = ((1 - a_s) / (1 - a_t)).sqrt() * x - a_s.sqrt() * torch.expm1(-h) * direction
+                continue
             noise = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()
             c = self.eta * ((1 - a_s) / (1 - a_t) * (1 - a_t / a_s)).sqrt()
             x = a_s.sqrt() * x0 + (1 - a_s - c ** 2).clamp(min=0).sqrt() * noise
