@@ -356,3 +356,16 @@ def test_uncertainty_option_is_checked():
     fitted = pl.make("gaussian").fit(masked)
     with pytest.raises(ValueError, match="fitted model is used as it is"):
         pl.impute(masked, model=fitted, uncertainty="posterior")
+
+
+def test_a_frame_labelled_by_numbers_is_read_and_given_back_with_its_labels():
+    frame = pd.DataFrame(np.random.default_rng(0).multivariate_normal([0, 0, 0], np.eye(3) + 0.5, 80))
+    holes = frame.mask(np.random.default_rng(1).random(frame.shape) < 0.2)
+    draws = pl.impute(holes, n_draws=3, seed=0)
+    assert [list(d.columns) for d in draws] == [[0, 1, 2]] * 3
+    assert not draws[0].isna().any().any()
+    assert pl.evaluate_imputation(frame, holes, draws)["nrmse"] < 1.0
+    model = pl.make("gaussian", seed=0).fit(frame)
+    assert list(model.sample(2, seed=0).columns) == ["0", "1", "2"]
+    with pytest.raises(pl.SchemaError, match="distinct when written as text"):
+        pl.make("gaussian").fit(pd.DataFrame([[1.0, 2.0]] * 5, columns=[0, "0"]))

@@ -141,7 +141,11 @@ class Model:
 
     # ------------------------------------------------------------------ the protocol
     def fit(self, data, schema: dict | None = None) -> "Model":
-        """Learn the distribution of `data` (DataFrame or 2-D array). `schema` overrides column kinds."""
+        """Learn the distribution of `data` (DataFrame or 2-D array). `schema` overrides column kinds.
+
+        Column names are text: a DataFrame labelled 0, 1, ... (as `pd.DataFrame(array)` makes it)
+        is read with the names "0", "1", ..., which `sample` returns; `impute` gives back the
+        labels of the table it is given."""
         frame, self.input_kind_ = _as_frame(data)
         self.schema_ = Schema.infer(frame, overrides=schema)
         self.layout_ = TableLayout.fit(frame, self.schema_)
@@ -214,7 +218,10 @@ class Model:
                 for name, cells in columns.items():
                     gaps = incomplete[pd.isna(cells[incomplete])]
                     cells[gaps] = filled[name].to_numpy(dtype=object)[np.isin(incomplete, gaps)]
-            draws.append(self._output(restore_dtypes(pd.DataFrame(columns), self.schema_)))
+            draw = self._output(restore_dtypes(pd.DataFrame(columns), self.schema_))
+            if isinstance(data, pd.DataFrame) and isinstance(draw, pd.DataFrame):
+                draw = draw.set_axis(data.columns, axis=1)      # the caller's labels (0, 1, ... stay numbers)
+            draws.append(draw)
         return draws
 
     @property
@@ -372,6 +379,11 @@ def load(path) -> Model:
 # ---------------------------------------------------------------------- small helpers
 def _as_frame(data, names: list[str] | None = None) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
+        if not all(isinstance(name, str) for name in data.columns):   # pd.DataFrame(array): 0, 1, 2, ...
+            names = [str(name) for name in data.columns]
+            if len(set(names)) != len(names):
+                raise SchemaError(f"column names must stay distinct when written as text; got {list(data.columns)!r}")
+            data = data.set_axis(names, axis=1)
         return data, "dataframe"
     if isinstance(data, np.ndarray):
         if data.ndim != 2:
