@@ -128,7 +128,7 @@ class Diffusion(Model):
     family = "diffusion"
     complexity = 75
     description = ("denoising diffusion (Gaussian noise on normal scores and ±1 one-hot blocks), masked training "
-                   "for imputation, DDIM sampling in a few steps")
+                   "for imputation, a second-order ODE sampler in a few steps")
     log_prob_kind = "none"
     impute_kind = "approximate"
     unsupported_reasons = {"log_prob": ("the diffusion bound needs a network call per timestep and a proper decoder "
@@ -282,7 +282,8 @@ class Diffusion(Model):
     @torch.inference_mode()
     def _denoise(self, clean: torch.Tensor, column_known: torch.Tensor, allowed: torch.Tensor,
                  generator: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """DDIM from pure noise on the unknown entries; returns (codes (B, J), normal scores (B, C))."""
+        """DDIM or DPM-Solver++(2M) from pure noise on the unknown entries; returns (codes (B, J),
+        normal scores (B, C))."""
         n_onehot = self.tensors_.n_onehot
         alpha_bar = torch.as_tensor(cosine_alpha_bar(self.timesteps), dtype=torch.float32)
         steps = np.unique(np.round(np.linspace(0, self.timesteps, self.sampling_steps + 1)).astype(int))[::-1]
