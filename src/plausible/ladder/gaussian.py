@@ -198,7 +198,11 @@ class Gaussian(Model):
         values = np.where(self.layout_.value_active(data.codes), data.values, np.nan)
         jacobian = np.where(np.isnan(values), 0.0, np.log(self.scale_)).sum(axis=1)
         z = (values - self.center_) / self.scale_
-        return total + log_density(z, self.mean_[None], self.covariance_[None])[:, 0] - jacobian
+        return total + self._values_log_density(z) - jacobian
+
+    def _values_log_density(self, z: np.ndarray) -> np.ndarray:
+        """(N,) log density of each row's present standardized values (absent ones integrated out)."""
+        return log_density(z, self.mean_[None], self.covariance_[None])[:, 0]
 
     def _complete(self, data: Encoded, allowed: list[np.ndarray], rng) -> Encoded:
         """Fill unknown codes (restricted to `allowed`), then the unknown values that are present."""
@@ -207,9 +211,13 @@ class Gaussian(Model):
             rows = np.flatnonzero(codes[:, j] < 0)
             if rows.size:
                 codes[rows, j] = draw_categorical(probs * allowed[j][rows], rng)
-        values = impute_values(data.values, self.layout_.value_active(codes), self.center_, self.scale_,
-                               self.mean_[None], self.covariance_[None], np.zeros(len(data), np.int64), rng)
-        return Encoded(codes, values)
+        return Encoded(codes, self._draw_values(data.values, self.layout_.value_active(codes), rng))
+
+    def _draw_values(self, values: np.ndarray, active: np.ndarray, rng) -> np.ndarray:
+        """values (user units) with every NaN drawn given the row's present values, NaN again where
+        `active` is False; present values kept exactly."""
+        return impute_values(values, active, self.center_, self.scale_, self.mean_[None], self.covariance_[None],
+                             np.zeros(len(values), np.int64), rng)
 
     def _get_state(self):
         arrays = {f"discrete_{j}": p for j, p in enumerate(self.discrete_probs_)}

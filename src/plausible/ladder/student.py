@@ -48,7 +48,6 @@ from scipy.special import gammaln
 from .._gaussian import em_update, log_density, mahalanobis, patterns, sample_missing
 from ..base import Param
 from ..layout import Encoded
-from ..marginals import draw_categorical
 from ..registry import register
 from .gaussian import TOLERANCE, Gaussian
 
@@ -129,14 +128,8 @@ class Student(Gaussian):
         self.dof_ = self.dof
         super()._fit(data, rng)
 
-    def _log_prob(self, data: Encoded) -> np.ndarray:
-        total = np.zeros(len(data))
-        for j, probs in enumerate(self.discrete_probs_):
-            total += np.log(probs[data.codes[:, j]])
-        values = np.where(self.layout_.value_active(data.codes), data.values, np.nan)
-        jacobian = np.where(np.isnan(values), 0.0, np.log(self.scale_)).sum(axis=1)
-        z = (values - self.center_) / self.scale_
-        return total + t_log_density(z, self.mean_, self.covariance_, self.dof_) - jacobian
+    def _values_log_density(self, z: np.ndarray) -> np.ndarray:
+        return t_log_density(z, self.mean_, self.covariance_, self.dof_)
 
     def _conditional_draw(self, z: np.ndarray, mean: np.ndarray, covariance: np.ndarray, groups, rng,
                           scales: np.ndarray | None = None) -> np.ndarray:
@@ -151,20 +144,13 @@ class Student(Gaussian):
             scales = rng.chisquare(self.dof_ + p) / (self.dof_ + delta)   # tau_i | x_O
         return centre + (draw - centre) / np.sqrt(scales)[:, None]
 
-    def _complete(self, data: Encoded, allowed: list[np.ndarray], rng) -> Encoded:
-        """Fill unknown codes (restricted to `allowed`), then the unknown values that are present."""
-        codes = data.codes.copy()
-        for j, probs in enumerate(self.discrete_probs_):
-            rows = np.flatnonzero(codes[:, j] < 0)
-            if rows.size:
-                codes[rows, j] = draw_categorical(probs * allowed[j][rows], rng)
-        active = self.layout_.value_active(codes)
-        z = (data.values - self.center_) / self.scale_
+    def _draw_values(self, values: np.ndarray, active: np.ndarray, rng) -> np.ndarray:
+        z = (values - self.center_) / self.scale_
         filled = self._conditional_draw(z, self.mean_, self.covariance_, patterns(z), rng)
-        values = np.where(active, self.center_ + self.scale_ * filled, np.nan)
-        known = ~np.isnan(data.values)
-        values[known] = data.values[known]
-        return Encoded(codes, values)
+        out = np.where(active, self.center_ + self.scale_ * filled, np.nan)
+        known = ~np.isnan(values)
+        out[known] = values[known]
+        return out
 
     def _augment(self, z: np.ndarray, mean: np.ndarray, covariance: np.ndarray, groups, rng):
         p = (~np.isnan(z)).sum(axis=1)
