@@ -369,3 +369,12 @@ def test_a_frame_labelled_by_numbers_is_read_and_given_back_with_its_labels():
     assert list(model.sample(2, seed=0).columns) == ["0", "1", "2"]
     with pytest.raises(pl.SchemaError, match="distinct when written as text"):
         pl.make("gaussian").fit(pd.DataFrame([[1.0, 2.0]] * 5, columns=[0, "0"]))
+
+
+def test_impute_keeps_each_label_on_its_own_column_whatever_the_order():
+    frame = pd.DataFrame({1: np.arange(40.0), 0: np.arange(40.0) * 2 + 1})
+    model = pl.make("gaussian", seed=0).fit(frame)
+    rows = pd.DataFrame({0: [5.0, np.nan], 1: [np.nan, 10.0]})          # the other column order
+    draw = model.impute(rows, n_draws=1, seed=0)[0]
+    assert draw.loc[0, 0] == 5.0 and draw.loc[1, 1] == 10.0
+    assert draw.loc[0, 1] == pytest.approx(2.0, abs=0.5) and draw.loc[1, 0] == pytest.approx(21.0, abs=1.0)

@@ -219,8 +219,8 @@ class Model:
                     gaps = incomplete[pd.isna(cells[incomplete])]
                     cells[gaps] = filled[name].to_numpy(dtype=object)[np.isin(incomplete, gaps)]
             draw = self._output(restore_dtypes(pd.DataFrame(columns), self.schema_))
-            if isinstance(data, pd.DataFrame) and isinstance(draw, pd.DataFrame):
-                draw = draw.set_axis(data.columns, axis=1)      # the caller's labels (0, 1, ... stay numbers)
+            if isinstance(data, pd.DataFrame) and not all(isinstance(name, str) for name in data.columns):
+                draw = draw.rename(columns={str(name): name for name in data.columns})   # 0, 1, ... stay numbers
             draws.append(draw)
         return draws
 
