@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from plausible.neural import TrainConfig, init_distributed, mlp, seeded, train
+from plausible.neural import TrainConfig, finish_distributed, init_distributed, mlp, seeded, train
 
 
 def data() -> torch.Tensor:
@@ -37,5 +37,4 @@ if __name__ == "__main__":
     net, history = fit()
     np.savez(out / f"rank{rank}.npz", *[p.detach().numpy() for p in net.parameters()],
              validation=np.array([h["validation_loss"] for h in history]))
-    if distributed:
-        torch.distributed.destroy_process_group()
+    finish_distributed()   # a barrier, then the group torn down together

@@ -254,9 +254,17 @@ def _fit(args) -> str:
 
         distributed = init_distributed()
     model = cls(seed=args.seed, **params).fit(data, schema=_pairs(args.schema, "--schema") or None)
-    if distributed and not is_main_process():
-        return ""  # every rank holds the same weights; rank 0 writes them
-    model.save(args.out)
+    if distributed:
+        from .neural import finish_distributed
+
+        main = is_main_process()
+        if main:
+            model.save(args.out)   # every rank holds the same weights; rank 0 writes them
+        finish_distributed()
+        if not main:
+            return ""
+    else:
+        model.save(args.out)
     return f"fitted {args.model} on {len(data):,} rows x {data.shape[1]} columns; saved to {args.out}"
 
 

@@ -274,6 +274,17 @@ def init_distributed() -> bool:
     return True
 
 
+def finish_distributed() -> None:
+    """Leave the process group together: a barrier (every rank has done its work, rank 0 has
+    written its files), then destroy the group. A rank that exits while another still talks to the
+    group can abort it ("terminate called without an active exception"). No-op when not distributed."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def is_main_process() -> bool:
     import torch.distributed as dist
 
