@@ -80,6 +80,24 @@ def test_all_point_masses_column_comes_back_as_those_values():
     assert set(model.sample(300, seed=0)["likert"]) == {1, 2, 3, 4, 5}
 
 
+def test_a_few_rows_of_distinct_whole_numbers_are_a_number_not_categories():
+    # 8 rows, b = 2a and c = 3a, a few cells hidden: with every value held once, the columns are
+    # numbers (a category per value would cut them off from each other and draw b from its list)
+    a = np.arange(1, 9)
+    data = pd.DataFrame({"a": a, "b": 2 * a, "c": 3 * a})
+    layout = TableLayout.fit(data, Schema.infer(data))
+    assert [c.name for c in layout.continuous] == ["a", "b", "c"] and layout.discrete == []
+    holes = data.astype(float)
+    holes.loc[[2, 5], "b"] = np.nan
+    holes.loc[[3], "c"] = np.nan
+    draws = pl.impute(holes, n_draws=5, model="gaussian", seed=0)
+    for draw in draws:
+        assert list(draw.loc[[2, 5], "b"]) == [6, 12] and draw.loc[3, "c"] == 12
+    # the same whole numbers repeated (3+ rows per value) are categories, as a Likert item is
+    repeated = pd.DataFrame({"a": np.tile(a, 3)})
+    assert TableLayout.fit(repeated, Schema.infer(repeated)).continuous == []
+
+
 def test_errors_name_the_column():
     with pytest.raises(SchemaError, match="'a'"):
         Schema.infer(pd.DataFrame({"a": [np.nan, np.nan], "b": [1, 2]}))

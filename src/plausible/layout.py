@@ -10,7 +10,8 @@ A table becomes two arrays (`Encoded`):
 A numeric column's state has one label per point mass (a value that holds at least `atom_share`
 of the rows and is the column's smallest or largest value, like the 68% zeros of an insurance
 claim, or a capped maximum; every value of an integer column with at most MAX_INTEGER_LEVELS
-distinct values; a column whose every value is such a spike, like a 0/1 flag stored as floats),
+distinct values, each held by MIN_ROWS_PER_LEVEL rows on average; a column whose every value is
+such a spike, like a 0/1 flag stored as floats),
 one for "missing" when the column can be missing, and `VALUE` for "a continuous value, see `values`". So every
 column is a mixed distribution: probability mass on the states times a density on the value.
 That is the log_prob convention of the whole library (mass for discrete parts, density in the
@@ -32,7 +33,9 @@ from .schema import Column, Schema, SchemaError, as_float, from_float
 VALUE = "<value>"      # state label: the cell holds a continuous value
 MISSING = "<missing>"  # label of the missing state of a nullable column
 RARE = "<rare>"        # label of the pooled rare categories of a high-cardinality column
-MAX_INTEGER_LEVELS = 20  # an integer column with at most this many distinct values is all point masses
+MAX_INTEGER_LEVELS = 20  # an integer column with at most this many distinct values is all point masses,
+MIN_ROWS_PER_LEVEL = 3   # when it has at least this many present values per distinct value (else too few
+                         # rows to tell a category from a number: 8 rows of 2, 4, ..., 16 are a number)
 
 
 @dataclass
@@ -93,8 +96,9 @@ class TableLayout:
             present = values[~np.isnan(values)]
             uniques, counts = np.unique(present, return_counts=True)
             atoms = uniques[counts >= max(atom_share * len(values), 2)]
-            if column.kind == "integer" and len(uniques) <= MAX_INTEGER_LEVELS:
-                atoms = uniques      # whole numbers with few distinct values are simply categories
+            if (column.kind == "integer" and len(uniques) <= MAX_INTEGER_LEVELS
+                    and len(present) >= MIN_ROWS_PER_LEVEL * len(uniques)):
+                atoms = uniques      # whole numbers with few, repeated distinct values are simply categories
             elif len(atoms) < len(uniques):
                 # Only spikes at the ends (zeros, a cap) are point masses. An interior spike is a
                 # measurement rounded to a grid (a ratio recorded in whole units, 40 hours a week):
