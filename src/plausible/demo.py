@@ -24,8 +24,10 @@ SIZES = (50, 500, 5000, 50000)
 N_SAMPLES = 2000  # synthetic rows drawn to measure the share never seen in training
 
 
-def run(sizes=SIZES, models=MODELS, seed: int = 0, show: int = 10, stream=sys.stdout) -> pd.DataFrame:
-    """Fit each model at each size; print samples and tables to `stream`; return the results."""
+def run(sizes=SIZES, models=MODELS, seed: int = 0, show: int = 10, stream=None) -> pd.DataFrame:
+    """Fit each model at each size; print samples and tables to `stream` (default: sys.stdout at
+    call time); return the results."""
+    stream = stream if stream is not None else sys.stdout     # not bound at import: callers may redirect it
     truth = datasets.truth("fashion")
     rows = []
     print(f"fashion: {len(truth):,} combinations of 5 avatar features, true distribution known "
