@@ -182,6 +182,22 @@ def test_seasonal_series_forecast_follows_the_season():
     assert np.abs(median - expected).mean() < 0.8
 
 
+def test_two_and_a_half_years_of_monthly_data_keep_their_season_and_noise_does_not_get_one():
+    rng = np.random.default_rng(0)
+    t = np.arange(36)
+    y = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 36)
+    index = pd.date_range("2020-01-01", periods=36, freq="MS")
+    result = forecasting.forecast_one(y[:30], 6, n_paths=300, seed=0, index=index[:30])
+    assert result.transform.season == 12 and result.transform.seasonal_profile is not None
+    truth = 100 + 0.5 * t[30:] + 10 * np.sin(2 * np.pi * t[30:] / 12)
+    assert np.abs(np.median(result.paths, axis=0) - truth).mean() < 3      # was ~8 without the season
+    # on 2-3 seasons STL's strength alone calls most white noise seasonal; the phase ANOVA does not
+    false = sum(forecasting.choose_transform(rng.standard_normal(30), 12).seasonal_profile is not None
+                for _ in range(40))
+    assert false <= 2
+    assert forecasting.phase_anova(y[:30], 12) < 1e-4
+
+
 def test_dataframe_of_several_series_gives_a_long_table():
     rng = np.random.default_rng(9)
     times = pd.date_range("2010-01-01", periods=60, freq="MS")

@@ -61,7 +61,11 @@ Trend, seasonality and scale (all decided on the history alone, inverted on ever
    autocorrelation exceeds max(0.3, 2.5/sqrt(n)). None otherwise.
 3. A strong season is removed: STL's seasonal strength F = max(0, 1 - Var(remainder) /
    Var(seasonal + remainder)) above 0.64 (the threshold of R forecast's `nsdiffs`), with at
-   least three seasons of history. `seasonality="means"` (what "auto" does) subtracts the
+   least two seasons of history (and two more points). With fewer than three seasons STL's
+   strength is high even on noise, so there a one-way ANOVA of the detrended values by phase must
+   also reject equal phase means at 1% (`phase_anova`). Two years of monthly sales with a clear
+   season: at 26, 30 and 36 months the season is now removed (CRPS of the next 6 months 7.6, 4.5
+   and 11.3 before, 2.0, 1.2 and 1.3 after, on a series with noise sd 2). `seasonality="means"` (what "auto" does) subtracts the
    seasonal profile (STL's seasonal component averaged by phase t mod m) and adds it back to
    the paths: a stable season costs no noise. `seasonality="difference"` takes y_t - y_{t-m}
    instead (a season that drifts); `"none"` leaves it to the model (the window covers a season).
@@ -94,6 +98,9 @@ AUTO_CANDIDATES = ("statespace", "gaussian", "statespace+gaussian")   # what "au
 AUTO_VALIDATION_ORIGINS = 5  # rolling origins inside the history on which "auto" scores them
 AUTO_VALIDATION_PATHS = 100
 STRENGTH_THRESHOLD = 0.64    # seasonal strength above which the season is removed
+MIN_SEASONS = 2              # full seasons of history before a season can be measured and removed
+RELIABLE_SEASONS = 3         # below this many seasons STL's strength alone is not trusted (see choose_transform)
+SHORT_SEASON_P = 0.01        # ... and a one-way ANOVA of the detrended values by phase must reject at this level
 SEASONALITY = ("auto", "means", "difference", "none")
 AUTO_TREND = True            # difference="auto" removes a straight line from a trend-stationary series
 AUTO_SEASONALITY = "means"   # what seasonality="auto" does with a strong season
@@ -211,6 +218,22 @@ def seasonal_decomposition(y: np.ndarray, season: int) -> tuple[float, np.ndarra
     return strength, profile - profile.mean()
 
 
+def phase_anova(y: np.ndarray, season: int) -> float:
+    """p-value of a one-way ANOVA of the linearly detrended values grouped by phase t mod m: do the
+    phases have different means? On 2-3 seasons of history STL's seasonal strength exceeds 0.64 for
+    97% of white-noise series of 26 monthly points (76% at 30, 20% at 36); requiring this test at
+    1% as well keeps false seasons at 0-2% (white noise, random walks, AR(1) 0.8) while a sine of
+    twice the noise's sd is still found in 50% (26 points) to 97% (30 points) of series."""
+    from scipy.stats import f_oneway
+
+    t = np.arange(len(y))
+    residual = y - np.polyval(np.polyfit(t, y, 1), t)
+    groups = [residual[phase::season] for phase in range(season)]
+    if min(len(g) for g in groups) < 2:
+        return 1.0
+    return float(f_oneway(*groups).pvalue)
+
+
 def needs_difference(w: np.ndarray) -> bool:
     """True when KPSS rejects level stationarity at 5% and ADF does not reject a unit root at 5%."""
     return _wanders(w, "c")
@@ -247,9 +270,12 @@ def choose_transform(y: np.ndarray, season: int | None, difference="auto", seaso
         raise ValueError(f"seasonality must be one of {', '.join(SEASONALITY)}, got {seasonality!r}")
     mode = None
     profile = None
-    if season and seasonality != "none" and len(y) >= 3 * season + 2:
+    if season and seasonality != "none" and len(y) >= MIN_SEASONS * season + 2:
         strength, profile = seasonal_decomposition(y, season)
-        if strength > STRENGTH_THRESHOLD or seasonality in ("means", "difference"):
+        strong = strength > STRENGTH_THRESHOLD
+        if strong and len(y) < RELIABLE_SEASONS * season + 2:
+            strong = phase_anova(y, season) < SHORT_SEASON_P
+        if strong or seasonality in ("means", "difference"):
             mode = AUTO_SEASONALITY if seasonality == "auto" else seasonality
     transform = Transform(season, mode == "difference", 0, 0.0, 1.0, profile if mode == "means" else None)
     u = transform.apply(y)
