@@ -274,10 +274,11 @@ def test_cli_imputes_without_a_prior_fit(tmp_path, capsys):
     source, out, spread = tmp_path / "holes.csv", tmp_path / "filled.csv", tmp_path / "spread.csv"
     masked.to_csv(source, index=False)
     code = main(["impute", str(source), "--draws", "3", "--out", str(out), "--spread", str(spread),
-                 "--pool", "mean(a)"])
+                 "--pool", "mean(a)", "--pool", "b ~ a"])
     printed = capsys.readouterr().out
     assert code == 0
-    assert "auto chose" in printed and "mean(a)" in printed and "fraction_missing_information" in printed
+    assert "auto chose" in printed and "fraction_missing_information" in printed
+    assert "Rubin's rules for mean(a)" in printed and "Rubin's rules for b ~ a" in printed   # both, in order
     long = pd.read_csv(out)
     assert list(long.columns) == ["draw", "row", "a", "b", "c"] and len(long) == 600
     first = long[long["draw"] == 0].reset_index(drop=True)[["a", "b", "c"]]

@@ -31,7 +31,7 @@ Without a model folder, the model (--model, default auto: printed with the reaso
 DATA itself, missing cells included. Writes one long table: the columns `draw` (0..M-1) and `row`
 (the input row), then every column of the data with its missing cells filled. Observed cells are
 never changed. --spread writes each cell's spread across the draws (std for numbers, share of draws
-differing from the most common one for categories; 0 where observed). --pool prints Rubin's rules
+differing from the most common one for categories; 0 where observed). --pool (repeatable) prints Rubin's rules
 for "mean(col)" or a linear regression "y ~ x1 + x2" (categorical predictors one-hot).""",
     "score": """example:
   plausible score customers.plausible new_customers.csv --out scores.csv
@@ -138,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
                              "(proper imputation; gaussian and student offer it); fitted: all draws from the fitted "
                              "model; auto (default): posterior where offered")
     impute.add_argument("--spread", metavar="FILE", help="also write each cell's spread across the draws")
-    impute.add_argument("--pool", metavar="STATISTIC", help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2"')
+    impute.add_argument("--pool", metavar="STATISTIC", action="append", default=[],
+                        help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2" (repeatable)')
 
     score = command("score", "score how likely each row is under a fitted model (log_prob)")
     score.add_argument("model_dir", metavar="MODEL_DIR")
@@ -323,9 +324,9 @@ def _impute(args) -> str:
     if args.spread:
         write_table(cell_spread(draws), args.spread)
         lines.append(f"wrote each cell's spread across the draws to {args.spread}")
-    if args.pool:
-        table = pool(draws, args.pool)
-        lines += ["", f"Rubin's rules for {args.pool} over {args.draws} draws:",
+    for statistic in args.pool:
+        table = pool(draws, statistic)
+        lines += ["", f"Rubin's rules for {statistic} over {args.draws} draws:",
                   table.to_string(float_format=lambda v: f"{v:.4g}")]
     return "\n".join(lines)
 
