@@ -65,9 +65,10 @@ Trend, seasonality and scale (all decided on the history alone, inverted on ever
    strength is high even on noise, so there a one-way ANOVA of the detrended values by phase must
    also reject equal phase means at 1% (`phase_anova`). Two years of monthly sales with a clear
    season: at 26, 30 and 36 months the season is now removed (CRPS of the next 6 months 7.6, 4.5
-   and 11.3 before, 2.0, 1.2 and 1.3 after, on a series with noise sd 2). `seasonality="means"` (what "auto" does) subtracts the
-   seasonal profile (STL's seasonal component averaged by phase t mod m) and adds it back to
-   the paths: a stable season costs no noise. `seasonality="difference"` takes y_t - y_{t-m}
+   and 11.3 before, 2.0, 1.2 and 1.3 after, on a series with noise sd 2).
+   `seasonality="means"` (what "auto" does) subtracts the seasonal profile (STL's seasonal
+   component averaged by phase t mod m) and adds it back to the paths: a stable season costs no
+   noise. `seasonality="difference"` takes y_t - y_{t-m}
    instead (a season that drifts); `"none"` leaves it to the model (the window covers a season).
 4. Trend (`difference="auto"`): when the KPSS test rejects level stationarity of the
    (deseasonalised) series at 5% and the augmented Dickey-Fuller test does not reject a unit
@@ -406,9 +407,10 @@ def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str,
     if unfitted.data_kind == "series":      # a model of whole series (statespace): the history is one row
         fitted = unfitted.fit(z[None, :])
         errors_vectors = None
-        if errors in ("auto", "bootstrap") and hasattr(fitted, "prediction_errors"):
+        wanted = errors == "bootstrap" or (errors == "auto" and model in BOOTSTRAP_MODELS)
+        if wanted and hasattr(fitted, "prediction_errors"):
             errors_vectors = fitted.prediction_errors(z, horizon)
-            if errors == "auto" and (model not in BOOTSTRAP_MODELS or len(errors_vectors) < MIN_BOOTSTRAP_WINDOWS):
+            if errors == "auto" and len(errors_vectors) < MIN_BOOTSTRAP_WINDOWS:
                 errors_vectors = None
         if errors_vectors is not None and len(errors_vectors):
             # the model's mean path plus the whole in-sample error vector of a random past origin
