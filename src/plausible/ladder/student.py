@@ -32,8 +32,8 @@ V_i] / N (with `gaussian`'s shrinkage and ridge); then nu maximizes the observed
 log-likelihood given (mu, S), a one-dimensional search over [DOF_MIN, DOF_MAX] (`dof=None`, the
 default), or stays at a given `dof`. Rows far from the bulk get small weights, so they pull the
 estimates less than in `gaussian`. The shrinkage lambda is chosen on held-out cells exactly as in
-`gaussian`. Each iteration costs about twice `gaussian`'s (the Mahalanobis distances are computed
-again for the weights and nu): 50,000 x 20 with 10% of cells missing fits in 23.8 s against 13.4 s.
+`gaussian`. Each iteration also computes the rows' Mahalanobis distances (for the weights, nu and
+the likelihood): 50,000 x 20 with 10% of cells missing fits in 18.0 s against 12.9 s.
 
 Posterior draws (proper multiple imputation) are `gaussian`'s data augmentation with the scales
 drawn too: I-step tau_i ~ Gamma((nu + p_i) / 2, rate (nu + delta_i) / 2), then x_M | x_O, tau_i
@@ -110,8 +110,8 @@ class Student(Gaussian):
         dof = self.dof if self.dof is not None else getattr(self, "dof_", None) or DOF_START
         previous = -np.inf
         ones, total = np.ones((n, 1)), np.array([float(n)])
+        delta = mahalanobis(z, means[0], covariances[0], groups)       # then carried from each M-step
         for iteration in range(1, min(self.max_iter, max_iter or self.max_iter) + 1):
-            delta = mahalanobis(z, means[0], covariances[0], groups)
             weights = ((dof + p) / (dof + delta))[:, None]
             means, covariances = em_update(z, means, covariances, self.ridge_, weights=weights, groups=groups,
                                            shrink=shrink, spread_weights=ones, denominator=total)
