@@ -393,14 +393,16 @@ ERRORS = ("auto", "model", "bootstrap")
 BOOTSTRAP_MODELS = ("gaussian",)  # errors="auto": window models whose error shape is an assumption, not learned
 MIN_BOOTSTRAP_WINDOWS = 40        # fewer training windows than this: too few errors to resample tails from
 BOOTSTRAP_MEAN_DRAWS = 64   # imputation draws averaged into each conditional mean (errors="bootstrap")
+FIRST_COPIES = 64           # ... times this for the history all paths share (4,096 draws of one row)
 
 
-def _conditional_means(fitted, known: np.ndarray, ahead: int, seed: int) -> np.ndarray:
+def _conditional_means(fitted, known: np.ndarray, ahead: int, seed: int, copies: int = 1) -> np.ndarray:
     """E[next `ahead` values | each row of `known`] under a fitted window model: the mean of
-    BOOTSTRAP_MEAN_DRAWS imputation draws (exact up to Monte Carlo error for any ladder model)."""
-    query = np.concatenate([known, np.full((len(known), ahead), np.nan)], axis=1)
+    `copies` x BOOTSTRAP_MEAN_DRAWS imputation draws (exact up to Monte Carlo error for any ladder model)."""
+    query = np.repeat(np.concatenate([known, np.full((len(known), ahead), np.nan)], axis=1), copies, axis=0)
     draws = fitted.impute(query, n_draws=BOOTSTRAP_MEAN_DRAWS, seed=seed)
-    return np.mean([np.asarray(d, dtype=float)[:, known.shape[1]:] for d in draws], axis=0)
+    futures = np.stack([np.asarray(d, dtype=float)[:, known.shape[1]:] for d in draws])   # (M, N x copies, ahead)
+    return futures.reshape(len(draws), len(known), copies, ahead).mean(axis=(0, 2))
 
 
 def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str, seed: int, window: int | None,
@@ -448,7 +450,10 @@ def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str,
             residuals = table[:, window:] - _conditional_means(fitted, table[:, :window], ahead, int(rngs[-1]))
             pick = np.random.default_rng(int(rngs[-1]))
             for k, draw_seed in enumerate(rngs[:-1]):                      # one step (direct) or one per step
-                center = _conditional_means(fitted, known[:, -window:], ahead, int(draw_seed))
+                if k == 0:   # every path starts from the same history: one row, averaged over more draws
+                    center = _conditional_means(fitted, known[:1, -window:], ahead, int(draw_seed), FIRST_COPIES)
+                else:
+                    center = _conditional_means(fitted, known[:, -window:], ahead, int(draw_seed))
                 known = np.concatenate([known, center + inflation * residuals[pick.integers(0, n_windows, n_paths)]],
                                        axis=1)
             paths = known[:, window:]
