@@ -443,6 +443,18 @@ def versions() -> dict[str, str]:
     return {pkg: version(pkg) for pkg in VERSIONED}
 
 
+def run_lines(script: str, argv: list[str] | None) -> list[str]:
+    """The date, machine, versions and command lines that head a benchmark's RESULTS.md section."""
+    import datetime as dt
+    import sys
+
+    command = " ".join([f"benchmarks/{script}"] + (argv if argv is not None else sys.argv[1:]))
+    return [f"- date: {dt.datetime.now().astimezone().isoformat(timespec='minutes')}",
+            f"- machine: {machine()}",
+            "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+            f"- command: `python {command}`"]
+
+
 def machine() -> str:
     """Cores, CPU model, memory and Python version of this machine, in one line."""
     cpu = "unknown"

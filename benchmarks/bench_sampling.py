@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 import plausible as pl
-from bench_core import machine, progress, versions, write_section
+from bench_core import progress, run_lines, versions, write_section
 from bench_ladder import DATASETS, load_tables
 
 HERE = Path(__file__).resolve().parent
@@ -86,11 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 "load_average": {"1": load_one, "2": load_two}, "versions": versions()}
     body = "\n".join([
         "## bench_sampling: sampling speed on 1 and 2 CPU threads (issue 4's target)", "",
-        f"- date: {dt.datetime.now().astimezone().isoformat(timespec='minutes')}",
-        f"- machine: {machine()}",
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
-        "- command: `python " + " ".join(["benchmarks/bench_sampling.py"] + (argv if argv is not None else sys.argv[1:]))
-        + "`", "",
+        *run_lines("bench_sampling.py", argv), "",
         f"Each model is fitted once with its default settings; then `sample({args.rows:,})` is timed "
         f"{args.repeats} times on each thread count (median shown), after a warm-up call.", "",
         *lines])

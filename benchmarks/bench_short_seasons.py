@@ -14,7 +14,6 @@ rule is the only difference (`forecasting.MIN_SEASONS`).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import warnings
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from plausible import forecasting, series_metrics
-from bench_core import machine, versions, write_section
+from bench_core import run_lines, write_section
 from bench_forecast import load_series
 
 SECTION_START = "<!-- short_seasons:start -->"
@@ -66,11 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         forecasting.MIN_SEASONS = current
     body = "\n".join([
         "## bench_short_seasons: seasons on two to three years of monthly history", "",
-        f"- date: {dt.datetime.now().astimezone().isoformat(timespec='minutes')}",
-        f"- machine: {machine()}",
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
-        "- command: `python " + " ".join(["benchmarks/bench_short_seasons.py"]
-                                         + (argv if argv is not None else sys.argv[1:])) + "`", "",
+        *run_lines("bench_short_seasons.py", argv), "",
         f"{args.windows} random windows per series and length, forecast {args.horizon} months ahead with "
         f"`pl.forecast`'s default, {args.paths} paths; CRPS in the series' units. The current rule removes a "
         "season from two full seasons of history (a phase ANOVA must agree below three); the old one needed "
