@@ -33,8 +33,8 @@ Models
   default) bootstraps `"gaussian"` windows when there are at least MIN_BOOTSTRAP_WINDOWS of them
   and lets every other model (copula, diffusion, ...) draw its own learned errors. In the
   benchmark it moved gaussian's mean coverage of the 50/80/95% intervals from 0.57/0.79/0.90 to
-  0.50/0.77/0.90 and lowered its CRPS on 6 of 7 series (mean ratio to the best peer 0.980 ->
-  0.976). `errors="bootstrap"` works for `"statespace"` too (its mean path plus the in-sample
+  0.49/0.77/0.91 and lowered its CRPS on 6 of 7 series (mean ratio to the best peer 0.980 ->
+  0.977). `errors="bootstrap"` works for `"statespace"` too (its mean path plus the in-sample
   multi-step errors of its Kalman predictions, `StateSpace.prediction_errors`), but "auto" leaves
   statespace to its own Gaussian paths: bootstrapped, its mean 95% coverage in the benchmark fell
   from 0.92 to 0.89 and its CRPS rose on 5 of 7 series.
@@ -49,7 +49,8 @@ Models
   model for short series. Why: in the benchmark neither model wins everywhere (statespace on
   short and strongly seasonal series, windows on long cyclical ones such as sunspots);
   benchmarks/RESULTS.md has the numbers. It costs about ten extra fits; 3 validation origins
-  cost less but chose worse (benchmark CRPS ratio 0.998 against 0.974 with 5).
+  cost less but chose worse (benchmark CRPS ratio 0.998 against 0.974 with 5, before the shared
+  history's conditional mean was estimated once; 0.971 now).
 
 Trend, seasonality and scale (all decided on the history alone, inverted on every path)
 --------------------------------------------------------------------------------------
