@@ -200,3 +200,41 @@ def test_fewer_rows_than_columns_still_gives_spread_imputations():
     assert model.shrinkage_ == 0.3
     draws = [d.iloc[0, 0] for d in pl.impute(table, n_draws=30, model="gaussian", seed=0)]
     assert np.std(draws) > 0.2
+
+
+def log_normal_table(n, seed):
+    """length ~ lognormal, area = length^2 times lognormal noise, and a plain normal column."""
+    rng = np.random.default_rng(seed)
+    log_length = 1.0 + 0.4 * rng.standard_normal(n)
+    log_area = 2 * log_length + 0.1 * rng.standard_normal(n)
+    return pd.DataFrame({"length": np.exp(log_length), "area": np.exp(log_area),
+                         "level": 10 + rng.standard_normal(n)})
+
+
+@pytest.mark.parametrize("name", ["gaussian", "student"])
+def test_log_scale_is_chosen_where_the_values_are_lognormal(name):
+    model = pl.make(name, seed=0, transform="auto").fit(log_normal_table(2000, 0))
+    assert model.logged_.tolist() == [True, True, False]
+    assert not pl.make(name, seed=0).fit(log_normal_table(300, 0)).logged_.any()          # transform="none"
+    assert pl.make(name, seed=0, transform="log").fit(log_normal_table(300, 0)).logged_.all()
+
+
+def test_log_scale_density_and_conditionals_are_those_of_the_lognormal(tmp_path):
+    frame = log_normal_table(3000, 1)
+    model = pl.make("gaussian", seed=0, transform="log", shrinkage=0.0).fit(frame)
+    rows = frame.iloc[:10]
+    logs = np.log(rows.to_numpy())
+    expected = multivariate_normal(model.mean, model.covariance).logpdf(logs) - logs.sum(axis=1)
+    np.testing.assert_allclose(model.log_prob(rows), expected, rtol=1e-9)
+    np.testing.assert_allclose(model.mean[:2], [1.0, 2.0], atol=0.03)
+    # area given length is lognormal: median length^2 e^0, 90% of draws within e^(+-1.645 * 0.1)
+    known = pd.DataFrame({"length": [2.0] * 4000, "area": np.nan, "level": 10.0})
+    area = model.impute(known, n_draws=1, seed=2)[0]["area"].to_numpy()
+    assert np.median(area) == pytest.approx(4.0, rel=0.02)
+    assert np.mean((area > 4 * np.exp(-0.1645)) & (area < 4 * np.exp(0.1645))) == pytest.approx(0.90, abs=0.02)
+    assert (area > 0).all()
+    model.save(tmp_path / "m")
+    np.testing.assert_allclose(pl.load(tmp_path / "m").log_prob(rows), model.log_prob(rows))
+    assert model.log_prob(rows.assign(area=-1.0)).tolist() == [-np.inf] * 10      # impossible on the log scale
+    with pytest.raises(ValueError, match="log scale"):
+        model.impute(known.assign(area=-1.0, length=np.nan).iloc[:3])

@@ -30,6 +30,17 @@ held out of the fit (`_choose_shrinkage`); tables with at least CV_ROWS_PER_ENTR
 lambda = 0 without searching. On wine the search picks 0.03-0.3 and the 90% coverage at 50%
 hidden rises to 0.87 (median of 3 masks); on diabetes it picks 0-0.03 and changes little.
 
+Log scale. Measurements such as lengths, areas and concentrations are often products of one
+another (area ~ radius^2), which is linear only between their logarithms. `transform="log"`
+models every continuous column whose training values are all positive (not integers or dates)
+as log x; `"auto"` keeps only those closer to normal on that scale: the normal likelihood of
+log x, counted in the column's own units (its Jacobian -sum log x included), beats that of x,
+i.e. n/2 log var(log x) + sum log x < n/2 log var(x). Densities stay in the columns' own units
+(minus sum log x over the logged present values), draws are exp of the Gaussian's, so they stay
+positive, and `mean` / `covariance` are of log x for those columns (`logged_` says which). On
+breast_cancer with 20% of cells hidden, `student` with "auto" (24 of 30 columns logged) imputes
+with nRMSE 0.276 against 0.315 without (median of 3 masks).
+
 Imputation is exact: unknown discrete cells are drawn from their marginals with the MISSING
 code excluded (`layout.evidence`), then the unknown values that end up present are drawn from
 x_M | x_O ~ N(mu_M + (x_O - mu_O) S_OO^-1 S_OM, S_MM - S_MO S_OO^-1 S_OM) given the known ones.
@@ -71,29 +82,67 @@ class Gaussian(Model):
         "max_iter": Param(200, int, "EM iterations at most (values absent in some rows)", low=1, high=100_000),
         "shrinkage": Param(None, float, "lambda: every correlation is divided by 1 + lambda (0 = maximum "
                            "likelihood; None = chosen on held-out cells, see the docstring)", low=0.0, optional=True),
+        "transform": Param("none", str, "numbers on the log scale: none; log (every column whose values are all "
+                           "positive); auto (those of them closer to normal on the log scale)",
+                           choices=("none", "log", "auto")),
     }
 
     @property
     def mean(self) -> np.ndarray:
-        """The fitted mean of the continuous variables, in the columns' own units."""
+        """The fitted mean of the continuous variables, in the columns' own units (of log x where logged)."""
         return self.center_ + self.scale_ * self.mean_
 
     @property
     def covariance(self) -> np.ndarray:
-        """The fitted covariance of the continuous variables, in the columns' own units."""
+        """The fitted covariance of the continuous variables, in the columns' own units (log x where logged)."""
         return self.covariance_ * np.outer(self.scale_, self.scale_)
 
     def _fit(self, data: Encoded, rng) -> None:
         self.discrete_probs_ = [laplace(np.bincount(data.codes[:, j], minlength=var.cardinality), self.alpha)
                                 for j, var in enumerate(self.layout_.discrete)]
-        self.center_, self.scale_, self.ridge_ = standardization(self.layout_, data.values)
-        z = (data.values - self.center_) / self.scale_                       # (N, C)
+        self.logged_ = self._choose_logged(data.values)
+        values = self._to_model(data.values)
+        self.center_, self.scale_, self.ridge_ = standardization(self.layout_, values)
+        z = (values - self.center_) / self.scale_                            # (N, C)
         start = np.zeros((1, z.shape[1])), np.eye(z.shape[1])[None]           # a stack of one Gaussian
         self.shrinkage_, self.shrinkage_scores_ = self.shrinkage, {}
         if self.shrinkage is None:
             self.shrinkage_, self.shrinkage_scores_, start = self._choose_shrinkage(z, rng)
         (means, covariances), self.n_iter_ = self._em(z, self.shrinkage_, start)
         self.mean_, self.covariance_ = means[0], covariances[0]
+
+    def _choose_logged(self, values: np.ndarray) -> np.ndarray:
+        """(C,) bool: the continuous variables modelled as log x (see "Log scale" in the module doc)."""
+        logged = np.zeros(values.shape[1], dtype=bool)
+        if self.transform == "none":
+            return logged
+        for c, var in enumerate(self.layout_.continuous):
+            x = values[~np.isnan(values[:, c]), c]
+            if var.integer or self.layout_.schema[var.column].kind == "datetime" or len(x) < 3 or x.min() <= 0:
+                continue
+            if np.ptp(x) == 0:
+                continue
+            logs = np.log(x)
+            logged[c] = self.transform == "log" or \
+                len(x) / 2 * np.log(logs.var()) + logs.sum() < len(x) / 2 * np.log(x.var())
+        return logged
+
+    def _to_model(self, values: np.ndarray) -> np.ndarray:
+        """Values in the columns' units -> the Gaussian's (log x in logged columns; -inf for x <= 0)."""
+        if not self.logged_.any():
+            return values
+        out = values.copy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, self.logged_] = np.where(out[:, self.logged_] > 0, np.log(out[:, self.logged_]),
+                                            np.where(np.isnan(out[:, self.logged_]), np.nan, -np.inf))
+        return out
+
+    def _from_model(self, values: np.ndarray) -> np.ndarray:
+        if not self.logged_.any():
+            return values
+        out = values.copy()
+        out[:, self.logged_] = np.exp(out[:, self.logged_])
+        return out
 
     def _em(self, z: np.ndarray, shrink: float, start, max_iter: int | None = None):
         """EM from `start` (means (1, C), covariances (1, C, C)) to convergence, or `max_iter`
@@ -159,7 +208,7 @@ class Gaussian(Model):
         each discrete variable's probabilities from Dirichlet(counts + alpha), whose mean is the
         Laplace estimate. After POSTERIOR_BURN steps every POSTERIOR_THIN-th state is kept.
         """
-        z = (data.values - self.center_) / self.scale_
+        z = (self._to_model(data.values) - self.center_) / self.scale_
         rows, c = z.shape
         groups = patterns(z)
         counts = [np.bincount(data.codes[:, j], minlength=len(p)) for j, p in enumerate(self.discrete_probs_)]
@@ -195,10 +244,11 @@ class Gaussian(Model):
         total = np.zeros(len(data))
         for j, probs in enumerate(self.discrete_probs_):
             total += np.log(probs[data.codes[:, j]])
-        values = np.where(self.layout_.value_active(data.codes), data.values, np.nan)
-        jacobian = np.where(np.isnan(values), 0.0, np.log(self.scale_)).sum(axis=1)
-        z = (values - self.center_) / self.scale_
-        return total + self._values_log_density(z) - jacobian
+        values = self._to_model(np.where(self.layout_.value_active(data.codes), data.values, np.nan))
+        jacobian = np.where(np.isnan(values), 0.0, np.log(self.scale_) + np.where(self.logged_, values, 0.0)).sum(axis=1)
+        impossible = np.isneginf(values).any(axis=1)          # x <= 0 in a logged column: density 0
+        z = (np.where(np.isneginf(values), 0.0, values) - self.center_) / self.scale_
+        return np.where(impossible, -np.inf, total + self._values_log_density(z) - jacobian)
 
     def _values_log_density(self, z: np.ndarray) -> np.ndarray:
         """(N,) log density of each row's present standardized values (absent ones integrated out)."""
@@ -211,18 +261,27 @@ class Gaussian(Model):
             rows = np.flatnonzero(codes[:, j] < 0)
             if rows.size:
                 codes[rows, j] = draw_categorical(probs * allowed[j][rows], rng)
-        return Encoded(codes, self._draw_values(data.values, self.layout_.value_active(codes), rng))
+        active = self.layout_.value_active(codes)
+        below = self.logged_ & (data.values <= 0).any(axis=0)     # NaN compares False
+        if below.any():
+            name = self.layout_.continuous[int(np.flatnonzero(below)[0])].column
+            raise ValueError(f"column {name!r} is modelled on the log scale (its training values were all positive) "
+                             "but a known value is <= 0; fit with transform='none' to condition on it")
+        values = self._from_model(self._draw_values(self._to_model(data.values), active, rng))
+        known = ~np.isnan(data.values)
+        values[known] = data.values[known]                     # exactly, not exp(log x)
+        return Encoded(codes, values)
 
     def _draw_values(self, values: np.ndarray, active: np.ndarray, rng) -> np.ndarray:
-        """values (user units) with every NaN drawn given the row's present values, NaN again where
-        `active` is False; present values kept exactly."""
+        """values (the Gaussian's units, see `_to_model`) with every NaN drawn given the row's present
+        values, NaN again where `active` is False; present values kept exactly."""
         return impute_values(values, active, self.center_, self.scale_, self.mean_[None], self.covariance_[None],
                              np.zeros(len(values), np.int64), rng)
 
     def _get_state(self):
         arrays = {f"discrete_{j}": p for j, p in enumerate(self.discrete_probs_)}
         arrays.update(center=self.center_, scale=self.scale_, ridge=self.ridge_, mean=self.mean_,
-                      covariance=self.covariance_)
+                      covariance=self.covariance_, logged=self.logged_.astype(np.int8))
         return {"n_iter": self.n_iter_, "shrinkage": self.shrinkage_,
                 "shrinkage_scores": [[k, v] for k, v in self.shrinkage_scores_.items()]}, arrays
 
@@ -230,6 +289,7 @@ class Gaussian(Model):
         self.discrete_probs_ = [arrays[f"discrete_{j}"] for j in range(len(self.layout_.discrete))]
         self.center_, self.scale_, self.ridge_ = arrays["center"], arrays["scale"], arrays["ridge"]
         self.mean_, self.covariance_ = arrays["mean"], arrays["covariance"]
+        self.logged_ = np.asarray(arrays.get("logged", np.zeros(len(self.mean_))), dtype=bool)
         self.n_iter_ = state["n_iter"]
         self.shrinkage_ = state.get("shrinkage", 0.0)
         self.shrinkage_scores_ = {k: v for k, v in state.get("shrinkage_scores", [])}
