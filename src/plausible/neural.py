@@ -159,6 +159,13 @@ class TrainConfig:
     history: list = field(default_factory=list)
 
 
+def config_for(model, **overrides) -> TrainConfig:
+    """A TrainConfig from the usual hyperparameters of a neural model (epochs, batch_size,
+    learning_rate, weight_decay, patience, time_budget: those it has), then `overrides`."""
+    names = ("epochs", "batch_size", "learning_rate", "weight_decay", "patience", "time_budget")
+    return TrainConfig(**{**{k: getattr(model, k) for k in names if k in model.params}, **overrides})
+
+
 def train(module: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.Generator], torch.Tensor],
           data: torch.Tensor, config: TrainConfig, seed: int, device: torch.device,
           description: str = "training") -> list[dict]:

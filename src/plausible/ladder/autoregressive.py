@@ -46,7 +46,7 @@ from torch import nn
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import draw_categorical
-from ..neural import (TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device, state_to_numpy,
+from ..neural import (TableTensors, config_for, load_numpy_state, mlp, seeded, select_device, state_to_numpy,
                       torch_seed, train)
 from ..registry import register
 
@@ -163,8 +163,7 @@ class Autoregressive(Model):
         low, high, _ = self._integer_bounds(data.values)
         active = self.layout_.value_active(data.codes)
         rows = torch.from_numpy(np.concatenate([x, low, high, active], axis=1).astype(np.float32))  # (N, W + 3C)
-        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                             weight_decay=self.weight_decay, patience=self.patience, time_budget=self.time_budget)
+        config = config_for(self)
         seed = torch_seed(rng)
         self.architecture_ = {"components": self.components, "hidden": self.hidden, "layers": self.layers,
                               "dropout": self.dropout}

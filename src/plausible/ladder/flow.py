@@ -64,7 +64,7 @@ from torch import nn
 
 from ..base import Model, Param
 from ..layout import Encoded
-from ..neural import (Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device,
+from ..neural import (Z_CLIP, TableTensors, config_for, load_numpy_state, mlp, seeded, select_device,
                       start_at_frequencies, state_to_numpy, torch_seed, train)
 from ..registry import register
 
@@ -268,8 +268,7 @@ class Flow(Model):
             z = torch.special.ndtri((lower + r * (upper - lower)).clamp(U_EPS, 1 - U_EPS)).clamp(-Z_CLIP, Z_CLIP)
             return -net(batch[:, :width], z).mean()
 
-        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                             time_budget=self.time_budget)
+        config = config_for(self)
         seed = torch_seed(rng)
         with seeded(seed):
             self.net_ = self._network(data.codes)

@@ -61,7 +61,7 @@ from torch import nn
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import draw_categorical, laplace
-from ..neural import (TableTensors, TrainConfig, Z_CLIP, load_numpy_state, seeded, select_device, state_to_numpy,
+from ..neural import (TableTensors, Z_CLIP, config_for, load_numpy_state, seeded, select_device, state_to_numpy,
                       torch_seed, train)
 from ..registry import register
 
@@ -168,12 +168,11 @@ class RBM(Model):
         with seeded(seed):
             self.net_ = self._network()
             self._start_at_the_marginals(data.codes)
-            config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                                 patience=self.patience, time_budget=self.time_budget)
             rows = torch.from_numpy(np.concatenate([x, active.astype(np.float32)], axis=1))
             width = self.tensors_.width
             history = train(self.net_, lambda net, batch, _: net.free_energy(batch[:, :width], batch[:, width:]).mean()
-                            + net.log_partition(), rows, config, seed, select_device(self.device), description="rbm")
+                            + net.log_partition(), rows, config_for(self), seed, select_device(self.device),
+                            description="rbm")
         self.net_.cpu()
         self.epochs_trained_ = len(history)
         self._freeze()

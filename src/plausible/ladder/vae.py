@@ -51,7 +51,7 @@ from torch import nn
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import draw_categorical
-from ..neural import (TableTensors, TrainConfig, Z_CLIP, load_numpy_state, mlp, seeded, select_device,
+from ..neural import (TableTensors, Z_CLIP, config_for, load_numpy_state, mlp, seeded, select_device,
                       start_at_frequencies, state_to_numpy, torch_seed, train)
 from ..registry import register
 
@@ -158,11 +158,9 @@ class VAE(Model):
         with seeded(seed):
             self.net_ = self._network()
             self._start_at_the_marginals(data.codes)
-            config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-                                 patience=self.patience, time_budget=self.time_budget)
             batch = torch.from_numpy(np.concatenate([x, active.astype(np.float32)], axis=1))
             history = train(self.net_, lambda net, rows, generator: self._loss(net, rows, generator, columns),
-                            batch, config, seed, select_device(self.device), description="vae")
+                            batch, config_for(self), seed, select_device(self.device), description="vae")
         self.net_.cpu()
         self.epochs_trained_ = len(history)
 
