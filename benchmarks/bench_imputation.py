@@ -33,7 +33,7 @@ import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 START, END = "<!-- imputation:start -->", "<!-- imputation:end -->"
-OURS = ("gmm", "copula", "gaussian", "student", "bayesnet", "autoregressive", "vae", "diffusion")
+OURS = ("gmm", "copula", "gaussian", "student", "bayesnet", "rbm", "autoregressive", "vae", "diffusion")
 PEERS = ("iterative_imputer", "knn_imputer", "most_frequent")
 TARGET_RATIO, COVERAGE = 0.90, (0.88, 0.92)
 
@@ -48,7 +48,18 @@ def load_table(name: str) -> pd.DataFrame:
         return pl.datasets.load("fashion", n=1000, seed=0)
     if name == "wine_labelled":                              # a mixed table: 13 numbers and the cultivar
         return pl.datasets.load("wine")
+    if name == "wine_binned":                                # all categorical: the 13 numbers in quartiles, cultivar
+        return quartiles(pl.datasets.load("wine"))
+    if name == "bc_binned":                                  # all categorical: 10 measurements in quartiles, diagnosis
+        return quartiles(pl.datasets.load("breast_cancer").iloc[:, list(range(10)) + [30]])
     return pl.datasets.load(name).drop(columns="target")     # the numeric measurements
+
+
+def quartiles(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every numeric column cut at its quartiles into the labels q0..q3; other columns as text."""
+    return pd.DataFrame({c: (pd.qcut(frame[c], 4, labels=[f"q{i}" for i in range(4)]).astype(str)
+                             if pd.api.types.is_numeric_dtype(frame[c]) else frame[c].astype(str))
+                         for c in frame.columns})
 
 
 def numeric_table(frame: pd.DataFrame) -> bool:
@@ -291,9 +302,9 @@ def metadata(argv) -> dict:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tables", default="breast_cancer,wine,diabetes,wine_labelled,fashion")
+    parser.add_argument("--tables", default="breast_cancer,wine,diabetes,wine_labelled,fashion,wine_binned,bc_binned")
     parser.add_argument("--contenders", default="auto,gmm,copula,gaussian,gaussian+fitted,student,student+fitted,"
-                                                "bayesnet,iterative_imputer,knn_imputer,most_frequent")
+                                                "bayesnet,rbm,iterative_imputer,knn_imputer,most_frequent")
     parser.add_argument("--shares", default="0.2,0.5")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--draws", type=int, default=20)

@@ -93,8 +93,8 @@ def test_a_complete_table_gives_copies_and_a_warning():
 
 def test_choose_model_reads_the_column_kinds():
     name, reason = choose_model(pl.datasets.load("fashion", n=100, seed=0))
-    assert name == "bayesnet" and "categorical" in reason
-    assert choose_model(hide_cells(pl.datasets.load("fashion", n=100, seed=0), 0.5, seed=0))[0] == "gmm"
+    assert name == "rbm" and "categorical" in reason
+    assert choose_model(hide_cells(pl.datasets.load("fashion", n=100, seed=0), 0.5, seed=0))[0] == "rbm"
     name, reason = choose_model(gaussian(100, seed=0))
     assert name == "student" and "all 3 columns are numbers" in reason
     mixed = gaussian(100, seed=0).assign(kind=np.random.default_rng(0).choice(["x", "y"], 100))
