@@ -206,7 +206,9 @@ def render(store: dict, meta: dict) -> str:
               "apply and its CRPS is its MAE / std. `most_frequent`: SimpleImputer's mode, the categorical "
               "baseline. `NAME+refits`: `pl.impute(..., refits=M)`, proper imputation with one bootstrap refit "
               "per draw. `gaussian` draws its parameters from their posterior (data augmentation, the default "
-              "`uncertainty='auto'`); `gaussian+fitted` draws every completion from the one fitted model. Deep models (autoregressive, diffusion) trained for `time_budget` = 30 s. gmm ran with "
+              "`uncertainty='auto'`), and so do student's; `gmm` refits once per draw on a bootstrap resample (what "
+              "`uncertainty='auto'` does for it on tables up to 5,000 rows); `NAME+fitted` draws every completion from "
+              "the one fitted model. Deep models (autoregressive, diffusion) trained for `time_budget` = 30 s. gmm ran with "
               "`max_components=3`, as `auto` uses it. `auto` is `pl.impute(df)` as a user calls it: the model "
               "`choose_model` picks, with the settings it gives it (student with `transform='auto'`, gmm with "
               "`max_components=3`).", ""]

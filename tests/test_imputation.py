@@ -379,3 +379,25 @@ def test_impute_keeps_each_label_on_its_own_column_whatever_the_order():
     draw = model.impute(rows, n_draws=1, seed=0)[0]
     assert draw.loc[0, 0] == 5.0 and draw.loc[1, 1] == 10.0
     assert draw.loc[0, 1] == pytest.approx(2.0, abs=0.5) and draw.loc[1, 0] == pytest.approx(21.0, abs=1.0)
+
+
+def test_auto_uncertainty_refits_a_mixture_once_per_draw_on_small_tables(monkeypatch):
+    from plausible import imputation
+    from plausible.ladder.gmm import GaussianMixture
+
+    fits = []
+    original = GaussianMixture._fit
+    monkeypatch.setattr(GaussianMixture, "_fit", lambda self, data, rng: fits.append(len(data)) or original(self, data, rng))
+    rng = np.random.default_rng(0)
+    mixed = gaussian(120, seed=0).assign(kind=rng.choice(["x", "y"], 120))
+    masked = hide_cells(mixed, 0.2, seed=0)
+    assert imputation.choose_model(masked)[0] == "gmm"
+    pl.impute(masked, n_draws=4, seed=0)                     # auto: one bootstrap refit per draw
+    assert len(fits) == 4
+    fits.clear()
+    pl.impute(masked, n_draws=4, seed=0, uncertainty="fitted")
+    assert len(fits) == 1
+    fits.clear()
+    monkeypatch.setattr(imputation, "MAX_BOOTSTRAP_ROWS", 100)   # a larger table: one fit
+    pl.impute(masked, n_draws=4, seed=0)
+    assert len(fits) == 1

@@ -39,6 +39,8 @@ from .base import Model, NotSupportedError, ParameterError, _check_count
 QUANTILE_DRAWS = 19   # from this many draws on, the 90% interval is the draws' own quantiles
 MAX_GMM_COLUMNS = 20  # "auto" uses gmm for numbers and categories up to this many columns (choose_model)
 AUTO_COMPONENTS = 3   # gmm's max_components when "auto" chooses it (what the benchmark measured)
+BOOTSTRAP_MODELS = ("gmm",)   # no posterior: uncertainty="auto" spreads their draws over bootstrap refits
+MAX_BOOTSTRAP_ROWS = 5000     # ... on tables up to this many rows (parameter uncertainty shrinks as 1/sqrt(N))
 UNCERTAINTY = ("auto", "posterior", "fitted")   # impute(uncertainty=...)
 
 
@@ -57,7 +59,11 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         intervals on small tables with many gaps are too narrow and Rubin's pooled standard errors
         too small:
         - "auto" (default): "posterior" when the model offers it (`Model.has_posterior`: gaussian and student,
-          by data augmentation), else "fitted", or bootstrap refits when `refits` > 1;
+          by data augmentation); for `gmm` on tables of at most MAX_BOOTSTRAP_ROWS rows, one bootstrap refit
+          per draw (as `refits=n_draws`), since a mixture chosen by BIC on a small table is itself
+          uncertain (wine with its label, 20 draws, 20% / 50% hidden: 90% coverage 0.79 / 0.84 from the
+          one fit, 0.94 / 0.92 from refits, label accuracy 0.61 / 0.31 -> 0.92 / 0.74, nRMSE 0.735 /
+          0.839 -> 0.675 / 0.786, at 20x the cost); else "fitted", or bootstrap refits when `refits` > 1;
         - "posterior": each draw from its own copy of the model whose parameters are drawn from
           their posterior given `data` (`Model.posterior_draws`): proper multiple imputation at the
           cost of one extra imputation pass per draw;
@@ -98,6 +104,11 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         return [data.copy() for _ in range(n_draws)]
     if fitted is not None:
         return fitted.impute(data, n_draws=n_draws, seed=seed)
+    if uncertainty == "auto" and refits == 1 and len(frame) <= MAX_BOOTSTRAP_ROWS:
+        name = model.name if isinstance(model, Model) else choose_model(frame, time_budget)[0] if model == "auto" \
+            else model
+        if name in BOOTSTRAP_MODELS:
+            refits = n_draws
     if refits == 1:
         instance = _build(model, frame, seed, params, time_budget)
         if uncertainty == "posterior" and not instance.has_posterior:
