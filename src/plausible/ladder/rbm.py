@@ -109,8 +109,8 @@ class RBMNet(nn.Module):
         return -(visible + hidden.sum(-1))
 
     def visible_logits(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """For hidden vectors h (S, H): logits (S, n_onehot) with G_c added at each VALUE entry, and
-        the Gaussian units' means t-shifted, as (logits, G (S, C), means (S, C))."""
+        """For hidden vectors h (S, H): the one-hot logits (S, n_onehot) with G_c(h) added at each
+        VALUE entry, G (S, C), and the Gaussian units' means b_c + σ_c t_c (S, C)."""
         sigma = self.sigma()
         pre = h @ self.weight.T                                                 # (S, width)
         t = pre[:, self.n_onehot:]
@@ -198,7 +198,7 @@ class RBM(Model):
         x, _ = self.tensors_.encode(data)
         values = np.where(self.layout_.value_active(data.codes), data.values, np.nan)
         with torch.no_grad():
-            net = self._double()
+            net = self.net64_
             active = torch.from_numpy((~np.isnan(values)).astype(np.float64))
             log_p = -net.free_energy(torch.from_numpy(x.astype(np.float64)), active) - net.log_partition()
         return log_p.numpy() + self.tensors_.log_jacobian(values)
@@ -210,16 +210,13 @@ class RBM(Model):
         self.net64_.load_state_dict({k: v.double() for k, v in self.net_.state_dict().items()})
         self.net64_.requires_grad_(False)
 
-    def _double(self) -> RBMNet:
-        return self.net64_
-
     def _sample(self, n: int, rng) -> Encoded:
         unknown = self.layout_.unknown(n)
         allowed = self.layout_.evidence(unknown, allow_missing=True)
         if self.sampler == "gibbs":
             return self._gibbs(unknown, allowed, rng)
         with torch.no_grad():
-            net = self._double()
+            net = self.net64_
             prior = torch.softmax(net.prior_logits(), dim=0).numpy()
             h = net.states[torch.from_numpy(rng.choice(len(prior), size=n, p=prior / prior.sum()))]
         return self._draw_visible(h.numpy(), unknown, allowed, rng)
@@ -227,21 +224,22 @@ class RBM(Model):
     def _complete(self, data: Encoded, allowed: list[np.ndarray], rng) -> Encoded:
         if self.sampler == "gibbs":
             return self._gibbs(data, allowed, rng)
-        net = self._double()
+        net = self.net64_
         known_input, open_columns = self._known_input(data, allowed)
         chunk = max(1, STATE_ENTRIES // len(net.states))
         h = np.empty((len(data), net.states.shape[1]))
         with torch.no_grad():
             logits, log_mass, _ = net.visible_logits(net.states)
             linear = net.states @ net.hidden_bias                                           # (S,)
+            norms = {j: self._masked_norms(net, logits, log_mass, j, masks)                  # (S, U) per column
+                     for j, (_, masks, _) in open_columns.items()}
             for begin in range(0, len(data), chunk):
                 rows = slice(begin, begin + chunk)
                 log_post = net.states @ (torch.from_numpy(known_input[rows]) @ net.weight).T + linear[:, None]
-                for j, (open_rows, masks, which) in open_columns.items():
+                for j, (open_rows, _, which) in open_columns.items():
                     local = (open_rows >= begin) & (open_rows < begin + chunk)
                     if local.any():
-                        norms = self._masked_norms(net, logits, log_mass, j, masks)              # (S, U)
-                        log_post[:, open_rows[local] - begin] += norms[:, which[local]]
+                        log_post[:, open_rows[local] - begin] += norms[j][:, which[local]]
                 cumulative = torch.cumsum(torch.softmax(log_post, dim=0), dim=0).T.contiguous()   # (rows, S)
                 u = torch.from_numpy(rng.random((cumulative.shape[0], 1))) * cumulative[:, -1:]
                 pick = torch.searchsorted(cumulative, u).clamp(max=len(net.states) - 1).squeeze(1)
@@ -283,12 +281,11 @@ class RBM(Model):
         masked = block.unsqueeze(1).masked_fill(~torch.from_numpy(masks).unsqueeze(0), -math.inf)
         return torch.logsumexp(masked, dim=2)
 
-    def _draw_visible(self, h: np.ndarray, data: Encoded, allowed, rng, scores: np.ndarray | None = None) -> Encoded:
+    def _draw_visible(self, h: np.ndarray, data: Encoded, allowed, rng) -> Encoded:
         """Draw the unknown cells of `data` given hidden vectors h (N, H): codes within `allowed`,
-        then the normal scores of the values whose state is VALUE. With `scores`, also return the
-        full score matrix (for Gibbs sweeps)."""
+        then the values whose state is VALUE (drawn as normal scores, mapped back to the column)."""
         with torch.no_grad():
-            logits, _, means = (a.numpy() for a in self._double().visible_logits(torch.from_numpy(h)))
+            logits, _, means = (a.numpy() for a in self.net64_.visible_logits(torch.from_numpy(h)))
         sigma = self.net_.sigma().detach().double().numpy()
         codes, values = data.codes.copy(), data.values.copy()
         unknown_values = self.layout_.value_unknown(data)
@@ -307,7 +304,7 @@ class RBM(Model):
 
     def _gibbs(self, data: Encoded, allowed, rng) -> Encoded:
         """Block Gibbs: h | x and unknown cells | h, `gibbs_steps` sweeps, known cells clamped."""
-        net = self._double()
+        net = self.net64_
         weight, bias = net.weight.detach().numpy(), net.hidden_bias.detach().numpy()
         h = (rng.random((len(data), len(bias))) < 0.5).astype(np.float64)
         for _ in range(self.gibbs_steps):
