@@ -32,7 +32,7 @@ def test_bic_chooses_two_clusters_and_recovers_them():
     np.testing.assert_allclose(covariances[order[1]], [[1.0, -0.4], [-0.4, 0.5]], atol=0.15)
 
 
-@pytest.mark.parametrize("covariance", ["full", "diag"])
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag"])
 def test_log_prob_is_the_mixture_formula(covariance):
     """sum_k pi_k theta_k[color] theta_k[z state] N(present values; mu_k, S_k), computed by hand."""
     data, second = two_clusters(600, seed=1)
@@ -42,6 +42,8 @@ def test_log_prob_is_the_mixture_formula(covariance):
     model = pl.make("gmm", seed=0, n_components=2, covariance=covariance).fit(data)
     if covariance == "diag":
         assert np.all(model.covariances_[:, 0, 1:] == 0), "diag covariances must be diagonal"
+    if covariance == "tied":
+        np.testing.assert_array_equal(model.covariances_[0], model.covariances_[1])
 
     rows = data.head(12)
     codes = model.layout_.encode(rows).codes
@@ -58,6 +60,23 @@ def test_log_prob_is_the_mixture_formula(covariance):
             terms.append(np.log(model.weights_[k]) + discrete + normal.logpdf(values[i][present]))
         expected.append(logsumexp(terms))
     np.testing.assert_allclose(model.log_prob(rows), expected, rtol=1e-9)
+
+
+def test_tied_covariance_recovers_the_shared_one():
+    """Two clusters that differ only in their means: the tied mixture finds both (by BIC, which
+    counts one covariance, not two) and the shared covariance, where separate ones would be noisier."""
+    rng = np.random.default_rng(3)
+    shared = [[1.0, 0.6], [0.6, 1.0]]
+    second = rng.random(800) < 0.4
+    x = rng.multivariate_normal([0.0, 0.0], shared, 800) + np.where(second[:, None], [5.0, 0.0], 0.0)
+    model = pl.make("gmm", seed=0, covariance="tied").fit(pd.DataFrame(x, columns=["x", "y"]))
+    assert model.n_components_ == 2, model.bic_
+    assert model._parameter_count(2) == 1 + 2 * 2 + 3                   # weights, two means, one covariance
+    covariances = model.covariances_ * np.outer(model.scale_, model.scale_)
+    np.testing.assert_allclose(covariances[0], shared, atol=0.12)
+    np.testing.assert_array_equal(covariances[0], covariances[1])
+    means = model.center_ + model.scale_ * model.means_
+    np.testing.assert_allclose(means[np.argsort(means[:, 0])], [[0.0, 0.0], [5.0, 0.0]], atol=0.15)
 
 
 def test_imputing_a_category_from_a_number_picks_its_cluster():

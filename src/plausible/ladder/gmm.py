@@ -74,7 +74,8 @@ class GaussianMixture(Model):
         "n_components": Param(None, int, "number of clusters; None chooses it by BIC", low=1, high=1000,
                               optional=True),
         "max_components": Param(8, int, "largest number of clusters the BIC search tries", low=1, high=1000),
-        "covariance": Param("full", str, "covariance of each cluster's numbers", choices=("full", "diag")),
+        "covariance": Param("full", str, "covariance of each cluster's numbers: full (its own), tied (one shared by "
+                            "every cluster, which differ in their means) or diag", choices=("full", "tied", "diag")),
         "alpha": Param(1.0, float, "Laplace pseudo-count per category and cluster", low=1e-12),
         "initializations": Param(2, int, "k-means++ starts per number of clusters; the best is kept", low=1),
         "max_iter": Param(100, int, "EM iterations at most per start", low=1, high=100_000),
@@ -153,12 +154,16 @@ class GaussianMixture(Model):
         means, covariances = em_update(z, current.means, current.covariances, self.ridge_, responsibilities, groups)
         if self.covariance == "diag":
             covariances = covariances * np.eye(z.shape[1])
+        elif self.covariance == "tied":  # the pooled within-cluster covariance: each S_k weighted by its N_k
+            covariances = np.broadcast_to(np.einsum("k,kij->ij", weights, covariances), covariances.shape).copy()
         return Mixture(weights, means, covariances, probs)
 
     def _parameter_count(self, size: int) -> int:
         c = len(self.layout_.continuous)
-        gaussian = 2 * c if self.covariance == "diag" else c + c * (c + 1) // 2
         discrete = int(sum(var.cardinality - 1 for var in self.layout_.discrete))
+        if self.covariance == "tied":
+            return size - 1 + size * (c + discrete) + c * (c + 1) // 2
+        gaussian = 2 * c if self.covariance == "diag" else c + c * (c + 1) // 2
         return size - 1 + size * (gaussian + discrete)
 
     # ------------------------------------------------------------------ using the fit
