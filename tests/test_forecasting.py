@@ -157,6 +157,40 @@ def test_a_mixture_draws_each_models_share_of_the_paths():
     assert any(np.allclose(alone[0], row) for row in result.paths)       # the statespace share, shuffled in
 
 
+def test_auto_widens_paths_whose_validation_errors_are_larger_than_their_spread(monkeypatch):
+    """validate() scores the chosen model's validation paths widened by each factor of SPREAD_GRID:
+    candidates whose paths are N(0, 0.5^2) while the truth is N(0, 1) get the factor near 2 (the
+    CRPS-optimal one); paths as wide as the truth keep 1."""
+    y = np.random.default_rng(0).standard_normal(300)
+
+    def fake(width):
+        def forecast_one(history, horizon, n_paths, model, seed, **options):
+            paths = width * np.random.default_rng(seed + 100).standard_normal((n_paths, horizon))
+            return forecasting.Forecast(paths, model, None, None)
+        return forecast_one
+
+    monkeypatch.setattr(forecasting, "forecast_one", fake(0.5))
+    names, scale = forecasting.validate(y, 20, None)
+    assert scale in (1.75, 2.0), scale
+    monkeypatch.setattr(forecasting, "forecast_one", fake(1.0))
+    assert forecasting.validate(y, 20, None)[1] in (0.9, 1.0, 1.1)
+    widened = forecasting.widen(np.array([[0.0, 1.0], [2.0, 3.0]]), 1.5)
+    np.testing.assert_allclose(widened, [[-0.5, 0.5], [2.5, 3.5]])    # the mean path (1, 2) stays
+
+
+def test_spread_validated_applies_the_factor_and_model_keeps_the_paths_as_drawn(monkeypatch):
+    y = np.random.default_rng(5).standard_normal(120)
+    monkeypatch.setattr(forecasting, "validate", lambda *args, **options: (["statespace"], 1.5))
+    drawn = forecasting.forecast_one(y, 6, n_paths=50, model="auto", seed=0)
+    assert drawn.spread == 1.0 and drawn.model == "statespace"
+    np.testing.assert_allclose(drawn.paths, forecasting.forecast_one(y, 6, n_paths=50, model="statespace").paths)
+    calibrated = forecasting.forecast_one(y, 6, n_paths=50, model="auto", spread="validated", seed=0)
+    assert calibrated.spread == 1.5
+    np.testing.assert_allclose(calibrated.paths, forecasting.widen(drawn.paths, 1.5))
+    with pytest.raises(ValueError, match="spread must be one of"):
+        pl.forecast(y, horizon=2, spread="wide")
+
+
 def test_random_walk_with_drift_grows_with_the_right_drift_and_spread():
     rng = np.random.default_rng(8)
     y = np.cumsum(0.5 + rng.standard_normal(500))

@@ -197,6 +197,7 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument("--difference", default="auto", choices=["auto", "0", "1", "2"],
                           help="differences before modelling (default auto: KPSS and ADF tests)")
     forecast.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
+    forecast.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
     forecast.add_argument("--seed", type=int, default=0)
     for option in ("id", "time", "value"):
         forecast.add_argument(f"--{option}-column", default=option, metavar="NAME",
@@ -210,6 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
     backtest.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
     backtest.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
+    backtest.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
     backtest.add_argument("--seed", type=int, default=0)
     backtest.add_argument("--json", action="store_true", help="print JSON (with the per-origin table)")
     for option in ("id", "time", "value"):
@@ -453,6 +455,10 @@ ERRORS_HELP = ("errors of window models: model (the model's own conditional draw
                "mean plus resampled in-sample error vectors), auto (default: bootstrap for gaussian windows)")
 
 
+SPREAD_HELP = ("model (default): paths as the model drew them; validated (with --model auto): their spread around "
+               "the mean scaled by the factor with the lowest CRPS on auto's validation origins inside the history")
+
+
 def _forecast(args) -> str:
     import numpy as np
 
@@ -463,7 +469,7 @@ def _forecast(args) -> str:
     table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
                      window=args.window, season=args.season,
                      difference=args.difference if args.difference == "auto" else int(args.difference),
-                     errors=args.errors, id_column=args.id_column, time_column=args.time_column,
+                     errors=args.errors, spread=args.spread, id_column=args.id_column, time_column=args.time_column,
                      value_column=args.value_column)
     write_table(table, args.out)
     plot = args.plot or str(Path(args.out).with_suffix(".png"))
@@ -492,6 +498,7 @@ def _backtest(args) -> str:
         try:
             results[key] = backtest(values, horizon=args.horizon, origins=args.origins, n_paths=args.paths,
                                     model=args.model, seed=args.seed, season=args.season, errors=args.errors,
+                                    spread=args.spread,
                                     progress=False if args.json else None)
         except ValueError as error:
             raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
