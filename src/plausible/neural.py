@@ -189,7 +189,10 @@ def train(module: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.G
     # loss function (which may call several submodules) trains data-parallel unchanged.
     step = nn.parallel.DistributedDataParallel(_Loss(module, loss_fn), find_unused_parameters=True) \
         if distributed else _Loss(module, loss_fn)
-    optimizer = torch.optim.AdamW(module.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    # the fused kernel does the same update in one pass over every parameter: on a 125-row table's
+    # 300 small steps 13% less fit time on the CPU (foreach=True: none); CPU and CUDA only
+    optimizer = torch.optim.AdamW(module.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
+                                  fused=torch.device(device).type in ("cpu", "cuda"))
     best, best_loss, since_best, history = copy.deepcopy(module.state_dict()), math.inf, 0, []
     last_good = copy.deepcopy(module.state_dict())
     start = time.perf_counter()
