@@ -189,6 +189,8 @@ def test_spread_validated_applies_the_factor_and_model_keeps_the_paths_as_drawn(
     np.testing.assert_allclose(calibrated.paths, forecasting.widen(drawn.paths, 1.5))
     with pytest.raises(ValueError, match="spread must be one of"):
         pl.forecast(y, horizon=2, spread="wide")
+    with pytest.raises(ValueError, match="spread='validated' calibrates model='auto'"):
+        pl.forecast(y, horizon=2, model="statespace", spread="validated")
 
 
 def test_random_walk_with_drift_grows_with_the_right_drift_and_spread():

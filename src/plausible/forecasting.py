@@ -538,6 +538,9 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
         raise ValueError(f"errors must be one of {', '.join(map(repr, ERRORS))}, got {errors!r}")
     if spread not in SPREADS:
         raise ValueError(f"spread must be one of {', '.join(map(repr, SPREADS))}, got {spread!r}")
+    if spread == "validated" and names != ["auto"]:
+        raise ValueError(f"spread='validated' calibrates model='auto' on its validation origins; got "
+                         f"model={'+'.join(names)!r}: use model='auto' or spread='model'")
     ahead = horizon if strategy == "direct" else 1
     scale = 1.0
     if names == ["auto"]:
