@@ -128,3 +128,18 @@ def test_numbers_come_back_at_the_precision_the_data_was_recorded_with():
     np.testing.assert_array_equal(filled["ash"], np.round(filled["ash"], 1))
     stored = {k: v for k, v in model.schema_.columns[0].to_dict().items() if k != "decimals"}
     assert pl.Column.from_dict(stored).decimals is None     # model files written before the field load
+
+
+def test_atoms_false_keeps_every_value_continuous_and_unknown_fields_are_errors():
+    df = pd.DataFrame({"x": np.tile([0.0, 1.0, 2.0], 20)})       # every value a spike: fully discrete
+    discrete = pl.make("gaussian", seed=0).fit(df)
+    assert not discrete.layout_.continuous
+    with pytest.raises(SchemaError, match="only took the values"):
+        discrete.log_prob(pd.DataFrame({"x": [1.5]}))
+    continuous = pl.make("gaussian", seed=0).fit(df, schema={"x": {"atoms": False}})
+    assert [v.column for v in continuous.layout_.continuous] == ["x"] and not continuous.layout_.discrete
+    assert np.isfinite(continuous.log_prob(pd.DataFrame({"x": [1.5]}))).all()   # a new value is possible
+    restored = Schema.from_dict(continuous.schema_.to_dict())
+    assert restored.columns[0].atoms is False
+    with pytest.raises(SchemaError, match="unknown schema field 'atom'"):
+        pl.make("gaussian").fit(df, schema={"x": {"atom": False}})

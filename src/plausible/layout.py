@@ -96,7 +96,9 @@ class TableLayout:
             present = values[~np.isnan(values)]
             uniques, counts = np.unique(present, return_counts=True)
             atoms = uniques[counts >= max(atom_share * len(values), 2)]
-            if (column.kind == "integer" and len(uniques) <= MAX_INTEGER_LEVELS
+            if not column.atoms:
+                atoms = uniques[:0]
+            elif (column.kind == "integer" and len(uniques) <= MAX_INTEGER_LEVELS
                     and len(present) >= MIN_ROWS_PER_LEVEL * len(uniques)):
                 atoms = uniques      # whole numbers with few, repeated distinct values are simply categories
             elif len(atoms) < len(uniques):

@@ -47,6 +47,9 @@ class Column:
     MAX_DECIMALS) that hold every value; sampled and imputed values are rounded to it, so a column
     of values like 16.5 or 0.26 never comes back as 16.4817 (a giveaway to anyone telling real rows
     from synthetic ones). None when the values need more places.
+    `atoms` (numeric kinds): True lets the layout give spikes (a share of zeros, a cap, a few
+    repeated levels) point masses of their own; False keeps every value on the continuous part, so
+    a value never seen in training is still possible (what forecasting's window tables need).
     """
 
     name: str
@@ -60,6 +63,7 @@ class Column:
     dtype: str | None = None
     resolution: str | None = None  # datetime only: "D" when every value is a whole day, else "s"
     decimals: int | None = None    # numeric only: decimal places of the data (see above)
+    atoms: bool = True             # numeric kinds: False = no point masses, every value continuous (see below)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -120,9 +124,14 @@ class Schema:
             if kind not in KINDS:
                 raise SchemaError(f"column {name!r}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
             column = _describe(str(name), series, kind, max_categories)
+            fields = {f.name for f in dataclasses.fields(Column)} - {"name", "kind"}
             for key, value in (spec or {}).items():
-                if key != "kind":
-                    setattr(column, key, value)
+                if key == "kind":
+                    continue
+                if key not in fields:
+                    raise SchemaError(f"column {name!r}: unknown schema field {key!r}; use kind or one of "
+                                      f"{', '.join(sorted(fields))}")
+                setattr(column, key, value)
             columns.append(column)
         return cls(columns)
 
