@@ -352,3 +352,91 @@ def test_fair_crps_averages_over_distinct_pairs():
     paths, actual = np.array([[0.0], [2.0]]), np.array([1.0])
     assert series_metrics.crps_per_step(paths, actual)[0] == pytest.approx(0.5)      # 1 - (0 + 2 + 2 + 0) / 4 / 2
     assert series_metrics.crps_per_step(paths, actual, fair=True)[0] == pytest.approx(0.0)   # 1 - 2 / 2
+
+
+# ---------------------------------------------------------------------- awkward inputs
+def monthly(n=30, start=0.0, name="a"):
+    return pd.DataFrame({"id": name, "time": pd.date_range("2020-01-01", periods=n, freq="MS"),
+                         "value": start + np.arange(n, dtype=float)})
+
+
+def test_a_count_series_whose_latest_window_holds_unseen_values_still_forecasts():
+    # window columns of Poisson counts used to be fully discrete: a latest value no training
+    # window had in that position raised SchemaError from inside auto
+    y = np.random.default_rng(2).poisson(2, size=80).astype(float)
+    paths = pl.forecast(y, horizon=3, n_paths=100, model="gaussian", seed=0)
+    assert paths.shape == (100, 3) and np.isfinite(paths).all()
+    assert 0.5 < paths.mean() < 4 and paths.std() > 0.5
+
+
+def test_trailing_gaps_do_not_shift_the_forecast_times():
+    frame = monthly()
+    frame.loc[27:, "value"] = np.nan                                    # last observed: 26 on 2022-03-01
+    long = pl.forecast(frame, horizon=3, n_paths=4, model="statespace")
+    assert list(pd.DatetimeIndex(long["time"].unique())) == list(pd.date_range("2022-04-01", periods=3, freq="MS"))
+    assert long.groupby("step")["value"].mean().iloc[0] == pytest.approx(27, abs=1.5)
+
+
+def test_text_times_are_dates_and_a_shuffled_series_is_put_in_time_order():
+    frame = monthly().assign(time=lambda f: f["time"].dt.strftime("%b %Y")).sample(frac=1, random_state=1)
+    means = pl.forecast(frame, horizon=3, n_paths=50, model="statespace").groupby("step")["value"].mean()
+    np.testing.assert_allclose(means, [30, 31, 32], atol=1.5)
+    series = pd.Series(np.arange(40.0), index=pd.date_range("2020-01-01", periods=40, freq="MS"))
+    np.testing.assert_allclose(pl.forecast(series.sample(frac=1, random_state=0), horizon=3, n_paths=50,
+                                           model="statespace").mean(axis=0), [40, 41, 42], atol=1.5)
+    with pytest.raises(ValueError, match="not dates"):
+        pl.forecast(monthly().assign(time="soon"), horizon=2, model="statespace")
+
+
+def test_tables_that_would_be_read_as_one_series_by_mistake_are_errors():
+    stores = pd.concat([monthly(name="a"), monthly(start=1000, name="b")]).rename(
+        columns={"id": "store", "time": "date", "value": "sales"})
+    with pytest.raises(ValueError, match="column 'date' holds times"):
+        pl.forecast(stores, horizon=2, model="statespace")
+    with pytest.raises(ValueError, match="column 'store' holds labels"):
+        pl.forecast(stores, horizon=2, model="statespace", time_column="date")
+    long = pl.forecast(stores, horizon=2, n_paths=3, model="statespace", id_column="store", time_column="date")
+    assert set(long["id"]) == {"a", "b"}
+    with pytest.raises(ValueError, match="no value column 'amount'"):
+        pl.forecast(stores, horizon=2, id_column="store", time_column="date", value_column="amount")
+    with pytest.raises(ValueError, match="1 rows have no 'id'"):
+        pl.forecast(pd.concat([monthly(), monthly(name=None).iloc[:1]]), horizon=2, model="statespace")
+
+
+def test_backtest_keeps_the_time_index_through_trailing_gaps_and_takes_a_one_series_table():
+    t = pd.date_range("2015-01-01", periods=60, freq="MS")
+    series = pd.Series(10 * np.sin(2 * np.pi * np.arange(60) / 12)
+                       + np.random.default_rng(0).normal(0, 0.5, 60), index=t)
+    clean = pl.backtest(series, horizon=6, origins=2, n_paths=50, model="statespace")
+    gapped = pl.backtest(pd.concat([series, pd.Series([np.nan], index=[t[-1] + pd.offsets.MonthBegin()])]),
+                         horizon=6, origins=2, n_paths=50, model="statespace")
+    assert gapped["crps"] == pytest.approx(clean["crps"]) and gapped["season"] == 12
+    table = pd.DataFrame({"time": t, "value": series.to_numpy()})
+    assert pl.backtest(table, horizon=6, origins=2, n_paths=50, model="statespace")["crps"] == pytest.approx(clean["crps"])
+    with pytest.raises(ValueError, match="backtest scores one series; the table holds 2"):
+        pl.backtest(pd.concat([monthly(60), monthly(60, name="b")]), horizon=6, origins=2, model="statespace")
+
+
+def test_short_histories_warn_and_bootstrap_errors_need_observed_futures():
+    with pytest.warns(UserWarning, match="only 5 values"):
+        pl.forecast(np.random.default_rng(0).normal(size=5), horizon=2, n_paths=10, model="statespace")
+    with pytest.raises(ValueError, match="errors='bootstrap' needs past origins"):
+        pl.forecast(np.random.default_rng(0).normal(size=30), horizon=40, model="statespace", errors="bootstrap")
+
+
+def test_the_fan_chart_is_written_in_the_format_its_suffix_names(tmp_path):
+    history, paths = np.arange(20.0), np.random.default_rng(0).normal(20, 1, (30, 4))
+    forecasting.plot_fan(history, paths, tmp_path / "fan.svg")
+    assert b"<svg" in (tmp_path / "fan.svg").read_bytes()[:500]
+    forecasting.plot_fan(history, paths, tmp_path / "fan.pdf")
+    assert (tmp_path / "fan.pdf").read_bytes().startswith(b"%PDF")
+    with pytest.raises(ValueError, match="cannot write a figure as '.docx'"):
+        forecasting.plot_fan(history, paths, tmp_path / "fan.docx")
+
+
+def test_cli_backtest_of_one_step_prints_its_table(tmp_path, capsys):
+    path = tmp_path / "y.csv"
+    pd.DataFrame({"value": np.random.default_rng(0).normal(size=60)}).to_csv(path, index=False)
+    assert main(["backtest", str(path), "--horizon", "1", "--origins", "3", "--model", "statespace",
+                 "--paths", "20"]) == 0
+    assert "crps" in capsys.readouterr().out

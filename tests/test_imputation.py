@@ -210,6 +210,9 @@ def test_pool_explains_bad_statistics():
         pl.pool([frame, frame], "mean(z)")
     with pytest.raises(ValueError, match="categorical"):
         pl.pool([frame, frame], "g ~ y")
+    gap = frame.assign(g=["a", None, "b"])   # a categorical predictor with a gap
+    with pytest.raises(ValueError, match="column 'g' still has missing cells"):
+        pl.pool([gap, gap], "y ~ g")
 
 
 # ---------------------------------------------------------------------- evaluation

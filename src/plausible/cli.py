@@ -190,7 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument("--horizon", type=int, required=True, help="steps ahead to forecast")
     forecast.add_argument("--paths", type=int, default=200, help="sample paths per series (default 200)")
     forecast.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet (long table)")
-    forecast.add_argument("--plot", metavar="FAN.png", help="fan chart (default: OUT with .png)")
+    forecast.add_argument("--plot", metavar="FAN.png", help="fan chart; its suffix picks the format: .png, .pdf, .svg, ... (default: OUT with .png)")
     forecast.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
     forecast.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
     forecast.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
@@ -494,7 +494,7 @@ def _backtest(args) -> str:
 
     _, series = _series_frames(args)
     results = {}
-    for key, values, _ in series:
+    for key, values, _ in series:   # values: a pandas Series, on its time index when the file has dates
         try:
             results[key] = backtest(values, horizon=args.horizon, origins=args.origins, n_paths=args.paths,
                                     model=args.model, seed=args.seed, season=args.season, errors=args.errors,
@@ -509,7 +509,7 @@ def _backtest(args) -> str:
                            for key, r in results.items()], indent=2, default=_plain_json)
     lines = [f"{'series':<12}" + "".join(f"{k:>13}" for k in keys)]
     for key, r in results.items():
-        cells = [f"{r[k]:>13}" if isinstance(r[k], str) else f"{r.get(k, float('nan')):>13.4g}" for k in keys]
+        cells = [f"{r[k]:>13}" if isinstance(r.get(k), str) else f"{r.get(k, float('nan')):>13.4g}" for k in keys]
         lines.append(f"{str(key if key is not None else args.data)[:11]:<12}" + "".join(cells))
     lines += ["", "crps: lower is better (series units); mase < 1 beats the (seasonal-)naive forecast; "
               "coverage_L: share of outcomes inside the central L% interval (nominal L/100); typicality: "

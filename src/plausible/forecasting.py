@@ -114,6 +114,7 @@ AUTO_VALIDATION_ORIGINS = 5  # rolling origins inside the history on which "auto
 AUTO_VALIDATION_PATHS = 100
 SPREAD_GRID = (0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0)   # scales spread="validated" tries (see validate)
 SPREADS = ("model", "validated")
+SHORT_SERIES = 10            # fewer values than this: forecast_one warns that its intervals are too narrow
 STRENGTH_THRESHOLD = 0.64    # seasonal strength above which the season is removed
 MIN_SEASONS = 2              # full seasons of history before a season can be measured and removed
 RELIABLE_SEASONS = 3         # below this many seasons STL's strength alone is not trusted (see choose_transform)
@@ -322,8 +323,22 @@ def _as_series(series) -> tuple[np.ndarray, Any]:
     """A 1-D float array and its time index (or None) from an array, list or pandas Series."""
     index = None
     if hasattr(series, "to_numpy") and hasattr(series, "index") and getattr(series, "ndim", 1) == 1:
+        import pandas as pd
+
+        if isinstance(series.index, pd.PeriodIndex):
+            series = series.set_axis(series.index.to_timestamp())
+        if isinstance(series.index, pd.DatetimeIndex):
+            if series.index.hasnans:
+                raise ValueError("the series' time index has missing times (NaT): drop those values or give their times")
+            if series.index.has_duplicates:
+                raise ValueError("the series' time index repeats times: give one value per time")
+            if not series.index.is_monotonic_increasing:
+                series = series.sort_index(kind="stable")      # a shuffled Series is still one series in time order
         index = series.index
-        values = series.to_numpy(dtype=float, na_value=np.nan)
+        try:
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            raise ValueError(f"the series must contain numbers; got dtype {series.dtype}") from None
     else:
         try:
             values = np.asarray(series, dtype=float)
@@ -337,12 +352,17 @@ def _as_series(series) -> tuple[np.ndarray, Any]:
     return values, index
 
 
-def _clean(values: np.ndarray) -> np.ndarray:
-    """Drop leading/trailing gaps; interpolate inner ones linearly."""
+def _span(values: np.ndarray) -> slice:
+    """The positions from the first to the last observed (finite) value: what `_clean` keeps."""
     observed = np.flatnonzero(np.isfinite(values))
     if len(observed) == 0:
         raise ValueError("the series has no observed values")
-    values = values[observed[0]:observed[-1] + 1].copy()
+    return slice(int(observed[0]), int(observed[-1]) + 1)
+
+
+def _clean(values: np.ndarray) -> np.ndarray:
+    """Drop leading/trailing gaps; interpolate inner ones linearly."""
+    values = values[_span(values)].copy()
     gaps = ~np.isfinite(values)
     if gaps.any():
         t = np.arange(len(values))
@@ -451,6 +471,9 @@ def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str,
             errors_vectors = fitted.prediction_errors(z, horizon)
             if errors == "auto" and len(errors_vectors) < MIN_BOOTSTRAP_WINDOWS:
                 errors_vectors = None
+        if errors == "bootstrap" and errors_vectors is not None and not len(errors_vectors):
+            raise ValueError(f"errors='bootstrap' needs past origins with {horizon} observed values after them; "
+                             f"{len(z)} values (after differencing) give none: use errors='model' or a shorter horizon")
         if errors_vectors is not None and len(errors_vectors):
             # the model's mean path plus the whole in-sample error vector of a random past origin
             center = fitted.forecast_moments(z, horizon)[0]
@@ -467,7 +490,9 @@ def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str,
                              f"give too few windows of {window} + {ahead} steps; use model='statespace', "
                              "a shorter window= or a shorter horizon")
         table = np.lib.stride_tricks.sliding_window_view(z, length)          # (N, window + ahead)
-        fitted = unfitted.fit(np.ascontiguousarray(table))
+        # every window column continuous (no point masses): a count series' latest window may hold
+        # a value no training window had in that position, and must still condition the future
+        fitted = unfitted.fit(np.ascontiguousarray(table), schema={f"x{j}": {"atoms": False} for j in range(length)})
         # small-sample correction (the OLS prediction interval): the fitted conditional variance of
         # the future given `window` regressors from N windows is biased low by (N - p) / N, and the
         # estimated conditional mean adds about p / N of it (p = window + 1)
@@ -541,6 +566,10 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
     if spread == "validated" and names != ["auto"]:
         raise ValueError(f"spread='validated' calibrates model='auto' on its validation origins; got "
                          f"model={'+'.join(names)!r}: use model='auto' or spread='model'")
+    if len(y) < SHORT_SERIES:
+        warnings.warn(f"forecasting from only {len(y)} values: the model's parameters are estimated from so few "
+                      "points that its intervals understate the uncertainty (on white noise, statespace's 95% "
+                      "intervals covered 27% of outcomes from 3 values, 75% from 6)", stacklevel=3)
     ahead = horizon if strategy == "direct" else 1
     scale = 1.0
     if names == ["auto"]:
@@ -613,31 +642,70 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
 
 
 def _split_frame(frame, id_column: str, time_column: str, value_column: str):
-    """[(id or None, values, times or None)] from a long DataFrame, each series sorted by time."""
+    """[(id or None, values, times or None)] from a long DataFrame, each series sorted by time and
+    cut to its first..last observed value (so its times stay aligned with what is forecast)."""
     import pandas as pd
 
+    if len(frame) == 0:
+        raise ValueError("the table has no rows")
     if value_column not in frame.columns:
         numeric = [c for c in frame.columns if c not in (id_column, time_column)
-                   and pd.api.types.is_numeric_dtype(frame[c])]
-        if len(numeric) != 1:
+                   and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+        if value_column != "value" or len(numeric) != 1:   # only the default name falls back
             raise ValueError(f"no value column {value_column!r} in the table (columns: {', '.join(map(str, frame.columns))}); "
-                             "name it with value_column=, or give a table with one numeric column")
+                             "name it with value_column= (--value-column), or give a table with one numeric column")
         value_column = numeric[0]
     if not pd.api.types.is_numeric_dtype(frame[value_column]):
         raise ValueError(f"the value column {value_column!r} must be numeric, got {frame[value_column].dtype}")
+    others = [c for c in frame.columns if c not in (id_column, time_column, value_column)]
     has_time = time_column in frame.columns
+    if not has_time:
+        timelike = [c for c in others if pd.api.types.is_datetime64_any_dtype(frame[c])
+                    or isinstance(frame[c].dtype, pd.PeriodDtype)]
+        if timelike:
+            raise ValueError(f"no time column {time_column!r}, but column {timelike[0]!r} holds times: name it with "
+                             "time_column= (--time-column); without a time column the rows are taken in table order")
+    if id_column not in frame.columns:
+        labels = [c for c in others if c not in (time_column,) and not pd.api.types.is_numeric_dtype(frame[c])
+                  and not pd.api.types.is_datetime64_any_dtype(frame[c])]
+        if labels:
+            raise ValueError(f"no id column {id_column!r}, but column {labels[0]!r} holds labels: if it tells series "
+                             "apart name it with id_column= (--id-column), otherwise drop it; without an id column "
+                             "every row belongs to one series")
+    else:
+        unnamed = int(frame[id_column].isna().sum())
+        if unnamed:
+            raise ValueError(f"{unnamed} rows have no {id_column!r}: give every row its series' id (or drop those rows)")
+    if has_time:
+        times = frame[time_column]
+        if isinstance(times.dtype, pd.PeriodDtype):
+            times = times.dt.to_timestamp()
+        elif not (pd.api.types.is_numeric_dtype(times) or pd.api.types.is_datetime64_any_dtype(times)):
+            try:   # text times ("2020-01", "Jan 2020", "01/31/2020") are dates, not words to sort alphabetically
+                with warnings.catch_warnings():   # pandas' "could not infer format": parsed one by one, fine
+                    warnings.simplefilter("ignore", UserWarning)
+                    times = pd.to_datetime(times)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"the time column {time_column!r} holds text that is not dates ({error}); give "
+                                 "dates or numbers") from None
+        if times.isna().any():
+            raise ValueError(f"{int(times.isna().sum())} rows have no {time_column!r}: give every value its time "
+                             "(or drop those rows)")
+        frame = frame.assign(**{time_column: times})
     groups = frame.groupby(id_column, sort=False) if id_column in frame.columns else [(None, frame)]
     out = []
     for key, group in groups:
         if has_time:
             group = group.sort_values(time_column, kind="stable")
-            times = group[time_column]
-            if times.duplicated().any():
+            if group[time_column].duplicated().any():
                 where = f" in series {key!r}" if key is not None else ""
                 raise ValueError(f"the time column {time_column!r} has repeated times{where}; "
                                  "give one value per time (or an id column for several series)")
-        out.append((key, group[value_column].to_numpy(dtype=float, na_value=np.nan),
-                    group[time_column].reset_index(drop=True) if has_time else None))
+        values = group[value_column].to_numpy(dtype=float, na_value=np.nan)
+        if np.isfinite(values).any():
+            keep = _span(values)
+            group, values = group.iloc[keep], values[keep]
+        out.append((key, values, group[time_column].reset_index(drop=True) if has_time else None))
     return out, value_column
 
 
@@ -699,7 +767,7 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
 # ---------------------------------------------------------------------- backtest
 def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: str | Callable = "auto",
              seed: int = 0, step: int | None = None, season: int | None = None, progress: bool | None = None,
-             **options) -> dict:
+             id_column: str = "id", time_column: str = "time", value_column: str = "value", **options) -> dict:
     """Rolling-origin evaluation: forecast from each of the last `origins` origins and score it.
 
     Origin k (k = 1..origins) forecasts the `horizon` values after the first
@@ -708,6 +776,8 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     model name, "auto", or a callable `model(history, horizon=H, n_paths=S, seed=s) -> (S, H)
     paths` (how the benchmark scores other libraries with this same code). `options` go to
     `forecast` (window, difference, params, time_budget).
+    `series` may also be a DataFrame holding one series (time and value columns, named by
+    `time_column` / `value_column`); a table of several series is backtested one id at a time.
 
     Returns {"crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality",
     "seconds", "model", "per_origin": DataFrame}: metrics averaged over origins (typicality as a
@@ -724,7 +794,18 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     horizon = _check_positive(horizon, "horizon")
     origins = _check_positive(origins, "origins")
     step = horizon if step is None else _check_positive(step, "step")
+    if isinstance(series, pd.DataFrame):
+        found, _ = _split_frame(series, id_column, time_column, value_column)
+        if len(found) > 1:
+            raise ValueError(f"backtest scores one series; the table holds {len(found)} (ids "
+                             f"{', '.join(repr(key) for key, _, _ in found[:3])}{', ...' if len(found) > 3 else ''}): "
+                             f"pass one, e.g. table[table[{id_column!r}] == id]")
+        _, values, times = found[0]
+        series = pd.Series(values, index=pd.DatetimeIndex(times)) \
+            if times is not None and pd.api.types.is_datetime64_any_dtype(times) else values
     values, index = _as_series(series)
+    if index is not None:
+        index = index[_span(values)]          # the same rows `_clean` keeps: the index stays aligned
     y = _clean(values)
     first = len(y) - horizon - (origins - 1) * step
     if first < 10:
@@ -805,7 +886,8 @@ def plot_fan(history, paths, path_png, future=None, title: str | None = None, n_
 
 
 def save_figure(figure, path_png):
-    """Write a matplotlib figure to a PNG atomically (a temporary file, then a rename) and close it."""
+    """Write a matplotlib figure atomically (a temporary file, then a rename) and close it; the
+    format follows the file's suffix (.png, .pdf, .svg, .jpg, ...; none: PNG)."""
     import os
     import tempfile
     from pathlib import Path
@@ -815,11 +897,17 @@ def save_figure(figure, path_png):
     from .io import _publish
 
     path_png = Path(path_png)
+    kind = path_png.suffix.lstrip(".").lower() or "png"
+    supported = figure.canvas.get_supported_filetypes()
+    if kind not in supported:
+        plt.close(figure)
+        raise ValueError(f"cannot write a figure as {path_png.suffix!r}; use one of "
+                         f"{', '.join('.' + k for k in sorted(supported))}")
     path_png.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path_png.name}.", suffix=".png", dir=path_png.parent)
+    handle, temp = tempfile.mkstemp(prefix=f".{path_png.name}.", suffix=f".{kind}", dir=path_png.parent)
     os.close(handle)
     try:
-        figure.savefig(temp, dpi=110)
+        figure.savefig(temp, dpi=110, format=kind)
         _publish(temp, path_png)
     finally:
         plt.close(figure)

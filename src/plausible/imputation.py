@@ -445,6 +445,8 @@ def _ols(frame: pd.DataFrame, response: str, terms: list[str], intercept: bool):
         column = frame[term]
         if _kind(column) == "categorical" and not pd.api.types.is_bool_dtype(column.dtype):
             labels = column.astype(object)
+            if labels.isna().any():
+                raise ValueError(f"a formula predictor: column {term!r} still has missing cells; pool completed draws")
             levels = sorted(labels.dropna().unique(), key=str)
             for level in levels[1:]:   # the first level is the baseline
                 names.append(f"{term}[{level}]")

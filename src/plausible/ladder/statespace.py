@@ -476,6 +476,8 @@ class StateSpace(Model):
         predicted = kalman_filter(z[None, :], p).mp[0]                      # (T, k): E[x_t | y_<t]
         burn_in = max(5, 2 * len(p.A)) if burn_in is None else burn_in
         origins = np.arange(burn_in, len(z) - horizon + 1)                   # predicting z[t .. t+H-1]
+        if len(origins) == 0:       # no origin has its whole future observed: no errors to resample
+            return np.zeros((0, horizon))
         state, forecasts = predicted[origins], []
         for _ in range(horizon):
             forecasts.append(state @ p.C + p.d)
