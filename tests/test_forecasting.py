@@ -189,6 +189,8 @@ def test_spread_validated_applies_the_factor_and_model_keeps_the_paths_as_drawn(
     np.testing.assert_allclose(calibrated.paths, forecasting.widen(drawn.paths, 1.5))
     with pytest.raises(ValueError, match="spread must be one of"):
         pl.forecast(y, horizon=2, spread="wide")
+    with pytest.raises(ValueError, match="seed must be a whole number"):
+        pl.forecast(y, horizon=2, seed="x")
     with pytest.raises(ValueError, match="spread='validated' calibrates model='auto'"):
         pl.forecast(y, horizon=2, model="statespace", spread="validated")
 
@@ -440,3 +442,15 @@ def test_cli_backtest_of_one_step_prints_its_table(tmp_path, capsys):
     assert main(["backtest", str(path), "--horizon", "1", "--origins", "3", "--model", "statespace",
                  "--paths", "20"]) == 0
     assert "crps" in capsys.readouterr().out
+
+
+def test_backtest_survives_a_constant_start_and_names_a_callable_of_the_wrong_shape():
+    y = np.concatenate([np.zeros(20), np.random.default_rng(0).poisson(3, 40)]).astype(float)
+    result = pl.backtest(y, horizon=5, origins=9, n_paths=30, model="statespace")   # origin 1: 15 zeros
+    assert np.isnan(result["per_origin"]["mase"].iloc[0]) and np.isfinite(result["mase"])
+    assert np.isfinite(result["per_origin"]["crps"]).all()
+
+    def flat(history, horizon, n_paths, seed):
+        return np.zeros((n_paths, horizon + 1))
+    with pytest.raises(ValueError, match="returned paths of shape"):
+        pl.backtest(y, horizon=5, origins=2, model=flat)

@@ -311,6 +311,11 @@ def test_cli_keeps_the_model_folder_form_and_explains_misuse(tmp_path, capsys):
     assert main(["impute", str(source), "--uncertainty", "fitted", "--draws", "2", "--out", str(out)]) == 0
     assert main(["impute", str(source), "--model", "gmm", "--uncertainty", "posterior", "--out", str(out)]) == 2
     assert "does not draw its parameters from a posterior" in capsys.readouterr().err
+    fresh = tmp_path / "never.csv"      # a bad --pool is refused before any imputation is written
+    assert main(["impute", str(source), "--draws", "3", "--out", str(fresh), "--pool", "mean(nope)"]) == 2
+    assert "no column 'nope'" in capsys.readouterr().err and not fresh.exists()
+    assert main(["impute", str(source), "--draws", "1", "--out", str(fresh), "--pool", "mean(a)"]) == 2
+    assert "--draws 2 or more" in capsys.readouterr().err and not fresh.exists()
 
 
 def test_bootstrap_refits_carry_parameter_uncertainty_into_the_draws():

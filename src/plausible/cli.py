@@ -284,7 +284,7 @@ def _impute(args) -> str:
     import pandas as pd
 
     from .base import load
-    from .imputation import cell_spread, choose_model, impute, pool
+    from .imputation import cell_spread, check_statistic, choose_model, impute, pool
     from .io import read_table, write_table
     from .registry import get_class
 
@@ -317,6 +317,10 @@ def _impute(args) -> str:
                 raise ValueError(f"model {cls.name!r} has no parameter {key!r}; its parameters are: "
                                  f"{', '.join(cls.params) or 'none'}")
             params[key] = cls.params[key].parse(key, text)
+    if args.pool and args.draws < 2:
+        raise ValueError("--pool needs --draws 2 or more (Rubin's rules use the spread between draws); 20 is typical")
+    for statistic in args.pool:                    # a typo should cost nothing, not a whole imputation
+        check_statistic(statistic, data.columns)
     draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
                    refits=args.refits, uncertainty=args.uncertainty)
     long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)

@@ -547,6 +547,8 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
     """Like `forecast` for one series, returning the paths together with the chosen model and transforms."""
     horizon = _check_positive(horizon, "horizon")
     n_paths = _check_positive(n_paths, "n_paths")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     names = _model_names(model)
     y = _clean(np.asarray(values, dtype=float))
     if season is None:
@@ -822,6 +824,9 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
         if callable(model):
             paths = np.asarray(model(history, horizon=horizon, n_paths=n_paths, seed=seed + k), dtype=float)
             name = getattr(model, "__name__", "callable")
+            if paths.ndim != 2 or paths.shape[1] != horizon:
+                raise ValueError(f"the model callable {name!r} returned paths of shape {paths.shape}; "
+                                 f"backtest needs (n_paths, horizon) = (S, {horizon})")
         else:
             result = forecast_one(history, horizon, n_paths=n_paths, model=model, seed=seed + k, season=season,
                                   index=index[:cut] if index is not None and len(index) == len(y) else None,

@@ -405,6 +405,24 @@ def _analysis(statistic) -> Callable[[pd.DataFrame], tuple[pd.Series, pd.Series,
                      "'y ~ x1 + x2', or a callable frame -> (estimates, variances)")
 
 
+def check_statistic(statistic, columns) -> None:
+    """Raise the error `pool` would, for a statistic that cannot be run on a table with `columns`
+    (not understood, or naming a column that is not there), before any imputation is spent on it."""
+    if callable(statistic):
+        return
+    _analysis(statistic)                                   # not understood: ValueError / TypeError
+    columns = [str(c) for c in columns]
+    match = _MEAN.match(statistic)
+    if match:
+        named = [match.group(1)]
+    else:
+        response, terms, _ = _parse_formula(statistic)
+        named = [response, *(term for term in terms if term != ".")]
+    missing = [name for name in named if name not in columns]
+    if missing:
+        raise ValueError(f"statistic {statistic!r}: no column {missing[0]!r}; columns: {', '.join(columns)}")
+
+
 def _mean(frame: pd.DataFrame, column: str):
     values = _numeric(frame, column, "mean()")
     n = len(values)

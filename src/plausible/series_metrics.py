@@ -125,8 +125,11 @@ def typicality(paths, actual) -> float:
 def score(paths, actual, history, season: int | None = None) -> dict[str, float]:
     """Every metric of one forecast: crps, mase (of the median path), coverage_50/80/95, typicality parts."""
     paths, actual2 = _check(paths, actual)
+    # MASE is undefined (NaN here, an error from `mase`) when the history is constant: intermittent
+    # demand often starts with zeros, and one such origin must not void the other metrics
+    defined = len(actual2) == 1 and naive_scale(history, season) > 0
     result = {"crps": crps(paths, actual2),
-              "mase": mase(np.median(paths, axis=0), actual2[0], history, season) if len(actual2) == 1 else np.nan}
+              "mase": mase(np.median(paths, axis=0), actual2[0], history, season) if defined else np.nan}
     for level in LEVELS:
         result[f"coverage_{round(level * 100)}"] = coverage(paths, actual2, level)
     if paths.shape[1] >= 2:
