@@ -56,3 +56,13 @@ def test_demo_runs_and_writes_its_table(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "KL(truth||model)" in printed and "new avatars" in printed
     assert "| 400 | histogram |" in out.read_text()
+
+
+def test_a_csv_column_that_only_looks_like_dates_stays_text(tmp_path):
+    from plausible.io import read_table
+
+    path = tmp_path / "bad.csv"
+    path.write_text("d,x\n2020-01-01,1\n2021-02-30,2\n")
+    with pytest.warns(UserWarning, match="'d' looks like dates"):
+        frame = read_table(path)
+    assert not pd.api.types.is_datetime64_any_dtype(frame["d"]) and frame["d"].tolist()[1] == "2021-02-30"

@@ -143,3 +143,70 @@ def test_atoms_false_keeps_every_value_continuous_and_unknown_fields_are_errors(
     assert restored.columns[0].atoms is False
     with pytest.raises(SchemaError, match="unknown schema field 'atom'"):
         pl.make("gaussian").fit(df, schema={"x": {"atom": False}})
+
+
+def test_tiny_magnitude_column_is_not_rounded_to_zero():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=200) * 1e-11})
+    model = pl.make("gaussian").fit(frame)
+    assert model.schema_["a"].decimals is None
+    sampled = model.sample(200, seed=0)["a"]
+    assert (sampled != 0).all() and 0.5e-11 < sampled.std() < 2e-11
+    # a column of zeros and ones written with float noise still rounds to whole numbers
+    noisy = pd.DataFrame({"b": np.tile([0.0, 0.1 + 0.2 - 0.3, 1.0, 3 * 0.1 / 0.3], 30)})
+    assert pl.make("independent").fit(noisy).schema_["b"].decimals == 0
+
+
+def test_impute_keeps_the_callers_index():
+    frame = mixed_table(60, seed=0).set_axis(range(500, 560))
+    frame.loc[505, "spend"] = np.nan
+    model = pl.make("gaussian").fit(frame)
+    for draw in model.impute(frame, n_draws=2, seed=0):
+        assert list(draw.index) == list(frame.index) and draw["spend"].notna().all()
+    assert list(model.impute(frame.dropna(), n_draws=1, seed=0)[0].index) == list(frame.dropna().index)
+    assert list(pl.impute(frame, n_draws=2, seed=0)[0].index) == list(frame.index)
+
+
+def test_time_zones_nullable_floats_durations_and_unused_categories_survive_the_round_trip(tmp_path):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({
+        "when": pd.date_range("2020-03-28", periods=80, freq="h", tz="Europe/Berlin"),
+        "share": pd.array(rng.uniform(size=80), dtype="Float64"),
+        "wait": pd.to_timedelta(rng.gamma(2.0, 60.0, size=80).round(), unit="s"),
+        "colour": pd.Categorical(rng.choice(["red", "blue"], 80), categories=["red", "blue"] + [f"c{i}" for i in range(60)]),
+    })
+    frame.loc[3, "when"], frame.loc[4, "share"], frame.loc[5, "wait"] = pd.NaT, pd.NA, pd.NaT
+    model = pl.make("gaussian").fit(frame)
+    assert model.schema_["wait"].kind == "numeric" and not model.schema_["colour"].rare_counts
+    model.save(tmp_path / "m")
+    model = pl.load(tmp_path / "m")
+    for table in (model.sample(50, seed=0), model.impute(frame, n_draws=1, seed=0)[0]):
+        assert str(table["when"].dt.tz) == "Europe/Berlin"
+        assert table["share"].dtype == "Float64"
+        assert pd.api.types.is_timedelta64_dtype(table["wait"].dtype)
+        assert set(table["colour"].dropna()) <= set(frame["colour"].cat.categories)
+    filled = model.impute(frame, n_draws=1, seed=0)[0]
+    assert filled.loc[10, "when"] == frame.loc[10, "when"] and filled.loc[10, "wait"] == frame.loc[10, "wait"]
+    assert filled[["when", "share", "wait"]].notna().all().all()
+    assert np.isfinite(model.log_prob(frame.dropna())).all()
+    assert np.isfinite(pl.evaluate(frame.dropna(), model.sample(80, seed=1))["marginal_fidelity"])
+
+
+def test_labels_that_json_cannot_hold_are_kept_as_text(tmp_path):
+    stamps = pd.to_datetime(["2020-01-01", "2021-01-01", "2022-06-01"])
+    frame = pd.DataFrame({"d": pd.Categorical(stamps[np.arange(90) % 3]), "x": np.arange(90.0) % 7})
+    model = pl.make("histogram").fit(frame)
+    model.save(tmp_path / "m")
+    loaded = pl.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.log_prob(frame.head(5)), model.log_prob(frame.head(5)))
+    assert set(loaded.sample(30, seed=0)["d"].astype(str)) <= {str(s) for s in stamps}
+
+
+def test_dates_out_of_range_and_fractional_whole_numbers_are_named_errors():
+    far = pd.DataFrame({"d": np.array(["3000-01-01", "1000-01-01"] * 10, dtype="datetime64[s]"), "x": np.arange(20.0)})
+    with pytest.raises(SchemaError, match="'d'.*1677"):
+        pl.make("gaussian").fit(far)
+    counts = pd.DataFrame({"n": np.arange(30) % 5, "x": np.arange(30.0)})
+    model = pl.make("histogram").fit(counts)
+    with pytest.raises(SchemaError, match="'n'.*fractional"):
+        model.log_prob(pd.DataFrame({"n": [2.5], "x": [1.0]}))

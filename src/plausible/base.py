@@ -218,7 +218,7 @@ class Model:
                 for name, cells in columns.items():
                     gaps = incomplete[pd.isna(cells[incomplete])]
                     cells[gaps] = filled[name].to_numpy(dtype=object)[np.isin(incomplete, gaps)]
-            draw = self._output(restore_dtypes(pd.DataFrame(columns), self.schema_))
+            draw = self._output(restore_dtypes(pd.DataFrame(columns, index=frame.index), self.schema_))
             if isinstance(data, pd.DataFrame) and not all(isinstance(name, str) for name in data.columns):
                 draw = draw.rename(columns={str(name): name for name in data.columns})   # 0, 1, ... stay numbers
             draws.append(draw)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -47,7 +48,11 @@ def read_table(path) -> pd.DataFrame:
             if pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
                 present = column.dropna().astype(str)
                 if len(present) and present.str.match(_DATE_LIKE).all():
-                    frame[name] = pd.to_datetime(column, format="ISO8601")
+                    try:
+                        frame[name] = pd.to_datetime(column, format="ISO8601")
+                    except (ValueError, TypeError, OverflowError) as error:   # e.g. 2021-02-30
+                        warnings.warn(f"{path}: column {name!r} looks like dates but is not ({str(error).splitlines()[0]}); "
+                                      "it is kept as text", stacklevel=2)
     return frame
 
 

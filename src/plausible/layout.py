@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .schema import Column, Schema, SchemaError, as_float, from_float
+from .schema import Column, Schema, SchemaError, _json_label, as_float, from_float
 
 VALUE = "<value>"      # state label: the cell holds a continuous value
 MISSING = "<missing>"  # label of the missing state of a nullable column
@@ -154,7 +154,11 @@ class TableLayout:
                 present = series[~missing]
                 if column.kind == "boolean":
                     present = present.astype(bool)
-                found = pd.Index(var.labels, dtype=object).get_indexer(pd.Index(present.tolist(), dtype=object))
+                index, cells = pd.Index(var.labels, dtype=object), present.tolist()
+                found = index.get_indexer(pd.Index(cells, dtype=object))
+                if (found < 0).any():   # labels kept as text (timestamps, dates) match by their text
+                    lost = np.flatnonzero(found < 0)
+                    found[lost] = index.get_indexer(pd.Index([_json_label(cells[i]) for i in lost], dtype=object))
                 codes[~missing, j] = np.where(found >= 0, found, var.labels.index(RARE) if RARE in var.labels else -1)
             else:
                 raw = as_float(series, column)
@@ -271,8 +275,6 @@ class TableLayout:
     def unseen_rows(self, data: pd.DataFrame) -> np.ndarray:
         """(N,) rows holding a value the model never saw in training: a new category, or a number
         outside the values of a column modelled as fully discrete. The model gives them probability 0."""
-        from .schema import _json_label
-
         unseen = np.zeros(len(data), dtype=bool)
         for var in self.discrete:
             column = self.schema[var.column]
@@ -342,8 +344,16 @@ def restore_dtypes(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                 frame[column.name] = series.astype("int64").astype(dtype)
         elif column.kind == "datetime":
             unit = column.dtype if (column.dtype or "").startswith("datetime64[") else "datetime64[ns]"
-            frame[column.name] = pd.to_datetime(series).astype(unit)
+            stamps = pd.to_datetime(series)
+            target = pd.api.types.pandas_dtype(unit)
+            if isinstance(target, pd.DatetimeTZDtype):   # modelled in UTC, given back in the user's zone
+                stamps = (stamps.dt.tz_localize("UTC") if stamps.dt.tz is None else stamps).dt.tz_convert(target.tz)
+            frame[column.name] = stamps.astype(target)
+        elif (column.dtype or "").startswith("timedelta64"):
+            seconds = pd.Series([v / pd.Timedelta(seconds=1) if isinstance(v, pd.Timedelta) else v for v in series],
+                                index=series.index, dtype=float)
+            frame[column.name] = pd.to_timedelta(seconds, unit="s").astype(column.dtype)
         else:
-            dtype = column.dtype if column.dtype and column.dtype.startswith("float") else "float64"
+            dtype = column.dtype if column.dtype and column.dtype.lower().startswith("float") else "float64"
             frame[column.name] = pd.to_numeric(series).astype(dtype)
     return frame

@@ -16,13 +16,19 @@ NUMERIC_PAIR_BINS = 5  # quantile bins of a numeric column when paired with a ca
 
 def _is_numeric(series: pd.Series) -> bool:
     return (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)) \
-        or pd.api.types.is_datetime64_any_dtype(series.dtype)
+        or pd.api.types.is_datetime64_any_dtype(series.dtype) or pd.api.types.is_timedelta64_dtype(series.dtype)
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_timedelta64_dtype(series.dtype):
+        return (series / pd.Timedelta(seconds=1)).to_numpy(dtype=float, na_value=np.nan)
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        values = series.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
-        values[series.isna().to_numpy()] = np.nan
+        if series.dt.tz is not None:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        stamps = series.to_numpy()   # datetime64 in the column's own unit: no overflow for any century
+        unit = np.datetime_data(stamps.dtype)[0]
+        values = stamps.astype("int64").astype(float) * (np.timedelta64(1, unit) / np.timedelta64(1, "ns"))
+        values[np.isnat(stamps)] = np.nan
         return values
     return pd.to_numeric(series).astype("float64").to_numpy(na_value=np.nan)
 
@@ -204,10 +210,14 @@ def utility(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int = 0)
     features = [c for c in train.columns if c != target]
     (x_train, x_test), categorical = _design([train[features], test[features]], train[features])
     kwargs = dict(categorical_features=categorical if categorical.any() else None, random_state=seed, max_iter=200)
-    if _is_numeric(train[target]):
+    if _is_numeric(train[target]):   # rows whose target is missing cannot teach or score a regressor
+        y_train, y_test = _numbers(train[target]), _numbers(test[target])
+        known_train, known_test = ~np.isnan(y_train), ~np.isnan(y_test)
+        if known_train.sum() < 2 or known_test.sum() < 2:
+            return float("nan")
         with _threads(len(train)):
-            model = HistGradientBoostingRegressor(**kwargs).fit(x_train, _numbers(train[target]))
-        return float(r2_score(_numbers(test[target]), model.predict(x_test)))
+            model = HistGradientBoostingRegressor(**kwargs).fit(x_train[known_train], y_train[known_train])
+        return float(r2_score(y_test[known_test], model.predict(x_test[known_test])))
     y_train, y_test = _labels(train[target]).to_numpy(), _labels(test[target]).to_numpy()
     if len(set(y_train)) < 2:
         return 0.5  # a model that saw one class can only guess

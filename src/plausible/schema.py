@@ -7,11 +7,13 @@ fitted model (`Schema.check`), so that a renamed column or a new category fails 
 column's name instead of producing silent nonsense.
 
 Kinds:
-    numeric      real numbers (float); may have point masses (a spike at 0, a capped maximum)
+    numeric      real numbers (float); may have point masses (a spike at 0, a capped maximum);
+                 durations (timedelta64) are numeric, modelled in seconds, given back as durations
     integer      whole numbers (ages, counts, Likert scores); always given back as integers
     categorical  a finite set of labels; rare labels beyond `max_categories` are pooled
     boolean      True / False
-    datetime     timestamps; modelled as seconds since 1970 and given back as datetimes
+    datetime     timestamps; modelled as seconds since 1970 (UTC for zone-aware ones) and given
+                 back as datetimes in the column's own unit and zone
 """
 from __future__ import annotations
 
@@ -86,10 +88,13 @@ class Column:
 
 
 def _json_label(value):
-    """Labels go to JSON: numpy scalars become Python ones."""
+    """Labels go to JSON: numpy scalars become Python ones; a label that is not text, a number or a
+    boolean (a timestamp, a date, a tuple) is kept as its text, so a model file can hold it."""
     if isinstance(value, np.generic):
-        return value.item()
-    return value
+        value = value.item()
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return str(value)
 
 
 @dataclass
@@ -188,6 +193,8 @@ def _infer_kind(series: pd.Series) -> str:
         return "boolean"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "numeric"   # a duration: modelled in seconds, given back as a duration
     if isinstance(dtype, pd.CategoricalDtype):
         return "categorical"
     if pd.api.types.is_integer_dtype(dtype):
@@ -211,9 +218,10 @@ def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> C
     column = Column(name=name, kind=kind, nullable=nullable, dtype=str(series.dtype))
     if kind == "categorical":
         counts = series.dropna().value_counts(sort=True)
+        counts = counts[counts > 0]   # a category dtype lists its unused categories with count 0
         labels = [_json_label(v) for v in counts.index]
         if isinstance(series.dtype, pd.CategoricalDtype):  # keep declared-but-unseen categories too
-            labels += [_json_label(v) for v in series.dtype.categories if v not in set(labels)]
+            labels += [label for label in map(_json_label, series.dtype.categories) if label not in set(labels)]
         if len(labels) > max_categories:
             keep = max_categories - 1
             column.categories = labels[:keep]
@@ -241,8 +249,15 @@ def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> C
 
 
 def _decimals(values: np.ndarray) -> int | None:
-    """The fewest decimal places (0..MAX_DECIMALS) that represent every value, up to float round-off."""
-    tolerance = 1e-9 * np.maximum(1.0, np.abs(values))
+    """The fewest decimal places (0..MAX_DECIMALS) that represent every value, up to float round-off.
+
+    Round-off is judged relative to each value, floored at the column's own scale (capped at 1), so a
+    column of magnitude 1e-9 is not mistaken for a column of zeros.
+    """
+    if values.size == 0:
+        return None
+    scale = min(1.0, float(np.max(np.abs(values))))
+    tolerance = 1e-9 * np.maximum(scale, np.abs(values))
     for places in range(MAX_DECIMALS + 1):
         if np.all(np.abs(values - np.round(values, places)) <= tolerance):
             return places
@@ -258,11 +273,17 @@ def _to_float(series: pd.Series, kind: str, name: str) -> np.ndarray:
             raise SchemaError(f"column {name!r} is declared datetime but has values that are not dates: {error}") from None
         if getattr(stamps.dt, "tz", None) is not None:
             stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-        out = stamps.astype("datetime64[ns]").to_numpy().astype("int64").astype(float) / 1e9
+        try:
+            out = stamps.astype("datetime64[ns]").to_numpy().astype("int64").astype(float) / 1e9
+        except (ValueError, OverflowError) as error:   # pandas' OutOfBoundsDatetime is a ValueError
+            raise SchemaError(f"column {name!r} has dates outside 1677-09-21..2262-04-11, the range plausible "
+                              f"models ({error}); store them as numbers (e.g. years) instead") from None
         out[stamps.isna().to_numpy()] = np.nan
         return out
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.astype(float).to_numpy()
+    if pd.api.types.is_timedelta64_dtype(series.dtype):
+        return (series / pd.Timedelta(seconds=1)).to_numpy(dtype=float, na_value=np.nan)
     try:
         return pd.to_numeric(series, errors="raise").astype("float64").to_numpy(na_value=np.nan)
     except (ValueError, TypeError):
@@ -289,6 +310,11 @@ def _check_values(column: Column, series: pd.Series, allow_missing_cells: bool) 
         values = _to_float(series, column.kind, column.name)
         if np.isinf(values).any():
             raise SchemaError(f"column {column.name!r} has infinite values: replace them with a number or NaN")
+        if column.kind == "integer":
+            fractional = values[~np.isnan(values) & (values != np.round(values))]
+            if fractional.size:
+                raise SchemaError(f"column {column.name!r} holds whole numbers but has fractional values, e.g. "
+                                  f"{fractional[:3].tolist()}; round them, or refit declaring the column numeric")
         return series
     if column.kind == "boolean":
         bad = [v for v in present.unique()[:50] if not isinstance(v, (bool, np.bool_)) and v not in (0, 1)]
