@@ -85,3 +85,20 @@ def test_values_never_seen_in_training_get_probability_zero_when_asked():
     result = pl.evaluate(real=pd.concat([train.iloc[:100], rows.iloc[1:]], ignore_index=True),
                          synthetic=model.sample(102, seed=1), model=model)
     assert result.details["zero_likelihood_rows"] == 2
+
+
+def test_utility_ratio_is_undefined_when_real_rows_cannot_predict_the_target():
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "y": rng.normal(size=300)})
+    synthetic = pl.make("gaussian").fit(noise).sample(300, seed=0)
+    result = evaluate(noise, synthetic, target="y")
+    assert np.isnan(result["utility_ratio"]) and "not predictable" in result.details["utility_note"]
+
+
+def test_a_numeric_target_with_gaps_is_scored_on_its_known_rows():
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"a": rng.normal(size=300)})
+    table["y"] = 2 * table["a"] + 0.1 * rng.normal(size=300)
+    table.loc[::7, "y"] = np.nan
+    synthetic = pl.make("gaussian").fit(table).sample(300, seed=0)
+    assert 0.8 < evaluate(table, synthetic, target="y")["utility_ratio"] < 1.2
