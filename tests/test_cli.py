@@ -66,3 +66,11 @@ def test_a_csv_column_that_only_looks_like_dates_stays_text(tmp_path):
     with pytest.warns(UserWarning, match="'d' looks like dates"):
         frame = read_table(path)
     assert not pd.api.types.is_datetime64_any_dtype(frame["d"]) and frame["d"].tolist()[1] == "2021-02-30"
+
+
+def test_a_bare_list_of_numbers_is_a_value_column_with_its_first_value(tmp_path):
+    from plausible.io import read_table
+
+    path = tmp_path / "bare.csv"
+    path.write_text("112\n118\n132\n129\n")
+    assert read_table(path)["value"].tolist() == [112, 118, 132, 129]

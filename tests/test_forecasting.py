@@ -253,8 +253,10 @@ def test_dataframe_of_several_series_gives_a_long_table():
 
 
 def test_errors_speak_to_the_user():
-    with pytest.raises(ValueError, match="too short for model 'gaussian'"):
+    with pytest.raises(ValueError, match="too short for model 'gaussian'.*no room for a window"):
         pl.forecast(np.random.default_rng(0).standard_normal(15), horizon=10, model="gaussian", difference=0)
+    with pytest.raises(ValueError, match="too few windows of 12 \\+ 10 steps"):
+        pl.forecast(np.random.default_rng(0).standard_normal(15), horizon=10, model="gaussian", difference=0, window=12)
     with pytest.raises(ValueError, match="horizon must be a positive whole number"):
         pl.forecast(np.arange(30.0), horizon=0)
     with pytest.raises(ValueError, match="joined by '\\+'"):
@@ -454,3 +456,12 @@ def test_backtest_survives_a_constant_start_and_names_a_callable_of_the_wrong_sh
         return np.zeros((n_paths, horizon + 1))
     with pytest.raises(ValueError, match="returned paths of shape"):
         pl.backtest(y, horizon=5, origins=2, model=flat)
+
+
+def test_a_frame_whose_index_holds_the_times_forecasts_with_times():
+    values = np.random.default_rng(3).normal(size=48)
+    frame = pd.DataFrame({"sales": values}, index=pd.date_range("2020-01-01", periods=48, freq="MS"))
+    out = pl.forecast(frame, horizon=3, n_paths=4, model="gaussian", seed=0)
+    assert list(out["time"].unique()) == list(pd.date_range("2024-01-01", periods=3, freq="MS"))
+    monthly = pl.forecast(frame.to_period("M"), horizon=3, n_paths=4, model="gaussian", seed=0)
+    np.testing.assert_allclose(monthly["value"], out["value"])

@@ -198,6 +198,13 @@ def test_formula_coding_matches_ordinary_least_squares():
     no_intercept = pl.pool([frame, frame], "y ~ x - 1")
     assert list(no_intercept.index) == ["x"]
     assert list(pl.pool([frame, frame], "y ~ .").index) == ["Intercept", "x", "group[b]", "group[c]"]
+    odd = frame.rename(columns={"y": "spend-2024", "x": "a+b"})
+    quoted = pl.pool([odd, odd], "`spend-2024` ~ `a+b` + group")
+    np.testing.assert_allclose(quoted["estimate"].to_numpy(), table["estimate"].to_numpy())
+    assert list(quoted.index) == ["Intercept", "a+b", "group[b]", "group[c]"]
+    assert pl.pool([odd, odd], "mean(`spend-2024`)")["estimate"].iloc[0] == pytest.approx(y.mean())
+    with pytest.raises(ValueError, match="between backticks"):
+        pl.pool([odd, odd], "`spend-2024` ~ a+b")
 
 
 def test_pool_explains_bad_statistics():

@@ -139,7 +139,8 @@ def _parser() -> argparse.ArgumentParser:
                              "model; auto (default): posterior where offered")
     impute.add_argument("--spread", metavar="FILE", help="also write each cell's spread across the draws")
     impute.add_argument("--pool", metavar="STATISTIC", action="append", default=[],
-                        help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2" (repeatable)')
+                        help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2" (repeatable; '
+                             'a name holding + - ~ goes between backticks: "`age-group` ~ x")')
 
     score = command("score", "score how likely each row is under a fitted model (log_prob)")
     score.add_argument("model_dir", metavar="MODEL_DIR")

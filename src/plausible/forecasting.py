@@ -486,9 +486,10 @@ def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str,
         window = default_window(len(z), ahead, season) if window is None else window
         length = window + ahead
         if window < 1 or len(z) < length + 1:
+            room = (f"give too few windows of {window} + {ahead} steps" if window >= 1 else
+                    f"leave no room for a window of past values before {ahead} steps ahead")
             raise ValueError(f"the series is too short for model {model!r}: {len(z)} values (after differencing) "
-                             f"give too few windows of {window} + {ahead} steps; use model='statespace', "
-                             "a shorter window= or a shorter horizon")
+                             f"{room}; use model='statespace', a shorter window= or a shorter horizon")
         table = np.lib.stride_tricks.sliding_window_view(z, length)          # (N, window + ahead)
         # every window column continuous (no point masses): a count series' latest window may hold
         # a value no training window had in that position, and must still condition the future
@@ -616,7 +617,8 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
 
     `series`: a 1-D array, list or pandas Series (a DatetimeIndex tells the season) -> an array of
     shape (n_paths, horizon). A DataFrame with `id_column`, `time_column` and `value_column`
-    (the id is optional: without it the frame is one series) -> a long DataFrame with columns
+    (the id is optional: without it the frame is one series; without a time column a DatetimeIndex
+    or PeriodIndex gives the times) -> a long DataFrame with columns
     id, step (1..horizon), time (when the spacing of the times is regular), path, value; its
     `.attrs["models"]` maps each series id (None for a single series) to the model that forecast it.
 
@@ -650,6 +652,8 @@ def _split_frame(frame, id_column: str, time_column: str, value_column: str):
 
     if len(frame) == 0:
         raise ValueError("the table has no rows")
+    if time_column not in frame.columns and isinstance(frame.index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        frame = frame.rename_axis(None).reset_index(names=time_column)   # the times live in the index
     if value_column not in frame.columns:
         numeric = [c for c in frame.columns if c not in (id_column, time_column)
                    and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]

@@ -396,7 +396,7 @@ def _analysis(statistic) -> Callable[[pd.DataFrame], tuple[pd.Series, pd.Series,
                         f"got {type(statistic).__name__}")
     match = _MEAN.match(statistic)
     if match:
-        column = match.group(1)
+        column = _unquote(match.group(1))
         return lambda frame: _mean(frame, column)
     if "~" in statistic:
         formula = _parse_formula(statistic)
@@ -414,7 +414,7 @@ def check_statistic(statistic, columns) -> None:
     columns = [str(c) for c in columns]
     match = _MEAN.match(statistic)
     if match:
-        named = [match.group(1)]
+        named = [_unquote(match.group(1))]
     else:
         response, terms, _ = _parse_formula(statistic)
         named = [response, *(term for term in terms if term != ".")]
@@ -432,16 +432,23 @@ def _mean(frame: pd.DataFrame, column: str):
     return (pd.Series({name: values.mean()}), pd.Series({name: values.var(ddof=1) / n}), float(n - 1))
 
 
+def _unquote(name: str) -> str:
+    return name[1:-1] if len(name) > 1 and name.startswith("`") and name.endswith("`") else name
+
+
 def _parse_formula(text: str) -> tuple[str, list[str], bool]:
-    """'y ~ x1 + x2 - 1' -> ('y', ['x1', 'x2'], intercept False). Terms are column names or '.'."""
-    left, _, right = text.partition("~")
-    response = left.strip()
-    if not response or "~" in right:
+    """'y ~ x1 + x2 - 1' -> ('y', ['x1', 'x2'], intercept False). Terms are column names or '.';
+    a name holding '+', '-' or '~' is written between backticks: 'y ~ `age-group` + x'."""
+    quoted = re.fullmatch(r"\s*`([^`]+)`\s*~(.*)", text, flags=re.S)
+    left, _, right = (quoted.group(1), "~", quoted.group(2)) if quoted else text.partition("~")
+    response = _unquote(left.strip())
+    if not response or "~" in re.sub(r"`[^`]*`", "", right):
         raise ValueError(f"formula {text!r}: write it as 'y ~ x1 + x2' (one response, '+' between predictors)")
     intercept, terms = True, []
-    for sign, term in re.findall(r"([+-]?)\s*([^+-]+)", right):
-        term = term.strip()
-        if term in ("0", "1"):
+    for sign, term in re.findall(r"([+-]?)\s*(`[^`]+`|[^+-]+)", right):
+        bare = term.strip()
+        term = _unquote(bare)
+        if bare in ("0", "1"):
             intercept = not (sign == "-" and term == "1" or term == "0")
         elif sign == "-":
             raise ValueError(f"formula {text!r}: only '- 1' (no intercept) can be subtracted")
@@ -459,7 +466,8 @@ def _ols(frame: pd.DataFrame, response: str, terms: list[str], intercept: bool):
     names, columns = (["Intercept"], [np.ones(len(frame))]) if intercept else ([], [])
     for term in terms:
         if term not in frame.columns:
-            raise ValueError(f"formula term {term!r} is not a column; columns: {', '.join(map(str, frame.columns))}")
+            raise ValueError(f"formula term {term!r} is not a column; columns: {', '.join(map(str, frame.columns))} "
+                             "(write a name holding '+', '-' or '~' between backticks: `age-group`)")
         column = frame[term]
         if _kind(column) == "categorical" and not pd.api.types.is_bool_dtype(column.dtype):
             labels = column.astype(object)

@@ -33,7 +33,8 @@ def table_format(path) -> str:
 
 
 def read_table(path) -> pd.DataFrame:
-    """Read a CSV or Parquet file. ISO dates in a CSV become datetime columns."""
+    """Read a CSV or Parquet file. ISO dates in a CSV become datetime columns; a CSV of one column
+    whose first line is a number has no header (a bare list of values) and its column is `value`."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
@@ -42,6 +43,9 @@ def read_table(path) -> pd.DataFrame:
         frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as error:
         raise ValueError(f"{path}: could not read it as {kind}: {error}") from None
+    if kind == "csv" and len(frame.columns) == 1 and _is_number(frame.columns[0]):
+        # one column whose "header" is a number: a bare list of values, the first one included
+        frame = pd.read_csv(path, header=None, names=["value"])
     if kind == "csv":
         for name in frame.columns:
             column = frame[name]
@@ -54,6 +58,14 @@ def read_table(path) -> pd.DataFrame:
                         warnings.warn(f"{path}: column {name!r} looks like dates but is not ({str(error).splitlines()[0]}); "
                                       "it is kept as text", stacklevel=2)
     return frame
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def write_table(frame: pd.DataFrame, path) -> Path:
