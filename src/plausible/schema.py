@@ -18,6 +18,7 @@ Kinds:
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -221,7 +222,13 @@ def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> C
         counts = counts[counts > 0]   # a category dtype lists its unused categories with count 0
         labels = [_json_label(v) for v in counts.index]
         if isinstance(series.dtype, pd.CategoricalDtype):  # keep declared-but-unseen categories too
-            labels += [label for label in map(_json_label, series.dtype.categories) if label not in set(labels)]
+            unused = [label for label in map(_json_label, series.dtype.categories) if label not in set(labels)]
+            if unused:
+                warnings.warn(f"column {name!r} declares {len(unused)} categories that no row holds (e.g. "
+                              f"{unused[:3]}); they stay possible, and the models' smoothing gives them "
+                              "probability, so samples will hold them. If they cannot occur, fit on "
+                              "df[col].cat.remove_unused_categories()", stacklevel=4)
+            labels += unused
         if len(labels) > max_categories:
             keep = max_categories - 1
             column.categories = labels[:keep]
