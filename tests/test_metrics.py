@@ -33,3 +33,13 @@ def test_missing_rate_counts_in_marginal_fidelity():
 def test_unseen_share():
     train = pd.DataFrame({"a": ["x", "y"], "b": [1, 2]})
     assert metrics.unseen_share(pd.DataFrame({"a": ["x", "x"], "b": [1, 2]}), train) == 0.5
+
+
+def test_detection_sees_obvious_fakes_on_a_few_rows_and_nothing_in_real_ones():
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=200), "y": rng.choice(["a", "b"], 200), "z": rng.integers(0, 100, 200)})
+    for n in (15, 30):
+        fake = pd.DataFrame({"x": np.full(n, 100.0), "y": ["a"] * n, "z": np.full(n, 50)})
+        assert metrics.detection_auc(real.head(n), fake) > 0.9   # a 20-row leaf made this 0.5
+        fresh = [metrics.detection_auc(real.head(n), real.iloc[100:].sample(n, random_state=s), seed=s) for s in range(5)]
+        assert 0.3 < np.mean(fresh) < 0.65

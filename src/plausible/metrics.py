@@ -190,9 +190,13 @@ def detection_auc(real: pd.DataFrame, synthetic: pd.DataFrame, seed: int = 0, fo
     (x_real, x_synth), categorical = _design([real, synthetic], real)
     x = np.vstack([x_real, x_synth])
     y = np.r_[np.zeros(n), np.ones(n)]
+    splits = min(folds, max(2, n // 5))
+    # scikit-learn's default leaf of 20 rows cannot split a fold of fewer than 40 training rows: the
+    # classifier would predict a constant and report 0.5 for any synthetic data, however fake
+    leaf = int(min(20, max(2, (2 * n - 2 * n // splits) // 5)))
     classifier = HistGradientBoostingClassifier(categorical_features=categorical if categorical.any() else None,
-                                                max_iter=100, random_state=seed)
-    cv = StratifiedKFold(n_splits=min(folds, max(2, n // 5)), shuffle=True, random_state=seed)
+                                                max_iter=100, min_samples_leaf=leaf, random_state=seed)
+    cv = StratifiedKFold(n_splits=splits, shuffle=True, random_state=seed)
     with _threads(2 * n):
         return float(np.mean(cross_val_score(classifier, x, y, cv=cv, scoring="roc_auc")))
 
