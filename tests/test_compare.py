@@ -40,6 +40,10 @@ def test_failures_and_time_budget_are_reported_not_hidden(fashion):
     assert status["independent"] == "ok" and "bins" in status["histogram"]
     table = compare(fashion, models=["independent"], time_budget=0.001, progress=False)
     assert table["status"].iloc[0].startswith("out of time") and not table["recommended"].any()
+    for bad in (0, -1, float("nan"), "5"):
+        with pytest.raises(ValueError, match="time_budget must be a positive number"):
+            compare(fashion, models=["independent"], time_budget=bad, progress=False)
+    assert compare(fashion, models=["independent"], time_budget=None, progress=False)["status"].iloc[0] == "ok"
 
 
 def test_a_deep_model_trains_within_the_budget_and_is_still_evaluated(fashion):

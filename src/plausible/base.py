@@ -76,6 +76,8 @@ class Param:
             value = float(value)
         if not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
             raise ParameterError(f"parameter {name!r} must be {self.type.__name__}, got {value!r}")
+        if self.type is float and not np.isfinite(value):   # NaN slips past every < and > check
+            raise ParameterError(f"parameter {name!r} must be a finite number, got {value!r}")
         if self.choices is not None and value not in self.choices:
             raise ParameterError(f"parameter {name!r} must be one of {list(self.choices)}, got {value!r}")
         if self.low is not None and value < self.low:
@@ -125,9 +127,7 @@ class Model:
         if unknown:
             valid = ", ".join(sorted(self.params)) or "none"
             raise ParameterError(f"model {self.name!r} has no parameter {unknown[0]!r}; its parameters are: {valid}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ParameterError(f"seed must be a non-negative integer or None, got {seed!r}")
-        self.seed = None if seed is None else int(seed)
+        self.seed = _check_seed(seed, error=ParameterError)
         for key, spec in self.params.items():
             setattr(self, key, spec.validate(key, params.get(key, spec.default)))
 
@@ -158,7 +158,7 @@ class Model:
         """`n` new rows, the same kind of object as fitted (DataFrame or array)."""
         self._check_fitted()
         n = _check_count(n, "n")
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_check_seed(seed))
         if n == 0:
             return self._output(self.layout_.decode(Encoded(np.zeros((0, len(self.layout_.discrete)), np.int64),
                                                             np.zeros((0, len(self.layout_.continuous)))), rng))
@@ -208,7 +208,7 @@ class Model:
         n_draws = _check_count(n_draws, "n_draws", minimum=1)
         frame = self._input(data, allow_missing_cells=True)
         encoded = self.layout_.encode(frame, unknown_missing=True)
-        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_draws)]
+        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(_check_seed(seed)).spawn(n_draws)]
         incomplete = np.flatnonzero(frame.isna().any(axis=1).to_numpy())
         draws = []
         for rng in rngs:
@@ -243,7 +243,7 @@ class Model:
             raise NotSupportedError(f"model {self.name!r} does not draw its parameters from a posterior; "
                                     "use plausible.impute(..., refits=K) for bootstrap refits instead")
         frame = self._input(data, allow_missing_cells=True)
-        return self._posterior_draws(self.layout_.encode(frame), n, np.random.default_rng(seed))
+        return self._posterior_draws(self.layout_.encode(frame), n, np.random.default_rng(_check_seed(seed)))
 
     # ------------------------------------------------------------------ what subclasses write
     def _posterior_draws(self, data: Encoded, n: int, rng: np.random.Generator) -> list["Model"]:
@@ -395,6 +395,13 @@ def _as_frame(data, names: list[str] | None = None) -> tuple[pd.DataFrame, str]:
             raise SchemaError(f"the array has {data.shape[1]} columns; the model was fitted on {len(columns)}")
         return pd.DataFrame(data.astype(float), columns=columns), "array"
     raise TypeError(f"expected a pandas DataFrame or a 2-D numpy array, got {type(data).__name__}")
+
+
+def _check_seed(seed, error: type = ValueError) -> int | None:
+    """A seed is None or a non-negative whole number (what NumPy's generators accept)."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise error(f"seed must be a non-negative integer or None, got {seed!r}")
+    return None if seed is None else int(seed)
 
 
 def _check_count(n, name: str, minimum: int = 0) -> int:

@@ -67,7 +67,7 @@ def _run_one(name, params, seed, train, n_samples, budget, folder) -> dict:
     start = time.perf_counter()
     child.start()
     send.close()
-    finished = receive.poll(budget)
+    finished = receive.poll(budget if np.isfinite(budget) else None)   # None: wait as long as it takes
     if not finished:
         child.kill()
         child.join()
@@ -115,6 +115,9 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
     for name in names:
         registry.get_class(name)  # unknown names fail before any work
     params = params or {}
+    if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, (int, float))
+                                    or not time_budget > 0):
+        raise ValueError(f"time_budget must be a positive number of seconds (or None: no limit), got {time_budget!r}")
     budget = time_budget if time_budget is not None else float("inf")
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(data))

@@ -249,6 +249,9 @@ def check_bad_input(name: str) -> None:
     series = _is_series(name)
     column, number = ("t3", "t3") if series else ("age", "spend")   # a column to break; a float column
     _expect(ParameterError, lambda: make(name, no_such_parameter=1), "an unknown hyperparameter")
+    for key, spec in cls.params.items():   # NaN passes every range check unless refused outright
+        if spec.type is float:
+            _expect(ParameterError, lambda: make(name, **{key: float("nan")}), f"{key}=nan")
     _expect(NotFittedError, lambda: make(name).sample(5), "sampling an unfitted model")
     _expect(SchemaError, lambda: make(name, **cls.test_params).fit(data.iloc[:0]), "fitting an empty table")
     if series:  # every column must be a number; a time step observed in no series is fine (the filter skips it)
@@ -262,6 +265,7 @@ def check_bad_input(name: str) -> None:
     model = _fit(name, data)
     _expect(ValueError, lambda: model.sample(-1), "a negative n")
     _expect(ValueError, lambda: model.sample(2.5), "a non-integer n")
+    _expect(ValueError, lambda: model.sample(3, seed=-1), "a negative seed")
     if model.impute_kind != "none":
         _expect(SchemaError, lambda: model.impute(data.drop(columns=column).head()), "impute without a known column")
         _expect(SchemaError, lambda: model.impute(data.assign(extra=1).head()), "impute with an unknown column")
