@@ -32,11 +32,15 @@ def run(sizes=SIZES, models=MODELS, seed: int = 0, show: int = 10, stream=None) 
     rows = []
     print(f"fashion: {len(truth):,} combinations of 5 avatar features, true distribution known "
           f"(entropy {metrics.entropy(truth['probability']):.2f} nats).", file=stream)
+    # every feature's labels are known in advance (a few rows need not show them all): declared, so
+    # that each model can give a label it has not seen yet some probability
+    labels = {c: {"kind": "categorical", "categories": list(pd.unique(truth[c]))}
+              for c in truth.columns if c != "probability"}
     for size in sizes:
         train = datasets.load("fashion", n=size, seed=seed)
         for name in models:
             start = time.perf_counter()
-            model = make(name, seed=seed).fit(train)
+            model = make(name, seed=seed).fit(train, schema=labels)
             seconds = time.perf_counter() - start
             synthetic = model.sample(N_SAMPLES, seed=seed + 1)
             rows.append({"N": size, "model": name,

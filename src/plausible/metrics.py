@@ -110,13 +110,14 @@ def pairwise_fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, per_pair: boo
 # ---------------------------------------------------------------------- known truth
 def model_probabilities(model, truth: pd.DataFrame) -> np.ndarray:
     """exp(log_prob) of a model at every row of a truth table (all combinations of a discrete space)."""
-    return np.exp(model.log_prob(truth.drop(columns="probability")))
+    return np.exp(model.log_prob(truth.drop(columns="probability"), unseen="impossible"))
 
 
 def kl_to_truth(model, truth: pd.DataFrame) -> float:
-    """KL(P_truth ‖ P_model) = Σ p log(p / q) over every combination, in nats (0 = perfect)."""
+    """KL(P_truth ‖ P_model) = Σ p log(p / q) over every combination, in nats (0 = perfect;
+    infinite when the model rules out a combination the truth holds, e.g. a label it never saw)."""
     p = truth["probability"].to_numpy()
-    log_q = model.log_prob(truth.drop(columns="probability"))
+    log_q = model.log_prob(truth.drop(columns="probability"), unseen="impossible")
     keep = p > 0
     return float(np.sum(p[keep] * (np.log(p[keep]) - log_q[keep])))
 
