@@ -5,8 +5,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+
+import plausible as pl
 
 from plausible.neural import TableTensors, TrainConfig, TrainingError, mlp, seeded, train
 from plausible.layout import TableLayout
@@ -93,3 +96,17 @@ def test_two_process_ddp_on_gloo_matches_single_process(tmp_path):
     distributed_loss = ranks[0]["validation"].min()
     single_loss = min(h["validation_loss"] for h in single)
     assert distributed_loss < 0.1 and abs(distributed_loss - single_loss) < 0.05
+
+
+@pytest.mark.parametrize("name, params", [("copula", {}), ("flow", {"epochs": 3}),
+                                          ("autoregressive", {"epochs": 3}), ("vae", {"epochs": 3})])
+def test_a_value_a_little_outside_the_training_range_keeps_a_density(name, params):
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"x": rng.normal(size=300), "n": rng.integers(0, 200, 300)})
+    model = pl.make(name, seed=0, **params).fit(train)
+    beyond = pd.DataFrame({"x": [train["x"].max() + 0.3, train["x"].min() - 0.3], "n": [train["n"].max() + 3, train["n"].min() - 3]})
+    inside = model.log_prob(train.head(50))
+    outside = model.log_prob(beyond)
+    assert np.isfinite(outside).all() and outside.max() < inside.min()   # possible, and unlikely
+    sampled = model.sample(500, seed=0)
+    assert sampled["x"].between(train["x"].min(), train["x"].max()).all()

@@ -3,7 +3,9 @@
 `Bins` holds increasing edges e_0 < ... < e_K at empirical quantiles. A value falls in bin k when
 e_k <= x < e_{k+1} (the last bin is closed). Given bin probabilities p_k, the density is uniform
 within each bin, p_k / (e_{k+1} - e_k), so log_prob stays exact and normalised, samples never
-leave [e_0, e_K], and the CDF is piecewise linear (what the copula's marginals use).
+leave [e_0, e_K], and the CDF is piecewise linear (what the copula's marginals use). With
+`tails=True` (the copula and the neural models) e_0 and e_K lie one training range beyond the
+training minimum and maximum, so held-out values a little outside keep a finite density.
 
 For integer variables the edges sit half-way between integers, so each bin holds whole numbers
 only and the uniform density times a width of 1 per integer is that integer's probability.
@@ -22,20 +24,27 @@ class Bins:
             raise ValueError("bin edges must be a strictly increasing array of at least two values")
 
     @classmethod
-    def fit(cls, values: np.ndarray, n_bins: int, integer: bool = False) -> "Bins":
+    def fit(cls, values: np.ndarray, n_bins: int, integer: bool = False, tails: bool = False) -> "Bins":
+        """Edges at the empirical quantiles of `values`. `tails`: one more bin on each side, as wide
+        as the whole training range, so a new value a little outside that range keeps a (small)
+        density instead of zero; its probability is whatever the caller's smoothing gives an empty bin."""
         values = np.asarray(values, dtype=float)
         values = values[~np.isnan(values)]
         if values.size == 0:
-            return cls(np.array([-0.5, 0.5]))
-        low, high = values.min(), values.max()
-        if integer:
-            inner = np.unique(np.round(np.quantile(values, np.linspace(0, 1, n_bins + 1)[1:-1])))
-            edges = np.unique(np.concatenate([[low - 0.5], inner - 0.5, [high + 0.5]]))
-            return cls(edges)
-        if high == low:
-            width = max(abs(low) * 1e-6, 1e-6)
-            return cls(np.array([low - width, high + width]))
-        edges = np.unique(np.quantile(values, np.linspace(0, 1, n_bins + 1)))
+            edges = np.array([-0.5, 0.5])
+        else:
+            low, high = values.min(), values.max()
+            if integer:
+                inner = np.unique(np.round(np.quantile(values, np.linspace(0, 1, n_bins + 1)[1:-1])))
+                edges = np.unique(np.concatenate([[low - 0.5], inner - 0.5, [high + 0.5]]))
+            elif high == low:
+                width = max(abs(low) * 1e-6, 1e-6)
+                edges = np.array([low - width, high + width])
+            else:
+                edges = np.unique(np.quantile(values, np.linspace(0, 1, n_bins + 1)))
+        if tails:
+            span = edges[-1] - edges[0]   # whole numbers stay on half-integer edges
+            edges = np.concatenate([[edges[0] - span], edges, [edges[-1] + span]])
         return cls(edges)
 
     @property

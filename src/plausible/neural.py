@@ -76,7 +76,7 @@ class TableTensors:
     def fit(cls, layout: TableLayout, data: Encoded, n_bins: int = 100) -> "TableTensors":
         bins, probs = [], []
         for c, var in enumerate(layout.continuous):
-            b = Bins.fit(data.values[:, c], n_bins, integer=var.integer)
+            b = Bins.fit(data.values[:, c], n_bins, integer=var.integer, tails=True)
             bins.append(b)
             probs.append(laplace(b.counts(data.values[:, c]), 0.01))
         return cls(layout, bins, probs)

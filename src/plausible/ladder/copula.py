@@ -158,7 +158,7 @@ class Copula(Model):
         layout = self.layout_
         self.discrete_probs_ = [laplace(np.bincount(data.codes[:, j], minlength=var.cardinality), self.alpha)
                                 for j, var in enumerate(layout.discrete)]
-        self.bins_ = [Bins.fit(data.values[:, c], self.bins, integer=var.integer)
+        self.bins_ = [Bins.fit(data.values[:, c], self.bins, integer=var.integer, tails=True)
                       for c, var in enumerate(layout.continuous)]
         self.bin_probs_ = [laplace(bins.counts(data.values[:, c]), self.alpha) for c, bins in enumerate(self.bins_)]
         self._build_marginals()
