@@ -102,3 +102,25 @@ def test_a_numeric_target_with_gaps_is_scored_on_its_known_rows():
     table.loc[::7, "y"] = np.nan
     synthetic = pl.make("gaussian").fit(table).sample(300, seed=0)
     assert 0.8 < evaluate(table, synthetic, target="y")["utility_ratio"] < 1.2
+
+
+def test_held_out_rows_that_are_training_rows_make_the_dcr_ratio_undefined():
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120)})
+    synthetic = pl.make("gaussian").fit(table).sample(120, seed=0)
+    with pytest.warns(UserWarning, match="also a training row"):
+        result = evaluate(table, synthetic, train=table)
+    assert np.isnan(result["dcr_ratio"]) and "undefined" in result.details["dcr_note"]
+    with pytest.raises(ValueError, match="training table lacks columns \\['b'\\]"):
+        evaluate(table, synthetic, train=table[["a"]])
+
+
+def test_truth_needs_a_model_and_a_known_dataset():
+    real = pl.datasets.load("fashion", n=200, seed=0)
+    synthetic = pl.datasets.load("fashion", n=200, seed=1)
+    with pytest.raises(ValueError, match="give model= too"):
+        evaluate(real, synthetic, truth="fashion")
+    model = pl.make("independent").fit(real)
+    with pytest.raises(ValueError, match="real data"):
+        evaluate(real, synthetic, model=model, truth="wine")
+    assert "kl_to_truth" in evaluate(real, synthetic, model=model, truth="fashion")

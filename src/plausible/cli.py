@@ -361,6 +361,8 @@ def _evaluate(args) -> str:
     table = result.table()
     lines = [table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="")]
     lines += ["", "What each metric means:"] + [f"  {k}: {METRICS[k].meaning}" for k in result]
+    notes = [text for key, text in result.details.items() if key.endswith("_note") and text]
+    lines += ["", "Notes:"] + [f"  {text}" for text in notes] if notes else []
     return "\n".join(lines)
 
 

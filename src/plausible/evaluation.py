@@ -8,6 +8,7 @@ rows and perfect on 60 rows; only the floor says which.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +95,21 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
         raise ValueError(f"need at least 4 real and 2 synthetic rows, got {len(real)} and {len(synthetic)}")
     if target is not None and target not in real.columns:
         raise ValueError(f"target column {target!r} is not in the table; columns are {list(real.columns)}")
+    if truth is not None:
+        if model is None:
+            raise ValueError("truth= scores the model's own probabilities: give model= too (a model whose "
+                             "log_prob is exact)")
+        if isinstance(truth, str):
+            from . import datasets
+            truth = datasets.truth(truth)
+        if not isinstance(truth, pd.DataFrame) or "probability" not in truth.columns:
+            raise ValueError("truth must be a built-in dataset name or a table with a 'probability' column")
+    if train is not None:
+        if not isinstance(train, pd.DataFrame):
+            raise TypeError("train must be a pandas DataFrame")
+        lacking = [c for c in real.columns if c not in train.columns]
+        if lacking:
+            raise ValueError(f"the training table lacks columns {lacking}")
     synthetic = synthetic[real.columns]
     rng = np.random.default_rng(seed)
     half_a, half_b = _split(real, rng)
@@ -130,11 +146,17 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
         # ratio of medians is undefined: then the mean distance is the summary (said in details).
         summary = np.median if np.median(held_out) > 0 else np.mean
         details["dcr_summary"] = summary.__name__
-        denominator = float(summary(held_out)) or 1e-12
+        denominator = float(summary(held_out))
         to_train = metrics.distances_to_closest(same_size, train)
-        values["dcr_ratio"] = float(summary(to_train)) / denominator
-        intervals["dcr_ratio"] = _bootstrap_ratio(to_train, denominator, summary, rng)
-        floor["dcr_ratio"] = float(summary(metrics.distances_to_closest(half_b, train))) / denominator
+        if denominator > 0:
+            values["dcr_ratio"] = float(summary(to_train)) / denominator
+            intervals["dcr_ratio"] = _bootstrap_ratio(to_train, denominator, summary, rng)
+            floor["dcr_ratio"] = float(summary(metrics.distances_to_closest(half_b, train))) / denominator
+        else:   # every held-out row is a training row: nothing to compare a synthetic row's distance with
+            values["dcr_ratio"] = float("nan")
+            details["dcr_note"] = ("every real (held-out) row is also a training row, so the distance-to-closest-"
+                                   "record ratio is undefined: give held-out rows the model never saw as real")
+            warnings.warn(details["dcr_note"], stacklevel=2)
         copies = ~_unseen_mask(same_size, train)
         values["exact_copy_rate"] = float(copies.mean())
         intervals["exact_copy_rate"] = _bootstrap_mean(copies.astype(float), rng)
@@ -147,10 +169,9 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
         if np.isfinite(per_row).all():
             intervals["log_likelihood"] = _bootstrap_mean(per_row, rng)
 
-    if truth is not None and model is not None and getattr(model, "log_prob_kind", "none") == "exact":
-        if isinstance(truth, str):
-            from . import datasets
-            truth = datasets.truth(truth)
+    if truth is not None and getattr(model, "log_prob_kind", "none") != "exact":
+        details["truth_note"] = f"no distance to the truth: model {model.name!r} has no exact log_prob"
+    if truth is not None and getattr(model, "log_prob_kind", "none") == "exact":
         values["kl_to_truth"] = metrics.kl_to_truth(model, truth)
         values["tv_to_truth"] = metrics.tv_to_truth(model, truth)
     details["rows"] = {"real_half": len(half_a), "compared": size, "synthetic": len(synthetic),
