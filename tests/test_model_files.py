@@ -61,3 +61,31 @@ def test_saving_over_something_else_is_refused(tmp_path):
     with pytest.raises(pl.ModelFileError, match="not a plausible model folder"):
         model.save(tmp_path / "notes")
     assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"
+
+
+def _edit(path, change):
+    config = json.loads((path / "config.json").read_text())
+    change(config)
+    (path / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c.pop("model"), "names model None"),
+    (lambda c: c.update(model="bayesnet"), "does not fit a 'bayesnet' model"),
+    (lambda c: c.pop("schema"), "does not describe"),
+    (lambda c: c.update(layout={}), "does not describe"),
+    (lambda c: c.update(format_version="1"), "not a whole number"),
+    (lambda c: c["schema"]["columns"].pop(), "columns .* differ"),
+    (lambda c: c["schema"]["columns"][0].update(categories=["north"]), "categories and the layout's labels differ"),
+    (lambda c: c["schema"]["columns"][2].update(kind="categorical", categories=[]), "does not describe"),
+])
+def test_a_config_edited_by_hand_is_a_model_file_error(saved, change, message):
+    _edit(saved, change)
+    with pytest.raises(pl.ModelFileError, match=message):
+        pl.load(saved)
+
+
+def test_a_config_that_is_not_an_object_is_refused(saved):
+    (saved / "config.json").write_text("[1, 2]")
+    with pytest.raises(pl.ModelFileError, match="not a plausible model folder"):
+        pl.load(saved)

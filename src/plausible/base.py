@@ -345,14 +345,21 @@ def load(path) -> Model:
         config = json.loads((path / CONFIG_FILE).read_text())
     except json.JSONDecodeError as error:
         raise ModelFileError(f"{path / CONFIG_FILE} is not valid JSON: {error}") from None
-    if config.get("format") != "plausible-model":
+    if not isinstance(config, dict) or config.get("format") != "plausible-model":
         raise ModelFileError(f"{path} is not a plausible model folder")
     version = config.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFileError(f"{path / CONFIG_FILE}: format_version {version!r} is not a whole number; the file "
+                             "was edited or damaged: save the model again")
+    if version > FORMAT_VERSION:
         raise ModelFileError(f"{path} was written in model format {version} by plausible "
                              f"{config.get('library_version')}; this plausible ({__version__}) reads format "
                              f"{FORMAT_VERSION} and older: upgrade plausible to load it")
-    cls = get_class(config["model"])
+    try:
+        cls = get_class(config.get("model"))
+    except (ParameterError, TypeError) as error:
+        raise ModelFileError(f"{path}: {CONFIG_FILE} names model {config.get('model')!r}, which this plausible "
+                             f"does not have ({error})") from None
     try:
         arrays = load_file(str(path / WEIGHTS_FILE))
     except (SafetensorError, OSError, ValueError) as error:
@@ -364,15 +371,20 @@ def load(path) -> Model:
         if list(arrays[key].shape) != list(spec["shape"]):
             raise ModelFileError(f"{path}: array {key!r} has shape {list(arrays[key].shape)}, "
                                  f"config expects {spec['shape']}; the files do not belong together")
-    model = cls(seed=config.get("seed"), **config.get("params", {}))
-    model.schema_ = Schema.from_dict(config["schema"])
-    model.layout_ = TableLayout.from_dict(model.schema_, config["layout"])
+    try:
+        model = cls(seed=config.get("seed"), **config.get("params", {}))
+        model.schema_ = Schema.from_dict(config["schema"])
+        model.layout_ = TableLayout.from_dict(model.schema_, config["layout"])
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as error:
+        raise ModelFileError(f"{path}: {CONFIG_FILE} does not describe a {cls.name!r} model "
+                             f"({type(error).__name__}: {error}); was it edited by hand? Save the model again") from None
     model.input_kind_ = config.get("input", "dataframe")
     model.n_training_rows_ = config.get("n_training_rows", 0)
     try:
         model._set_state(config["state"], arrays)
-    except (KeyError, ValueError, IndexError) as error:
-        raise ModelFileError(f"{path}: the saved state does not fit a {cls.name!r} model: {error}") from None
+    except (KeyError, ValueError, IndexError, TypeError, AttributeError) as error:
+        raise ModelFileError(f"{path}: the saved state does not fit a {cls.name!r} model ({error}); the folder was "
+                             "edited or its files do not belong together: save the model again") from None
     return model
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .schema import Column, Schema, SchemaError, _json_label, as_float, from_float
+from .schema import NUMERIC_KINDS, Column, Schema, SchemaError, _json_label, as_float, from_float
 
 VALUE = "<value>"      # state label: the cell holds a continuous value
 MISSING = "<missing>"  # label of the missing state of a nullable column
@@ -127,7 +127,25 @@ class TableLayout:
 
     @classmethod
     def from_dict(cls, schema: Schema, data: dict) -> "TableLayout":
-        return cls(schema, [Discrete(**d) for d in data["discrete"]], [Continuous(**c) for c in data["continuous"]])
+        """Rebuild a saved layout; ValueError when it and the schema do not describe the same table
+        (a model folder edited by hand)."""
+        layout = cls(schema, [Discrete(**d) for d in data["discrete"]], [Continuous(**c) for c in data["continuous"]])
+        names = set(schema.names)
+        covered = {v.column for v in layout.discrete} | {v.column for v in layout.continuous}
+        if covered and covered != names:   # (series models keep no per-column layout at all)
+            raise ValueError(f"the schema's columns {sorted(names)} and the layout's {sorted(covered)} differ")
+        for var in layout.discrete:
+            column = schema[var.column]
+            if var.missing_code >= len(var.labels) or var.value_code >= len(var.labels):
+                raise ValueError(f"variable {var.name!r} has codes beyond its {len(var.labels)} labels")
+            if column.kind == "categorical":
+                labels = {label for label in var.labels if label not in (MISSING, RARE)}
+                if labels != set(column.categories or []):
+                    raise ValueError(f"column {column.name!r}: the schema's categories and the layout's labels differ")
+        for var in layout.continuous:
+            if schema[var.column].kind not in NUMERIC_KINDS:
+                raise ValueError(f"column {var.column!r} is {schema[var.column].kind} but the layout models it as a number")
+        return layout
 
     # ------------------------------------------------------------------ sizes
     @property
