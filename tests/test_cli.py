@@ -83,3 +83,41 @@ def test_a_bare_list_of_numbers_is_a_value_column_with_its_first_value(tmp_path)
     path = tmp_path / "bare.csv"
     path.write_text("112\n118\n132\n129\n")
     assert read_table(path)["value"].tolist() == [112, 118, 132, 129]
+
+
+def test_outputs_are_checked_before_the_work_and_odd_inputs_are_one_line_errors(tmp_path, capsys, monkeypatch):
+    import os
+    import stat
+
+    import plausible.base
+
+    io.write_table(mixed_table(60, seed=0), tmp_path / "data.csv")
+    (tmp_path / "afile").write_text("x")
+    fitted = []
+    monkeypatch.setattr(plausible.base.Model, "fit", lambda self, *a, **k: fitted.append(1))
+    for argv, message in [
+        (["fit", str(tmp_path / "data.csv"), "--model", "copula", "--out", str(tmp_path / "afile")], "not a plausible model folder"),
+        (["fit", str(tmp_path / "data.csv"), "--model", "copula", "--out", str(tmp_path / "afile" / "m")], "is a file"),
+        (["impute", str(tmp_path / "data.csv"), "--out", str(tmp_path / "x.json")], "unknown table format"),
+        (["compare", str(tmp_path / "data.csv"), "--models", "copula", "--report", str(tmp_path / "r.pdf")], "HTML file"),
+        (["forecast", "nile", "--horizon", "3", "--out", str(tmp_path / "p.csv"), "--plot", str(tmp_path / "p.doc")], "figure"),
+    ]:
+        assert main(argv) == 2, argv
+        assert message in capsys.readouterr().err
+    assert not fitted   # refused before any fitting
+    monkeypatch.undo()
+
+    (tmp_path / "dup.csv").write_text("a,a,b\n1,2,3\n4,5,6\n")
+    assert main(["fit", str(tmp_path / "dup.csv"), "--model", "independent", "--out", str(tmp_path / "d")]) == 2
+    assert "repeats column names ['a']" in capsys.readouterr().err
+    (tmp_path / "header.csv").write_text("a,b,c\n")
+    assert main(["impute", str(tmp_path / "header.csv"), "--out", str(tmp_path / "c.csv")]) == 2
+    assert "no rows" in capsys.readouterr().err
+
+    assert main(["fit", str(tmp_path / "data.csv"), "--model", "independent", "--out", str(tmp_path / "m")]) == 0
+    assert main(["sample", str(tmp_path / "m"), "--n", "3", "--seed", "-1", "--out", str(tmp_path / "s.csv")]) == 2
+    assert "seed must be a non-negative integer" in capsys.readouterr().err
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == 0o777 & ~umask   # a model is as readable as a table
+    assert stat.S_IMODE((tmp_path / "m" / "weights.safetensors").stat().st_mode) == 0o666 & ~umask

@@ -302,6 +302,11 @@ class Model:
         try:
             (temp / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=_json_default))
             save_file(arrays, str(temp / WEIGHTS_FILE), metadata={"format": "plausible-model"})
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temp, 0o777 & ~umask)            # mkdtemp makes the folder private; a model is not
+            for name in (CONFIG_FILE, WEIGHTS_FILE):
+                os.chmod(temp / name, 0o666 & ~umask)
             _replace_folder(temp, path)
         finally:
             shutil.rmtree(temp, ignore_errors=True)

@@ -241,6 +241,45 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def _check_parent(path) -> None:
+    """Refuse, before any work, an output whose folder cannot exist (a file sits on its path)."""
+    for folder in Path(path).absolute().parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise ValueError(f"cannot write {path}: {folder} is a file, not a folder")
+            return
+
+
+def _check_table_out(path) -> None:
+    """A .csv/.parquet output that can be written: checked before the fitting, not after it."""
+    from .io import table_format
+
+    if Path(path).is_dir():
+        raise ValueError(f"{path} is a folder: give a .csv or .parquet file to write")
+    table_format(Path(path))
+    _check_parent(path)
+
+
+def _check_model_out(path) -> None:
+    from .base import CONFIG_FILE
+
+    target = Path(path)
+    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / CONFIG_FILE).exists())):
+        raise ValueError(f"{target} exists and is not a plausible model folder; choose another path")
+    _check_parent(path)
+
+
+def _check_figure_out(path) -> None:
+    suffix = Path(path).suffix.lstrip(".").lower() or "png"
+    if suffix not in FIGURE_FORMATS:
+        raise ValueError(f"cannot draw a figure as .{suffix}: use one of {', '.join('.' + f for f in FIGURE_FORMATS)}")
+    _check_parent(path)
+
+
+#: what matplotlib's default canvas writes (the suffix of --plot picks one)
+FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp", "pgf", "raw", "rgba")
+
+
 def _fit(args) -> str:
     from .registry import get_class
 
@@ -251,6 +290,7 @@ def _fit(args) -> str:
             raise ValueError(f"model {args.model!r} has no parameter {key!r}; its parameters are: "
                              f"{', '.join(cls.params) or 'none'}")
         params[key] = cls.params[key].parse(key, text)
+    _check_model_out(args.out)
     data = _read(args.data)
     distributed = False
     if cls.family not in ("counting", "classical"):  # neural models train data-parallel under torchrun
@@ -276,6 +316,7 @@ def _sample(args) -> str:
     from .base import load
     from .io import write_table
 
+    _check_table_out(args.out)
     synthetic = load(args.model_dir).sample(args.n, seed=args.seed)
     write_table(synthetic, args.out)
     return f"wrote {len(synthetic):,} rows to {args.out}"
@@ -291,6 +332,9 @@ def _impute(args) -> str:
 
     if len(args.inputs) > 2:
         raise ValueError(f"impute takes DATA, or MODEL_DIR DATA; got {len(args.inputs)} paths")
+    for out in (args.out, args.spread):
+        if out:
+            _check_table_out(out)
     lines, params, budget = [], {}, args.time_budget
     if len(args.inputs) == 2:                      # the model folder form: no refit
         folder, source = args.inputs
@@ -306,6 +350,8 @@ def _impute(args) -> str:
         if Path(source).is_dir():
             raise ValueError(f"{source} is a folder: give a model folder and DATA, or a .csv/.parquet table")
         data = read_table(source)
+        if len(data) == 0:
+            raise ValueError(f"{source} has no rows: nothing to impute")
         model = args.model or "auto"
         if model == "auto":
             if args.set:
@@ -342,6 +388,7 @@ def _score(args) -> str:
     from .base import load
     from .io import read_table, write_table
 
+    _check_table_out(args.out)
     data = read_table(args.data)
     write_table(data.assign(log_prob=load(args.model_dir).log_prob(data)), args.out)
     return f"scored {len(data):,} rows; wrote {args.out}"
@@ -472,6 +519,8 @@ def _forecast(args) -> str:
     from .forecasting import forecast, future_times, plot_fan
     from .io import write_table
 
+    _check_table_out(args.out)
+    _check_figure_out(args.plot or str(Path(args.out).with_suffix(".png")))
     frame, series = _series_frames(args)
     table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
                      window=args.window, season=args.season,
@@ -540,8 +589,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("plausible: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError, NotImplementedError, RuntimeError) as error:
+    except (ValueError, TypeError, OSError, NotImplementedError, RuntimeError) as error:
         print(f"plausible {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"plausible {args.command}: error: not enough memory for this request (ask for fewer rows, paths "
+              "or draws, or split the work)", file=sys.stderr)
         return 2
     if message:
         print(message)

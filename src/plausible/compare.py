@@ -118,6 +118,8 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
     if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, (int, float))
                                     or not time_budget > 0):
         raise ValueError(f"time_budget must be a positive number of seconds (or None: no limit), got {time_budget!r}")
+    if report and Path(report).suffix.lower() not in (".html", ".htm"):   # before the hours of fitting
+        raise ValueError(f"the report is an HTML file: give a path ending in .html, got {report}")
     budget = time_budget if time_budget is not None else float("inf")
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(data))

@@ -79,12 +79,14 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
     returned unchanged. A table with no missing cell gives `n_draws` copies and a warning.
     """
     frame = _check_table(data)
+    if len(frame) == 0 or frame.shape[1] == 0:
+        raise ValueError(f"the table is empty ({frame.shape[0]} rows x {frame.shape[1]} columns): nothing to impute")
     n_draws = _check_count(n_draws, "n_draws", minimum=1)
     refits = _check_count(refits, "refits", minimum=1)
     if refits > n_draws:
         raise ValueError(f"refits ({refits}) cannot exceed n_draws ({n_draws}): each refit gives at least one draw")
     if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, (int, float))
-                                    or time_budget <= 0):
+                                    or not time_budget > 0):
         raise ValueError(f"time_budget must be a positive number of seconds or None, got {time_budget!r}")
     if uncertainty not in UNCERTAINTY:
         raise ValueError(f"uncertainty must be one of {list(UNCERTAINTY)}, got {uncertainty!r}")

@@ -43,6 +43,14 @@ def read_table(path) -> pd.DataFrame:
         frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as error:
         raise ValueError(f"{path}: could not read it as {kind}: {error}") from None
+    if kind == "csv" and len(frame.columns) > 1:   # pandas renames a repeated header a, a -> a, a.1
+        import csv
+
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            header = next(csv.reader(handle), [])
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise ValueError(f"{path}: the header repeats column names {repeated}; give every column its own name")
     if kind == "csv" and len(frame.columns) == 1 and _is_number(frame.columns[0]):
         # one column whose "header" is a number: a bare list of values, the first one included
         frame = pd.read_csv(path, header=None, names=["value"])
