@@ -211,3 +211,16 @@ def test_dates_out_of_range_and_fractional_whole_numbers_are_named_errors():
     model = pl.make("histogram").fit(counts)
     with pytest.raises(SchemaError, match="'n'.*fractional"):
         model.log_prob(pd.DataFrame({"n": [2.5], "x": [1.0]}))
+
+
+def test_ordered_categories_come_back_ordered_and_numbers_are_not_dates(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size": pd.Categorical(rng.choice(["lo", "mid", "hi"], 100, p=[0.2, 0.5, 0.3]),
+                                                 categories=["lo", "mid", "hi"], ordered=True),
+                          "x": rng.normal(size=100)})
+    model = pl.make("gaussian").fit(frame)
+    model.save(tmp_path / "m")
+    for table in (pl.load(tmp_path / "m").sample(20, seed=0), model.impute(frame.assign(size=None), n_draws=1)[0]):
+        assert table["size"].dtype.ordered and list(table["size"].cat.categories) == ["lo", "mid", "hi"]
+    with pytest.raises(SchemaError, match="'x' is declared datetime but holds numbers"):
+        pl.make("gaussian").fit(frame, schema={"x": "datetime"})

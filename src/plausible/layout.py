@@ -341,7 +341,7 @@ def restore_dtypes(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         if column.kind == "categorical":
             if column.dtype == "category":
                 cats = list(column.categories) + list(column.rare or [])
-                frame[column.name] = pd.Categorical(series, categories=cats)
+                frame[column.name] = pd.Categorical(series, categories=cats, ordered=column.ordered)
             elif column.dtype and column.dtype != "object":
                 try:
                     frame[column.name] = series.astype(column.dtype)

@@ -67,6 +67,7 @@ class Column:
     resolution: str | None = None  # datetime only: "D" when every value is a whole day, else "s"
     decimals: int | None = None    # numeric only: decimal places of the data (see above)
     atoms: bool = True             # numeric kinds: False = no point masses, every value continuous (see below)
+    ordered: bool = False          # a `category` dtype declared ordered: given back ordered
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -216,7 +217,8 @@ def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> C
     nullable = bool(series.isna().any())
     if series.notna().sum() == 0:
         raise SchemaError(f"column {name!r} is missing in every row: drop it, there is nothing to learn")
-    column = Column(name=name, kind=kind, nullable=nullable, dtype=str(series.dtype))
+    column = Column(name=name, kind=kind, nullable=nullable, dtype=str(series.dtype),
+                    ordered=bool(getattr(series.dtype, "ordered", False)))
     if kind == "categorical":
         counts = series.dropna().value_counts(sort=True)
         counts = counts[counts > 0]   # a category dtype lists its unused categories with count 0
@@ -235,6 +237,10 @@ def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> C
             rare = counts.iloc[keep:keep + MAX_RARE_REMEMBERED]
             column.rare = [_json_label(v) for v in rare.index]
             column.rare_counts = [int(c) for c in rare.to_numpy()]
+            column.ordered = False   # pooled rare labels have no place in the declared order
+        elif column.ordered:         # given back in the declared order (low < mid < high), not by frequency
+            order = {label: k for k, label in enumerate(map(_json_label, series.dtype.categories))}
+            column.categories = sorted(labels, key=order.__getitem__)
         else:
             column.categories = labels
     elif kind == "boolean":
@@ -274,6 +280,10 @@ def _decimals(values: np.ndarray) -> int | None:
 def _to_float(series: pd.Series, kind: str, name: str) -> np.ndarray:
     """Numbers (or datetimes as seconds since 1970) as float64, NaN for missing."""
     if kind == "datetime":
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+            raise SchemaError(f"column {name!r} is declared datetime but holds numbers, whose unit (seconds? days? "
+                              "years?) is unknown; convert it first, e.g. pd.to_datetime(df[col], unit='s'), or "
+                              "keep it numeric")
         try:
             stamps = pd.to_datetime(series)
         except (ValueError, TypeError) as error:
