@@ -163,7 +163,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--models", metavar="a,b,c", help="models to compare (default: all)")
     compare.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET, metavar="SECONDS",
                          help=f"time limit to fit and sample each model (default {DEFAULT_TIME_BUDGET:g}); "
-                              "deep models train for 70%% of it and are then evaluated")
+                              "deep models train for 70%% of it; evaluating each model and the noise floor "
+                              "come on top")
     compare.add_argument("--target", metavar="COL", help="a column to predict: adds the utility ratio")
     compare.add_argument("--report", metavar="FILE", help="write a self-contained HTML report (PNG figures beside it)")
     compare.add_argument("--seed", type=int, default=0)

@@ -95,7 +95,9 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
             stream=None) -> pd.DataFrame:
     """Fit, sample and evaluate each model on one table; return the ranked table.
 
-    `models` defaults to every registered table model (`table_models()`). `time_budget` is per model, in seconds.
+    `models` defaults to every registered table model (`table_models()`). `time_budget` is per model, in seconds,
+    for fitting and sampling; each model's evaluation and the noise floor (FLOOR_SPLITS real-vs-real
+    evaluations) come on top: seconds on small tables, a minute on a wide one (300 x 100).
     `params` maps a model name to its hyperparameters. The table is sorted by quality and has a
     `recommended` column; its `.attrs` hold the tolerance, the floor quality and the split sizes.
     With `report`, also writes a self-contained HTML report (and PNG figures next to it).
@@ -168,7 +170,9 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
     from .evaluation import noise_floor
 
     floor = next(iter(evaluations.values())).floor if evaluations else {}
-    floor_qualities = [quality(noise_floor(held_out, target, train, seed=seed + k)) for k in range(FLOOR_SPLITS)] \
+    splits = tqdm(range(FLOOR_SPLITS), desc="noise floor", unit="split", disable=not show or not evaluations,
+                  file=stream)
+    floor_qualities = [quality(noise_floor(held_out, target, train, seed=seed + k)) for k in splits] \
         if evaluations else [float("nan")]
     floor_quality = float(np.mean(floor_qualities))
     tolerance = max(0.005, 2 * float(np.std(floor_qualities, ddof=1))) if evaluations else float("nan")

@@ -92,12 +92,15 @@ def pairwise_fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, per_pair: boo
         else:
             binned_real[name], binned_synth[name] = _labels(real[name]).reset_index(drop=True), \
                 _labels(synthetic[name]).reset_index(drop=True)
+    # every numeric pair's Spearman ρ at once (pandas ranks each pair over its complete rows, as a
+    # pair-by-pair call would): per-pair DataFrames made this quadratic in Python overhead
+    numeric = [name for name in columns if _is_numeric(real[name])]
+    rhos = [pd.DataFrame({name: _numbers(f[name]) for name in numeric}).corr(method="spearman")
+            for f in (real, synthetic)]
     scores = {}
     for a, b in itertools.combinations(columns, 2):
         if _is_numeric(real[a]) and _is_numeric(real[b]):
-            rho = [pd.DataFrame({"a": _numbers(f[a]), "b": _numbers(f[b])}).corr(method="spearman").iloc[0, 1]
-                   for f in (real, synthetic)]
-            rho = [0.0 if np.isnan(r) else r for r in rho]
+            rho = [0.0 if np.isnan(r) else r for r in (rhos[0].at[a, b], rhos[1].at[a, b])]
             scores[(a, b)] = 1.0 - abs(rho[0] - rho[1]) / 2
         else:
             joint_r = binned_real[a] + "\x1f" + binned_real[b]
