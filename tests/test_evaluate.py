@@ -124,3 +124,9 @@ def test_truth_needs_a_model_and_a_known_dataset():
     with pytest.raises(ValueError, match="real data"):
         evaluate(real, synthetic, model=model, truth="wine")
     assert "kl_to_truth" in evaluate(real, synthetic, model=model, truth="fashion")
+
+
+def test_text_in_a_synthetic_number_column_is_named():
+    real = pd.DataFrame({"a": np.arange(20.0), "b": list("xy") * 10})
+    with pytest.raises(ValueError, match="column 'a' holds numbers in the real table"):
+        evaluate(real, real.assign(a="1.5u"))

@@ -111,6 +111,13 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
         if lacking:
             raise ValueError(f"the training table lacks columns {lacking}")
     synthetic = synthetic[real.columns]
+    for name in real.columns:   # a number column holding text fails here, by name, not deep in a metric
+        if metrics._is_numeric(real[name]) and not metrics._is_numeric(synthetic[name]):
+            try:
+                metrics._numbers(synthetic[name])
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"column {name!r} holds numbers in the real table but not in the synthetic "
+                                 f"one ({error})") from None
     rng = np.random.default_rng(seed)
     half_a, half_b = _split(real, rng)
     size = min(len(half_b), len(synthetic))
