@@ -43,3 +43,12 @@ def test_detection_sees_obvious_fakes_on_a_few_rows_and_nothing_in_real_ones():
         assert metrics.detection_auc(real.head(n), fake) > 0.9   # a 20-row leaf made this 0.5
         fresh = [metrics.detection_auc(real.head(n), real.iloc[100:].sample(n, random_state=s), seed=s) for s in range(5)]
         assert 0.3 < np.mean(fresh) < 0.65
+
+
+def test_utility_learns_from_a_few_rows():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=60)
+    table = pd.DataFrame({"x": x, "label": np.where(x > 0, "up", "down"), "y": 3 * x + 0.1 * rng.normal(size=60)})
+    train, test = table.head(26), table.tail(34)
+    assert metrics.utility(train, test, "label") > 0.9          # a 20-row leaf made this 0.5
+    assert metrics.utility(train.drop(columns="label"), test.drop(columns="label"), "y") > 0.6   # was about 0

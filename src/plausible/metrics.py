@@ -217,7 +217,10 @@ def utility(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int = 0)
         raise ValueError(f"target column {target!r} is not in the table; columns are {list(train.columns)}")
     features = [c for c in train.columns if c != target]
     (x_train, x_test), categorical = _design([train[features], test[features]], train[features])
-    kwargs = dict(categorical_features=categorical if categorical.any() else None, random_state=seed, max_iter=200)
+    # a leaf the training rows can split (scikit-learn's 20 cannot on < 40 rows: a constant predictor)
+    leaf = int(min(20, max(2, len(train) // 5)))
+    kwargs = dict(categorical_features=categorical if categorical.any() else None, random_state=seed, max_iter=200,
+                  min_samples_leaf=leaf)
     if _is_numeric(train[target]):   # rows whose target is missing cannot teach or score a regressor
         y_train, y_test = _numbers(train[target]), _numbers(test[target])
         known_train, known_test = ~np.isnan(y_train), ~np.isnan(y_test)
