@@ -78,6 +78,7 @@ def _edit(path, change):
     (lambda c: c["schema"]["columns"].pop(), "columns .* differ"),
     (lambda c: c["schema"]["columns"][0].update(categories=["north"]), "categories and the layout's labels differ"),
     (lambda c: c["schema"]["columns"][2].update(kind="categorical", categories=[]), "does not describe"),
+    (lambda c: c["schema"]["columns"][0].update(kind="numeric", categories=None), "holds labels"),
 ])
 def test_a_config_edited_by_hand_is_a_model_file_error(saved, change, message):
     _edit(saved, change)

@@ -138,6 +138,9 @@ class TableLayout:
             column = schema[var.column]
             if var.missing_code >= len(var.labels) or var.value_code >= len(var.labels):
                 raise ValueError(f"variable {var.name!r} has codes beyond its {len(var.labels)} labels")
+            if column.kind in NUMERIC_KINDS and any(not isinstance(label, float) and label not in (VALUE, MISSING)
+                                                    for label in var.labels):
+                raise ValueError(f"column {column.name!r} is {column.kind} but the layout holds labels for it")
             if column.kind == "categorical":
                 labels = {label for label in var.labels if label not in (MISSING, RARE)}
                 if labels != set(column.categories or []):
