@@ -130,3 +130,4 @@ def test_text_in_a_synthetic_number_column_is_named():
     real = pd.DataFrame({"a": np.arange(20.0), "b": list("xy") * 10})
     with pytest.raises(ValueError, match="column 'a' holds numbers in the real table"):
         evaluate(real, real.assign(a="1.5u"))
+    assert "['extra']" in evaluate(real, real.assign(extra=1.0)).details["columns_note"]

@@ -110,6 +110,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
         lacking = [c for c in real.columns if c not in train.columns]
         if lacking:
             raise ValueError(f"the training table lacks columns {lacking}")
+    extra = [c for c in synthetic.columns if c not in real.columns]
     synthetic = synthetic[real.columns]
     for name in real.columns:   # a number column holding text fails here, by name, not deep in a metric
         if metrics._is_numeric(real[name]) and not metrics._is_numeric(synthetic[name]):
@@ -181,6 +182,8 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
     if truth is not None and getattr(model, "log_prob_kind", "none") == "exact":
         values["kl_to_truth"] = metrics.kl_to_truth(model, truth)
         values["tv_to_truth"] = metrics.tv_to_truth(model, truth)
+    if extra:
+        details["columns_note"] = f"synthetic columns not in the real table were left out: {extra}"
     details["rows"] = {"real_half": len(half_a), "compared": size, "synthetic": len(synthetic),
                        "train": None if train is None else len(train)}
     return Evaluation(values, floor, intervals, details)
