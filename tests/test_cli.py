@@ -121,3 +121,13 @@ def test_outputs_are_checked_before_the_work_and_odd_inputs_are_one_line_errors(
     os.umask(umask)
     assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == 0o777 & ~umask   # a model is as readable as a table
     assert stat.S_IMODE((tmp_path / "m" / "weights.safetensors").stat().st_mode) == 0o666 & ~umask
+
+
+def test_evaluate_prints_why_a_metric_is_undefined(tmp_path, capsys):
+    data = mixed_table(200, seed=0)
+    io.write_table(data, tmp_path / "real.csv")
+    io.write_table(data.sample(200, random_state=1, replace=True), tmp_path / "synthetic.csv")
+    assert main(["evaluate", "--real", str(tmp_path / "real.csv"), "--synthetic", str(tmp_path / "synthetic.csv"),
+                 "--train", str(tmp_path / "real.csv")]) == 0
+    printed = capsys.readouterr()
+    assert "Notes:" in printed.out and "also a training row" in printed.out and "Warning" not in printed.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -400,10 +401,12 @@ def _evaluate(args) -> str:
     from .evaluation import METRICS, evaluate
     from .io import read_table
 
-    result = evaluate(read_table(args.real), read_table(args.synthetic),
-                      train=read_table(args.train) if args.train else None,
-                      model=load(args.model) if args.model else None, target=args.target, truth=args.truth,
-                      seed=args.seed)
+    with warnings.catch_warnings():   # what evaluate warns about is printed below, under Notes
+        warnings.simplefilter("ignore", UserWarning)
+        result = evaluate(read_table(args.real), read_table(args.synthetic),
+                          train=read_table(args.train) if args.train else None,
+                          model=load(args.model) if args.model else None, target=args.target, truth=args.truth,
+                          seed=args.seed)
     if args.json:
         return json.dumps(result.to_json(), indent=2, default=_plain_json)
     table = result.table()
