@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .io import make_public
 from .layout import Encoded, TableLayout, restore_dtypes
 from .schema import Schema, SchemaError
 
@@ -302,11 +303,8 @@ class Model:
         try:
             (temp / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=_json_default))
             save_file(arrays, str(temp / WEIGHTS_FILE), metadata={"format": "plausible-model"})
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temp, 0o777 & ~umask)            # mkdtemp makes the folder private; a model is not
-            for name in (CONFIG_FILE, WEIGHTS_FILE):
-                os.chmod(temp / name, 0o666 & ~umask)
+            for item in (temp, temp / CONFIG_FILE, temp / WEIGHTS_FILE):   # mkdtemp made the folder private
+                make_public(item)
             _replace_folder(temp, path)
         finally:
             shutil.rmtree(temp, ignore_errors=True)
@@ -421,6 +419,13 @@ def _check_seed(seed, error: type = ValueError) -> int | None:
     return None if seed is None else int(seed)
 
 
+def _check_budget(seconds) -> float | None:
+    """A time budget is None (no limit) or a positive number of seconds (NaN is neither)."""
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0):
+        raise ValueError(f"time_budget must be a positive number of seconds or None (no limit), got {seconds!r}")
+    return seconds
+
+
 def _check_count(n, name: str, minimum: int = 0) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise ValueError(f"{name} must be a whole number, got {n!r}")
@@ -437,11 +442,16 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in config.json")
 
 
+def check_model_target(target: Path) -> None:
+    """Refuse a save path that holds something other than a model folder (or an empty folder)."""
+    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / CONFIG_FILE).exists())):
+        raise ModelFileError(f"{target} exists and is not a plausible model folder; choose another path")
+
+
 def _replace_folder(source: Path, target: Path) -> None:
     """Move a finished folder into place; an existing one is swapped out, then removed."""
+    check_model_target(target)
     if target.exists():
-        if not target.is_dir() or (any(target.iterdir()) and not (target / CONFIG_FILE).exists()):
-            raise ModelFileError(f"{target} exists and is not a plausible model folder; choose another path")
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
         os.replace(source, target)

@@ -263,23 +263,17 @@ def _check_table_out(path) -> None:
 
 
 def _check_model_out(path) -> None:
-    from .base import CONFIG_FILE
+    from .base import check_model_target
 
-    target = Path(path)
-    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / CONFIG_FILE).exists())):
-        raise ValueError(f"{target} exists and is not a plausible model folder; choose another path")
+    check_model_target(Path(path))
     _check_parent(path)
 
 
 def _check_figure_out(path) -> None:
-    suffix = Path(path).suffix.lstrip(".").lower() or "png"
-    if suffix not in FIGURE_FORMATS:
-        raise ValueError(f"cannot draw a figure as .{suffix}: use one of {', '.join('.' + f for f in FIGURE_FORMATS)}")
+    from .forecasting import figure_format
+
+    figure_format(path)
     _check_parent(path)
-
-
-#: what matplotlib's default canvas writes (the suffix of --plot picks one)
-FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp", "pgf", "raw", "rgba")
 
 
 def _fit(args) -> str:
@@ -413,7 +407,8 @@ def _evaluate(args) -> str:
     lines = [table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="")]
     lines += ["", "What each metric means:"] + [f"  {k}: {METRICS[k].meaning}" for k in result]
     notes = [text for key, text in result.details.items() if key.endswith("_note") and text]
-    lines += ["", "Notes:"] + [f"  {text}" for text in notes] if notes else []
+    if notes:
+        lines += ["", "Notes:"] + [f"  {text}" for text in notes]
     return "\n".join(lines)
 
 

@@ -103,6 +103,7 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
     With `report`, also writes a self-contained HTML report (and PNG figures next to it).
     """
     from . import registry
+    from .base import _check_budget
     from .evaluation import evaluate
 
     if not isinstance(data, pd.DataFrame):
@@ -117,9 +118,7 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
     for name in names:
         registry.get_class(name)  # unknown names fail before any work
     params = params or {}
-    if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, (int, float))
-                                    or not time_budget > 0):
-        raise ValueError(f"time_budget must be a positive number of seconds (or None: no limit), got {time_budget!r}")
+    _check_budget(time_budget)
     if report and Path(report).suffix.lower() not in (".html", ".htm"):   # before the hours of fitting
         raise ValueError(f"the report is an HTML file: give a path ending in .html, got {report}")
     budget = time_budget if time_budget is not None else float("inf")

@@ -137,14 +137,13 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
         baseline = metrics.utility(reference, half_a, target, seed=seed)
         details["utility_real_baseline"] = baseline
         rows = rng.choice(len(synthetic), min(len(reference), len(synthetic)), replace=False)
-        chance = _chance_score(real[target])
-        if np.isfinite(baseline) and baseline > chance:
+        if _has_skill(baseline, real[target]):
             values["utility_ratio"] = metrics.utility(synthetic.iloc[rows], half_a, target, seed=seed) / baseline
         else:   # a ratio to a model without skill would say nothing (or flip sign): report it undefined
             values["utility_ratio"] = float("nan")
-            details["utility_note"] = (f"the model trained on real rows scores {baseline:.3g}, no better than chance "
-                                       f"({chance:g}): {target!r} is not predictable from the other columns here, "
-                                       "so the utility ratio is undefined")
+            details["utility_note"] = (f"the model trained on real rows scores {baseline:.3g}, no better than chance: "
+                                       f"{target!r} is not predictable from the other columns here, so the utility "
+                                       "ratio is undefined")
     floor.update(_floor(half_a, half_b, target, train, seed))
 
     if train is not None:
@@ -205,13 +204,14 @@ def _floor(half_a, half_b, target, train, seed) -> dict:
         same = reference.sample(n=min(len(half_b), len(reference)), random_state=seed)
         baseline = metrics.utility(same, half_a, target, seed=seed)
         floor["utility_ratio"] = (metrics.utility(half_b, half_a, target, seed=seed) / baseline
-                                  if np.isfinite(baseline) and baseline > _chance_score(half_a[target]) else float("nan"))
+                                  if _has_skill(baseline, half_a[target]) else float("nan"))
     return floor
 
 
-def _chance_score(target: pd.Series) -> float:
-    """What `metrics.utility` gives a predictor without skill: R² 0 for numbers, ROC AUC 0.5 for labels."""
-    return 0.0 if metrics._is_numeric(target) else 0.5
+def _has_skill(score: float, target: pd.Series) -> bool:
+    """Whether a `metrics.utility` score beats a predictor without skill (R² 0 for numbers, ROC AUC
+    0.5 for labels): only then is a ratio to it meaningful."""
+    return bool(np.isfinite(score)) and score > (0.0 if metrics._is_numeric(target) else 0.5)
 
 
 def noise_floor(real: pd.DataFrame, target: str | None = None, train: pd.DataFrame | None = None,

@@ -894,6 +894,21 @@ def plot_fan(history, paths, path_png, future=None, title: str | None = None, n_
     return save_figure(figure, path_png)
 
 
+def figure_format(path) -> str:
+    """The format a figure path asks for (its suffix; none: PNG), or ValueError when matplotlib
+    cannot write it: checked before the work that draws the figure."""
+    from pathlib import Path
+
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kind = Path(path).suffix.lstrip(".").lower() or "png"
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if kind not in supported:
+        raise ValueError(f"cannot write a figure as {Path(path).suffix!r}; use one of "
+                         f"{', '.join('.' + k for k in sorted(supported))}")
+    return kind
+
+
 def save_figure(figure, path_png):
     """Write a matplotlib figure atomically (a temporary file, then a rename) and close it; the
     format follows the file's suffix (.png, .pdf, .svg, .jpg, ...; none: PNG)."""
@@ -906,12 +921,11 @@ def save_figure(figure, path_png):
     from .io import _publish
 
     path_png = Path(path_png)
-    kind = path_png.suffix.lstrip(".").lower() or "png"
-    supported = figure.canvas.get_supported_filetypes()
-    if kind not in supported:
+    try:
+        kind = figure_format(path_png)
+    except ValueError:
         plt.close(figure)
-        raise ValueError(f"cannot write a figure as {path_png.suffix!r}; use one of "
-                         f"{', '.join('.' + k for k in sorted(supported))}")
+        raise
     path_png.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path_png.name}.", suffix=f".{kind}", dir=path_png.parent)
     os.close(handle)

@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .base import Model, NotSupportedError, ParameterError, _check_count
+from .base import Model, NotSupportedError, ParameterError, _check_budget, _check_count
 
 QUANTILE_DRAWS = 19   # from this many draws on, the 90% interval is the draws' own quantiles
 MAX_GMM_COLUMNS = 20  # "auto" uses gmm for numbers and categories up to this many columns (choose_model)
@@ -85,9 +85,7 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
     refits = _check_count(refits, "refits", minimum=1)
     if refits > n_draws:
         raise ValueError(f"refits ({refits}) cannot exceed n_draws ({n_draws}): each refit gives at least one draw")
-    if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, (int, float))
-                                    or not time_budget > 0):
-        raise ValueError(f"time_budget must be a positive number of seconds or None, got {time_budget!r}")
+    _check_budget(time_budget)
     if uncertainty not in UNCERTAINTY:
         raise ValueError(f"uncertainty must be one of {list(UNCERTAINTY)}, got {uncertainty!r}")
     if uncertainty == "posterior" and refits > 1:

@@ -13,15 +13,23 @@ from pathlib import Path
 
 import pandas as pd
 
+from .schema import _is_number
+
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-def _publish(temp: str, path: Path) -> None:
-    """Give the finished temporary file normal permissions (mkstemp makes it private), then rename."""
+def make_public(path) -> None:
+    """The permissions a new file or folder gets from the user's umask (mkstemp and mkdtemp make
+    theirs private to the owner)."""
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(temp, 0o666 & ~umask)
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~umask)
+
+
+def _publish(temp: str, path: Path) -> None:
+    """Give the finished temporary file normal permissions, then rename it into place."""
+    make_public(temp)
     os.replace(temp, path)
 
 
@@ -66,14 +74,6 @@ def read_table(path) -> pd.DataFrame:
                         warnings.warn(f"{path}: column {name!r} looks like dates but is not ({str(error).splitlines()[0]}); "
                                       "it is kept as text", stacklevel=2)
     return frame
-
-
-def _is_number(text) -> bool:
-    try:
-        float(text)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def write_table(frame: pd.DataFrame, path) -> Path:
