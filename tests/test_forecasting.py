@@ -98,6 +98,19 @@ def test_transform_decisions():
     assert forecasting._frequency_season(pd.date_range("2000-01-01", periods=9, freq="QS")) == 4
 
 
+def test_transform_of_a_series_is_positional():
+    # a pandas Series used to be differenced by label (y[12:] - y[:-12] aligned the index: zeros and
+    # NaN), which broke the KPSS test inside ("cannot convert float NaN to integer")
+    frame = pl.datasets.load("co2")
+    series = frame.set_index("time")["value"]
+    for seasonality in ("auto", "difference"):
+        by_label = forecasting.choose_transform(series, 12, seasonality=seasonality)
+        by_position = forecasting.choose_transform(series.to_numpy(), 12, seasonality=seasonality)
+        assert (by_label.seasonal_difference, by_label.difference) == (by_position.seasonal_difference,
+                                                                      by_position.difference)
+        assert by_label.scale == pytest.approx(by_position.scale)
+
+
 # ---------------------------------------------------------------------- forecasts
 def test_gaussian_noise_forecast_is_n_0_1_with_statespace():
     y = np.random.default_rng(5).standard_normal(400)

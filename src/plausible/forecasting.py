@@ -283,7 +283,11 @@ def _wanders(w: np.ndarray, regression: str) -> bool:
 
 
 def choose_transform(y: np.ndarray, season: int | None, difference="auto", seasonality: str = "auto") -> Transform:
-    """Decide the seasonal treatment, differencing and scaling on the history `y` (see module doc)."""
+    """Decide the seasonal treatment, differencing and scaling on the history `y` (see module doc).
+
+    `y` may be an array, a list or a pandas Series; it is used by position, never by index label
+    (a Series' y[m:] - y[:-m] would align labels and difference each value with itself)."""
+    y = np.asarray(y, dtype=float)
     if seasonality not in SEASONALITY:
         raise ValueError(f"seasonality must be one of {', '.join(SEASONALITY)}, got {seasonality!r}")
     mode = None
