@@ -89,26 +89,32 @@ def simulate(result, horizon, n_paths, seed):
     return np.asarray(simulated).reshape(horizon, n_paths).T
 
 
+def fit_arima(history, season):
+    """The ARIMA the `arima` peer forecasts with: differences by plausible's own tests, (p, q) by AIC."""
+    from statsmodels.tsa.arima.model import ARIMA
+
+    with warnings.catch_warnings():
+        _quiet()
+        transform = forecasting.choose_transform(history, season, seasonality="difference")
+        d, big_d = transform.difference, int(transform.seasonal_difference)
+        if season and big_d:
+            seasonal_order = (0, 1, 1, season)
+        elif season:
+            seasonal_order = (1, 0, 0, season)
+        else:
+            seasonal_order = (0, 0, 0, 0)
+        trend = "c" if d + big_d == 0 else ("t" if d == 1 and big_d == 0 else "n")
+        if transform.trend is not None:      # trend-stationary (the same KPSS/ADF test as ours)
+            trend = "ct" if big_d == 0 else "t"  # ARIMA drops terms a seasonal difference removes
+        return best_by_aic([lambda p=p, q=q: ARIMA(history, order=(p, d, q), seasonal_order=seasonal_order,
+                                                   trend=trend).fit() for p in (0, 1, 2) for q in (0, 1)])
+
+
 def arima_peer(season):
     def arima(history, horizon, n_paths, seed):
-        from statsmodels.tsa.arima.model import ARIMA
-
         with warnings.catch_warnings():
             _quiet()
-            transform = forecasting.choose_transform(history, season, seasonality="difference")
-            d, big_d = transform.difference, int(transform.seasonal_difference)
-            if season and big_d:
-                seasonal_order = (0, 1, 1, season)
-            elif season:
-                seasonal_order = (1, 0, 0, season)
-            else:
-                seasonal_order = (0, 0, 0, 0)
-            trend = "c" if d + big_d == 0 else ("t" if d == 1 and big_d == 0 else "n")
-            if transform.trend is not None:      # trend-stationary (the same KPSS/ADF test as ours)
-                trend = "ct" if big_d == 0 else "t"  # ARIMA drops terms a seasonal difference removes
-            best = best_by_aic([lambda p=p, q=q: ARIMA(history, order=(p, d, q), seasonal_order=seasonal_order,
-                                                       trend=trend).fit() for p in (0, 1, 2) for q in (0, 1)])
-            return simulate(best, horizon, n_paths, seed)
+            return simulate(fit_arima(history, season), horizon, n_paths, seed)
     return arima
 
 
