@@ -278,6 +278,13 @@ def test_errors_speak_to_the_user():
         pl.forecast(np.zeros((3, 4)), horizon=2)
     with pytest.raises(ValueError, match="errors must be one of"):
         pl.forecast(np.arange(30.0), horizon=2, errors="normal")
+    walk = np.r_[np.arange(20.0), np.inf, np.arange(20.0)]   # infinite is not a gap: it used to be filled silently
+    with pytest.raises(ValueError, match="1 infinite value\\(s\\) \\(at position 20\\)"):
+        pl.forecast(walk, horizon=2, model="statespace")
+    with pytest.raises(ValueError, match="value column 'value' has 1 infinite"):
+        pl.forecast(pd.DataFrame({"time": np.arange(41), "value": walk}), horizon=2, model="statespace")
+    with pytest.raises(ValueError, match="infinite"):
+        pl.backtest(-walk, horizon=2, origins=2, model="statespace")
 
 
 # ---------------------------------------------------------------------- backtest, CLI, demo

@@ -64,8 +64,8 @@ Models
 
 Trend, seasonality and scale (all decided on the history alone, inverted on every path)
 --------------------------------------------------------------------------------------
-1. Gaps inside the history are filled by linear interpolation; leading and trailing gaps are
-   dropped (the forecast starts after the last observed value).
+1. Gaps (NaN) inside the history are filled by linear interpolation; leading and trailing gaps are
+   dropped (the forecast starts after the last observed value). Infinite values are refused.
 2. Season m: `season=` if given; else from the time index's frequency (monthly 12, quarterly 4,
    weekly 52, daily 7, business-daily 5, hourly 24; yearly none); else from the autocorrelation
    of the linearly detrended series: the lag (2..n/3) of its highest local maximum, if that
@@ -353,6 +353,11 @@ def _as_series(series) -> tuple[np.ndarray, Any]:
     if values.ndim != 1:
         raise ValueError(f"a series is one-dimensional; got shape {values.shape}. For several series pass a "
                          "DataFrame with id, time and value columns")
+    infinite = np.flatnonzero(np.isinf(values))
+    if len(infinite):
+        shown = ", ".join(str(i) for i in infinite[:5]) + (", ..." if len(infinite) > 5 else "")
+        raise ValueError(f"the series has {len(infinite)} infinite value(s) (at position {shown}): replace them "
+                         "with a number, or with NaN to have them filled as gaps")
     return values, index
 
 
@@ -667,6 +672,10 @@ def _split_frame(frame, id_column: str, time_column: str, value_column: str):
         value_column = numeric[0]
     if not pd.api.types.is_numeric_dtype(frame[value_column]):
         raise ValueError(f"the value column {value_column!r} must be numeric, got {frame[value_column].dtype}")
+    infinite = int(np.isinf(frame[value_column].to_numpy(dtype=float, na_value=np.nan)).sum())
+    if infinite:
+        raise ValueError(f"the value column {value_column!r} has {infinite} infinite value(s): replace them with a "
+                         "number, or with NaN to have them filled as gaps")
     others = [c for c in frame.columns if c not in (id_column, time_column, value_column)]
     has_time = time_column in frame.columns
     if not has_time:
