@@ -416,3 +416,87 @@ def test_auto_uncertainty_refits_a_mixture_once_per_draw_on_small_tables(monkeyp
     monkeypatch.setattr(imputation, "MAX_BOOTSTRAP_ROWS", 100)   # a larger table: one fit
     pl.impute(masked, n_draws=4, seed=0)
     assert len(fits) == 1
+
+
+# ---------------------------------------------------------------------- what a user probe found (session 10)
+def test_an_unfitted_instance_is_not_fitted_in_place_so_it_can_be_reused():
+    data = gaussian(200, seed=0)
+    masked = hide_cells(data, 0.2, seed=0)
+    unfitted = pl.make("gaussian", seed=0)
+    pl.impute(masked, n_draws=1, model=unfitted, uncertainty="fitted")
+    assert not hasattr(unfitted, "layout_")
+    shifted = masked.assign(a=masked["a"] + 100)            # a second table: a must be imputed near 100
+    filled = pl.impute(shifted, n_draws=1, model=unfitted, uncertainty="fitted")[0]
+    assert filled.loc[shifted["a"].isna(), "a"].mean() == pytest.approx(100, abs=1)
+
+
+def test_a_fitted_model_gives_the_callers_column_order_and_categories_keep_their_declared_order():
+    frame = gaussian(120, seed=0).assign(g=pd.Categorical(np.where(np.arange(120) % 4, "b", "a"),
+                                                           categories=["a", "b", "c"]))
+    with pytest.warns(UserWarning, match="declares 1 categories"):
+        model = pl.make("gaussian", seed=0).fit(frame)
+    shuffled = hide_cells(frame, 0.2, seed=1)[["g", "c", "a", "b"]]
+    draw = model.impute(shuffled, n_draws=1, seed=0)[0]
+    assert list(draw.columns) == ["g", "c", "a", "b"]
+    assert list(draw["g"].cat.categories) == ["a", "b", "c"]   # declared order, not by frequency ("b" first)
+
+
+def test_duplicate_column_names_are_a_clear_error():
+    frame = pd.DataFrame([[1.0, 2.0, np.nan], [2.0, 3.0, 4.0]] * 10, columns=["a", "a", "b"])
+    with pytest.raises(ValueError, match="repeats column names \\('a'\\)"):
+        pl.impute(frame)
+
+
+def test_pool_names_a_level_drawn_in_some_completions_only():
+    base = pd.DataFrame({"y": np.arange(6.0), "x": [0.0, 1.0, 0.0, 2.0, 1.0, 3.0], "g": ["a", "b"] * 3})
+    other = base.assign(g=["a", "b", "a", "b", "a", "z"])
+    with pytest.raises(ValueError, match=r"draw 1 has \['g\[z\]'\].*category level is drawn in some"):
+        pl.pool([base, other], "y ~ x + g")
+
+
+def test_pool_refuses_dangling_formulas_and_the_mean_of_dates():
+    frame = pd.DataFrame({"y": [1.0, 2.0, 4.0, 3.0], "x": [0.0, 1.0, 3.0, 2.0],
+                          "t": pd.date_range("2020-01-01", periods=4)})
+    for formula in ("y ~ x +", "y ~", "y ~ x + + x", "y ~ x -"):
+        with pytest.raises(ValueError, match="a term is missing"):
+            pl.pool([frame, frame], formula)
+    assert pl.pool([frame, frame], "y ~ 1")["estimate"].iloc[0] == pytest.approx(2.5)
+    with pytest.raises(ValueError, match="column 't' holds dates"):
+        pl.pool([frame, frame], "mean(t)")
+
+
+def test_cli_checks_the_pooled_columns_kind_before_imputing(tmp_path, capsys):
+    from plausible.cli import main
+
+    frame = gaussian(60, seed=0).assign(g=np.where(np.arange(60) % 2, "p", "q"))
+    masked = hide_cells(frame, 0.2, seed=0)
+    source, out = tmp_path / "holes.csv", tmp_path / "filled.csv"
+    masked.to_csv(source, index=False)
+    for statistic in ("mean(g)", "g ~ a"):
+        assert main(["impute", str(source), "--draws", "3", "--out", str(out), "--pool", statistic]) == 2
+        assert "column 'g' is categorical" in capsys.readouterr().err
+        assert not out.exists()                                   # refused before any imputation
+
+
+def test_cli_warnings_are_one_line_messages(tmp_path, capsys):
+    from plausible.cli import main
+
+    source, out = tmp_path / "full.csv", tmp_path / "filled.csv"
+    gaussian(30, seed=0).to_csv(source, index=False)              # nothing missing: impute warns
+    assert main(["impute", str(source), "--draws", "2", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "plausible impute: warning: the table has no missing cell" in err and ".py:" not in err
+
+
+def test_evaluate_imputation_refuses_what_would_score_nonsense():
+    complete = gaussian(50, seed=0)
+    masked = hide_cells(complete, 0.2, seed=0)
+    draws = [complete.copy(), complete.copy()]
+    with pytest.raises(ValueError, match="hides no cell that complete holds"):
+        pl.evaluate_imputation(masked, complete, draws)            # the arguments swapped
+    with pytest.raises(ValueError, match="not the tables' .* in that order"):
+        pl.evaluate_imputation(complete, masked, [d[["c", "b", "a"]] for d in draws])
+    changed = complete.copy()
+    changed.loc[masked["a"].notna().idxmax(), "a"] = 1e6           # an observed cell
+    with pytest.raises(ValueError, match="draw 1 changed observed cells of column 'a'"):
+        pl.evaluate_imputation(complete, masked, [complete.copy(), changed])

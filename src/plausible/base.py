@@ -222,6 +222,9 @@ class Model:
             draw = self._output(restore_dtypes(pd.DataFrame(columns, index=frame.index), self.schema_))
             if isinstance(data, pd.DataFrame) and not all(isinstance(name, str) for name in data.columns):
                 draw = draw.rename(columns={str(name): name for name in data.columns})   # 0, 1, ... stay numbers
+            if isinstance(data, pd.DataFrame) and list(draw.columns) != list(data.columns) \
+                    and set(draw.columns) == set(data.columns):
+                draw = draw[list(data.columns)]          # the caller's column order, not the fit's
             draws.append(draw)
         return draws
 

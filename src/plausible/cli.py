@@ -363,7 +363,7 @@ def _impute(args) -> str:
     if args.pool and args.draws < 2:
         raise ValueError("--pool needs --draws 2 or more (Rubin's rules use the spread between draws); 20 is typical")
     for statistic in args.pool:                    # a typo should cost nothing, not a whole imputation
-        check_statistic(statistic, data.columns)
+        check_statistic(statistic, data)
     draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
                    refits=args.refits, uncertainty=args.uncertainty)
     long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)
@@ -584,7 +584,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        message = HANDLERS[args.command](args)
+        with warnings.catch_warnings():          # "plausible impute: warning: ...", not a source line
+            warnings.showwarning = lambda message, category, *_, **__: print(
+                f"plausible {args.command}: warning: {message}", file=sys.stderr)
+            message = HANDLERS[args.command](args)
     except KeyboardInterrupt:
         print("plausible: interrupted", file=sys.stderr)
         return 130

@@ -51,7 +51,8 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
 
     data: a DataFrame (or 2-D numeric array) with missing cells (NaN / None / NaT).
     model: "auto" (see `choose_model`), a registered model name (`plausible.models()`), or a Model
-        instance: a fitted one is used as it is (no refit), an unfitted one is fitted on `data`.
+        instance: a fitted one is used as it is (no refit); for an unfitted one a copy with its
+        settings is fitted on `data` (the instance itself stays unfitted, so it can be reused).
     params: hyperparameters of the named model, e.g. {"n_components": 4}.
     time_budget: seconds of training at most for the deep models (their `time_budget`); ignored by
         the classical ones.
@@ -242,8 +243,8 @@ def _resolve_model(frame, model, seed, params, time_budget) -> Model | None:
 def _build(model, frame, seed, params, time_budget) -> Model:
     from .registry import make
 
-    if isinstance(model, Model):
-        return model
+    if isinstance(model, Model):   # an unfitted instance: fit a copy, so the caller's stays unfitted
+        return type(model)(seed=model.seed, **model.get_params())
     name = choose_model(frame, time_budget)[0] if model == "auto" else model
     params = dict(params or {})
     if model == "auto" and name == "gmm":
@@ -344,10 +345,17 @@ def pool(draws: list, statistic) -> pd.DataFrame:
     analyse = _analysis(statistic)
     results = [analyse(frame) for frame in frames]
     names = list(results[0][0].index)
-    for estimates, _, _ in results[1:]:
+    for k, (estimates, _, _) in enumerate(results[1:], 1):
         if list(estimates.index) != names:
-            raise ValueError(f"the statistic gave different parameters in different draws: {names} vs "
-                             f"{list(estimates.index)}")
+            extra = [n for n in estimates.index if n not in names]
+            lacking = [n for n in names if n not in estimates.index]
+            raise ValueError(
+                f"the statistic gave different parameters in different draws: draw {k} "
+                + (f"has {extra} " if extra else "") + ("and " if extra and lacking else "")
+                + (f"lacks {lacking} " if lacking else "") + "against draw 0"
+                + (". A formula does this when a category level is drawn in some completions only (a rare "
+                   "or declared-but-unused level); merge or drop that level before imputing (e.g. "
+                   "df[col].cat.remove_unused_categories())" if isinstance(statistic, str) else ""))
     q = np.array([r[0].to_numpy(dtype=float) for r in results])                 # (M, P)
     u = np.array([r[1].reindex(names).to_numpy(dtype=float) for r in results])   # (M, P)
     df_complete = float(results[0][2])
@@ -407,10 +415,13 @@ def _analysis(statistic) -> Callable[[pd.DataFrame], tuple[pd.Series, pd.Series,
 
 def check_statistic(statistic, columns) -> None:
     """Raise the error `pool` would, for a statistic that cannot be run on a table with `columns`
-    (not understood, or naming a column that is not there), before any imputation is spent on it."""
+    (not understood, or naming a column that is not there), before any imputation is spent on it.
+    Given the table itself (a DataFrame), also check the kinds: the mean's column and a formula's
+    response must be numbers, a predictor cannot be dates."""
     if callable(statistic):
         return
     _analysis(statistic)                                   # not understood: ValueError / TypeError
+    table = columns if isinstance(columns, pd.DataFrame) else None
     columns = [str(c) for c in columns]
     match = _MEAN.match(statistic)
     if match:
@@ -421,6 +432,15 @@ def check_statistic(statistic, columns) -> None:
     missing = [name for name in named if name not in columns]
     if missing:
         raise ValueError(f"statistic {statistic!r}: no column {missing[0]!r}; columns: {', '.join(columns)}")
+    if table is not None:
+        table = table.rename(columns=str)
+        role = "mean()" if match else "the formula's response"
+        column = table[named[0]]
+        if _kind(column) == "categorical" and not pd.api.types.is_bool_dtype(column.dtype) or _is_time(column):
+            _numeric(table.iloc[:0], named[0], f"statistic {statistic!r}: {role}")
+        for name in named[1:]:
+            if _is_time(table[name]):
+                _numeric(table.iloc[:0], name, f"statistic {statistic!r}: a formula predictor")
 
 
 def _mean(frame: pd.DataFrame, column: str):
@@ -444,6 +464,9 @@ def _parse_formula(text: str) -> tuple[str, list[str], bool]:
     response = _unquote(left.strip())
     if not response or "~" in re.sub(r"`[^`]*`", "", right):
         raise ValueError(f"formula {text!r}: write it as 'y ~ x1 + x2' (one response, '+' between predictors)")
+    bare_right = re.sub(r"`[^`]*`", "x", right).strip()
+    if not bare_right or bare_right[-1] in "+-" or re.search(r"[+-]\s*[+-]", bare_right):
+        raise ValueError(f"formula {text!r}: a term is missing (write 'y ~ x1 + x2'; 'y ~ 1' for the mean alone)")
     intercept, terms = True, []
     for sign, term in re.findall(r"([+-]?)\s*(`[^`]+`|[^+-]+)", right):
         bare = term.strip()
@@ -499,6 +522,9 @@ def _numeric(frame: pd.DataFrame, column: str, role: str) -> np.ndarray:
         raise ValueError(f"{role}: no column {column!r}; columns: {', '.join(map(str, frame.columns))}")
     if _kind(frame[column]) == "categorical" and not pd.api.types.is_bool_dtype(frame[column].dtype):
         raise ValueError(f"{role}: column {column!r} is categorical; it needs numbers")
+    if _is_time(frame[column]):
+        raise ValueError(f"{role}: column {column!r} holds dates or durations; it needs numbers (convert it, "
+                         "e.g. to days since a start, with a callable statistic)")
     values = _as_float(frame[column])
     if np.isnan(values).any():
         raise ValueError(f"{role}: column {column!r} still has missing cells; pool completed draws")
@@ -555,8 +581,29 @@ def evaluate_imputation(complete: pd.DataFrame, masked: pd.DataFrame, draws: lis
     frames = _check_draws(draws)
     if complete.shape != masked.shape or list(complete.columns) != list(masked.columns):
         raise ValueError(f"complete {complete.shape} and masked {masked.shape} must have the same shape and columns")
-    if frames[0].shape != complete.shape or list(frames[0].columns) != list(complete.columns):
+    if frames[0].shape != complete.shape:
         raise ValueError(f"the draws have shape {frames[0].shape}; the tables have {complete.shape}")
+    if list(frames[0].columns) != list(complete.columns):
+        raise ValueError(f"the draws' columns {list(frames[0].columns)} are not the tables' "
+                         f"{list(complete.columns)} in that order: give draws of the same table")
+    hidden_cells = (masked.isna() & complete.notna()).to_numpy()
+    if not hidden_cells.any():
+        raise ValueError("masked hides no cell that complete holds: nothing to score (the arguments are "
+                         "complete, masked, draws, in that order)")
+    kept = masked.notna().to_numpy()
+    for k, frame in enumerate(frames):
+        for j, name in enumerate(masked.columns):
+            if not kept[:, j].any():
+                continue
+            if _kind(masked[name]) == "numeric":
+                same = np.isclose(_as_float(frame[name])[kept[:, j]], _as_float(masked[name])[kept[:, j]],
+                                  rtol=1e-9, atol=0.0).all()
+            else:
+                same = (frame[name].astype(object).to_numpy()[kept[:, j]].astype(str)
+                        == masked[name].astype(object).to_numpy()[kept[:, j]].astype(str)).all()
+            if not same:
+                raise ValueError(f"draw {k} changed observed cells of column {name!r}: imputations keep every "
+                                 "observed cell as it is")
     m = len(frames)
     method = None if m == 1 else ("quantiles" if m >= QUANTILE_DRAWS else "t")
     per_column, numeric, categorical = {}, [], []
@@ -625,6 +672,10 @@ def _interval(values: np.ndarray):
 # ---------------------------------------------------------------------- small helpers
 def _check_table(data) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
+        repeated = list(dict.fromkeys(data.columns[data.columns.duplicated()]))
+        if repeated:
+            raise ValueError(f"the table repeats column names ({', '.join(map(repr, repeated))}): give every "
+                             "column its own name")
         return data
     if isinstance(data, np.ndarray) and data.ndim == 2 and np.issubdtype(data.dtype, np.number):
         return pd.DataFrame(data.astype(float), columns=[f"x{i}" for i in range(data.shape[1])])
@@ -642,6 +693,10 @@ def _check_draws(draws) -> list[pd.DataFrame]:
             raise ValueError(f"draw {k} has shape {frame.shape} and columns {list(frame.columns)}; draw 0 has "
                              f"{shape} and {columns}: all draws must complete the same table")
     return frames
+
+
+def _is_time(column: pd.Series) -> bool:
+    return bool(pd.api.types.is_datetime64_any_dtype(column.dtype) or pd.api.types.is_timedelta64_dtype(column.dtype))
 
 
 def _kind(column: pd.Series) -> str:

@@ -42,7 +42,8 @@ class SchemaError(ValueError):
 class Column:
     """One column: its kind, whether it may be missing, and its categories or range.
 
-    `categories` lists the labels a categorical column models one by one (most frequent first);
+    `categories` lists the labels a categorical column models one by one (most frequent first, or
+    in a pandas category column's declared order);
     `rare` lists labels pooled into one shared bucket (with `rare_counts`), so a column of 100,000
     distinct IDs costs `max_categories` parameters, not 100,000. `minimum`/`maximum` bound numeric
     columns (samples never leave them). `dtype` is the pandas dtype handed back by `sample`.
@@ -238,8 +239,8 @@ def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> C
             column.rare = [_json_label(v) for v in rare.index]
             column.rare_counts = [int(c) for c in rare.to_numpy()]
             column.ordered = False   # pooled rare labels have no place in the declared order
-        elif column.ordered:         # given back in the declared order (low < mid < high), not by frequency
-            order = {label: k for k, label in enumerate(map(_json_label, series.dtype.categories))}
+        elif isinstance(series.dtype, pd.CategoricalDtype):   # given back in the declared order (low <
+            order = {label: k for k, label in enumerate(map(_json_label, series.dtype.categories))}  # mid < high)
             column.categories = sorted(labels, key=order.__getitem__)
         else:
             column.categories = labels
