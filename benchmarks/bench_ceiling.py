@@ -202,15 +202,21 @@ def render(records: dict) -> str:
                 row_ratios.append(f"{ratio:.3f}" + ("" if reps == peer_reps else f" ({len(reps)} cont.)"))
             lines.append(f"| {name} | {part['truth'].iloc[0]} | {len(peer_reps)} | " + " | ".join(cells) + " | "
                          + " | ".join(row_ratios) + " |")
+        beaten = sum(r > 1 for r in ratios["oracle"])
         lines += ["", f"Means over series: oracle / arima {np.mean(to_arima):.3f}, oracle / best peer "
                   f"{np.mean(ratios['oracle']):.3f}"
                   + (f", plausible:auto / best peer {np.mean(ratios['plausible:auto']):.3f}"
                      if ratios["plausible:auto"] else "")
-                  + ". Issue 5 asks for 0.85 on the real series. Where a series follows the peers' own model "
-                  "class, even the true predictive distribution is within a few percent of the peers (the best "
-                  "of three noisy peers is biased low, and a few continuations leave a few percent of noise: "
-                  "ratios above 1 are that noise), so 15% below them is out of reach there; a 15% gain on real "
-                  "series can only come from where the peers' models are wrong.", ""]
+                  + f". A peer beat the oracle on {beaten} of {len(ratios['oracle'])} series: the best of three "
+                  "peers is biased low, a few continuations leave a few percent of noise, and where the fitted "
+                  "truth sits on the edge of its parameter space (a unit AR root, a seasonal MA of -1, as on "
+                  "`seasonal`) filtering with the true parameters is not quite the exact predictive "
+                  "distribution. So these ratios are indicative, not a tight bound, but the picture is clear: "
+                  "where a series follows the peers' own model class, the best possible forecaster is within a "
+                  "few percent of them, not 15% (issue 5's 0.85). Ours is further behind on such series than "
+                  "on the real ones (bench_forecast), worst on `seasonal`'s continuations (a wandering level under "
+                  "a fixed season, where ETS is best); a 15% gain on real series can only come from where the "
+                  "peers' models are wrong, as on sunspots.", ""]
     im = pd.DataFrame([r for r in rows if r["part"] == "imputation"])
     if len(im):
         lines += ["**Imputation.** Gaussian tables with each bundled table's mean and covariance; medians over "
