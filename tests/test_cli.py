@@ -131,3 +131,16 @@ def test_evaluate_prints_why_a_metric_is_undefined(tmp_path, capsys):
                  "--train", str(tmp_path / "real.csv")]) == 0
     printed = capsys.readouterr()
     assert "Notes:" in printed.out and "also a training row" in printed.out and "Warning" not in printed.err
+
+
+def test_na_values_marks_missing_cells_and_a_marker_read_as_text_is_named(tmp_path, capsys):
+    source, out = tmp_path / "holes.csv", tmp_path / "filled.csv"
+    rng = np.random.default_rng(0)
+    rows = ["a,b"] + [f"{x:.3f},{'?' if k % 5 == 0 else f'{2 * x:.3f}'}" for k, x in enumerate(rng.standard_normal(40))]
+    source.write_text("\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match="column 'b' holds numbers and the text '\\?'"):
+        io.read_table(source)
+    assert main(["impute", str(source), "--draws", "2", "--out", str(out), "--na-values", "?"]) == 0
+    long = pd.read_csv(out)
+    assert long["b"].notna().all() and pd.api.types.is_float_dtype(long["b"])
+    assert "filled 8 missing cells" in capsys.readouterr().out

@@ -220,17 +220,21 @@ def _parser() -> argparse.ArgumentParser:
     for option in ("id", "time", "value"):
         backtest.add_argument(f"--{option}-column", default=option, metavar="NAME",
                               help=f"name of the {option} column (default {option})")
+    for reader in (fit, impute, score, evaluate, compare, forecast, backtest):
+        reader.add_argument("--na-values", action="append", default=[], metavar="TEXT",
+                            help="text that marks a missing cell in a CSV, besides empty cells and NA/NaN/null "
+                                 "(repeatable), e.g. --na-values '?'")
     return parser
 
 
 # ---------------------------------------------------------------------- commands
-def _read(source: str):
+def _read(source: str, na_values=None):
     from . import datasets
     from .io import read_table
 
     if not Path(source).exists() and source in datasets.names():
         return datasets.load(source)
-    return read_table(source)
+    return read_table(source, na_values=na_values)
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -287,7 +291,7 @@ def _fit(args) -> str:
                              f"{', '.join(cls.params) or 'none'}")
         params[key] = cls.params[key].parse(key, text)
     _check_model_out(args.out)
-    data = _read(args.data)
+    data = _read(args.data, args.na_values)
     distributed = False
     if cls.family not in ("counting", "classical"):  # neural models train data-parallel under torchrun
         from .neural import init_distributed, is_main_process
@@ -340,12 +344,12 @@ def _impute(args) -> str:
                              f"fit on DATA; {folder} is "
                              "already fitted: drop them, or drop the model folder to fit on DATA")
         model = load(folder)
-        data = read_table(source)
+        data = read_table(source, na_values=args.na_values)
     else:
         source = args.inputs[0]
         if Path(source).is_dir():
             raise ValueError(f"{source} is a folder: give a model folder and DATA, or a .csv/.parquet table")
-        data = read_table(source)
+        data = read_table(source, na_values=args.na_values)
         if len(data) == 0:
             raise ValueError(f"{source} has no rows: nothing to impute")
         model = args.model or "auto"
@@ -385,7 +389,7 @@ def _score(args) -> str:
     from .io import read_table, write_table
 
     _check_table_out(args.out)
-    data = read_table(args.data)
+    data = read_table(args.data, na_values=args.na_values)
     write_table(data.assign(log_prob=load(args.model_dir).log_prob(data)), args.out)
     return f"scored {len(data):,} rows; wrote {args.out}"
 
@@ -397,8 +401,9 @@ def _evaluate(args) -> str:
 
     with warnings.catch_warnings():   # what evaluate warns about is printed below, under Notes
         warnings.simplefilter("ignore", UserWarning)
-        result = evaluate(read_table(args.real), read_table(args.synthetic),
-                          train=read_table(args.train) if args.train else None,
+        real, synthetic = (read_table(path, na_values=args.na_values) for path in (args.real, args.synthetic))
+        result = evaluate(real, synthetic,
+                          train=read_table(args.train, na_values=args.na_values) if args.train else None,
                           model=load(args.model) if args.model else None, target=args.target, truth=args.truth,
                           seed=args.seed)
     if args.json:
@@ -416,7 +421,7 @@ def _compare(args) -> str:
     from . import datasets
     from .compare import compare, recommendation
 
-    data = _read(args.data)
+    data = _read(args.data, args.na_values)
     target = args.target
     truth = args.data if args.data in datasets.names() and datasets.info(args.data).truth else None
     table = compare(data, models=args.models.split(",") if args.models else None, time_budget=args.time_budget,
@@ -493,7 +498,7 @@ def _series_frames(args) -> tuple:
 
     from .forecasting import _split_frame
 
-    frame = _read(args.data)
+    frame = _read(args.data, args.na_values)
     series, _ = _split_frame(frame, args.id_column, args.time_column, args.value_column)
     out = []
     for key, values, times in series:

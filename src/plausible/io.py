@@ -40,15 +40,19 @@ def table_format(path) -> str:
     return FORMATS[suffix]
 
 
-def read_table(path) -> pd.DataFrame:
+def read_table(path, na_values=None) -> pd.DataFrame:
     """Read a CSV or Parquet file. ISO dates in a CSV become datetime columns; a CSV of one column
-    whose first line is a number has no header (a bare list of values) and its column is `value`."""
+    whose first line is a number has no header (a bare list of values) and its column is `value`.
+    `na_values`: texts that mark a missing cell in a CSV (e.g. ["?"]), besides empty cells and
+    pandas' usual markers (NA, NaN, null, ...). A numeric column holding a few other texts is read
+    as text, with a warning that names them."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     kind = table_format(path)
+    markers = [str(v) for v in na_values] if na_values else None
     try:
-        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+        frame = pd.read_csv(path, na_values=markers) if kind == "csv" else pd.read_parquet(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as error:
         raise ValueError(f"{path}: could not read it as {kind}: {error}") from None
     if kind == "csv" and len(frame.columns) > 1:   # pandas renames a repeated header a, a -> a, a.1
@@ -61,7 +65,7 @@ def read_table(path) -> pd.DataFrame:
             raise ValueError(f"{path}: the header repeats column names {repeated}; give every column its own name")
     if kind == "csv" and len(frame.columns) == 1 and _is_number(frame.columns[0]):
         # one column whose "header" is a number: a bare list of values, the first one included
-        frame = pd.read_csv(path, header=None, names=["value"])
+        frame = pd.read_csv(path, header=None, names=["value"], na_values=markers)
     if kind == "csv":
         for name in frame.columns:
             column = frame[name]
@@ -73,7 +77,21 @@ def read_table(path) -> pd.DataFrame:
                     except (ValueError, TypeError, OverflowError) as error:   # e.g. 2021-02-30
                         warnings.warn(f"{path}: column {name!r} looks like dates but is not ({str(error).splitlines()[0]}); "
                                       "it is kept as text", stacklevel=2)
+                    continue
+                _warn_marker_text(path, name, present)
     return frame
+
+
+def _warn_marker_text(path, name, present: pd.Series) -> None:
+    """Warn when a text column is numbers but for a few repeated texts (a missing-cell marker such as '?')."""
+    numbers = pd.to_numeric(present, errors="coerce")
+    others = present[numbers.isna()].str.strip()
+    if len(present) < 5 or numbers.notna().mean() < 0.5 or others.nunique() > 3:
+        return
+    shown = ", ".join(repr(v) for v in sorted(others.unique()))
+    warnings.warn(f"{path}: column {name!r} holds numbers and the text {shown}, so it is read as text; if "
+                  f"{shown} marks a missing cell, say so (--na-values on the command line, na_values= in "
+                  "read_table)", stacklevel=3)
 
 
 def write_table(frame: pd.DataFrame, path) -> Path:
