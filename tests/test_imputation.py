@@ -463,6 +463,10 @@ def test_pool_refuses_dangling_formulas_and_the_mean_of_dates():
     assert pl.pool([frame, frame], "y ~ 1")["estimate"].iloc[0] == pytest.approx(2.5)
     with pytest.raises(ValueError, match="column 't' holds dates"):
         pl.pool([frame, frame], "mean(t)")
+    named = frame.assign(Intercept=[1.0, 0.0, 2.0, 5.0])
+    with pytest.raises(ValueError, match="two coefficients named 'Intercept'"):
+        pl.pool([named, named], "y ~ Intercept")
+    assert list(pl.pool([named, named], "y ~ Intercept - 1").index) == ["Intercept"]
 
 
 def test_cli_checks_the_pooled_columns_kind_before_imputing(tmp_path, capsys):

@@ -503,6 +503,10 @@ def _ols(frame: pd.DataFrame, response: str, terms: list[str], intercept: bool):
         else:
             names.append(term)
             columns.append(_numeric(frame, term, "a formula predictor"))
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"the regression would have two coefficients named {repeated[0]!r} (a column named like the "
+                         "intercept or a category level's label); rename that column, or drop the intercept with '- 1'")
     x = np.column_stack(columns)                                                # (N, P)
     n, p = x.shape
     if n <= p:
