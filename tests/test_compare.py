@@ -103,3 +103,37 @@ def test_default_ladder_is_the_table_models():
     names = table_models()
     assert "copula" in names and "diffusion" in names
     assert pl.models()["statespace"]["data_kind"] == "series" and "statespace" not in names
+
+
+def test_gaps_and_rare_classes_that_fall_only_in_the_held_out_rows_do_not_fail_the_models():
+    """A column whose only gaps land in the held-out rows made every model's evaluation fail
+    (SchemaError: never missing in training); a target class absent from them made the utility
+    fail. The models are ranked, and the rows they call impossible are said, not hidden."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100)
+    df = pd.DataFrame({"x": x, "y": x + rng.normal(size=100), "c": np.where(x > 0, "a", "b").astype(object)})
+    held = np.random.default_rng(0).permutation(100)[70:]           # compare's own split (seed 0, 70% training)
+    df.loc[held[:2], "x"] = np.nan
+    df.loc[np.setdiff1d(np.arange(100), held)[:2], "c"] = "rare"    # a class only training rows hold
+    table = compare(df, models=["independent", "gaussian"], target="c", progress=False)
+    assert (table["status"] == "ok").all(), table["status"].tolist()
+    zero = table.set_index("model")["zero_likelihood_rows"]
+    assert zero["gaussian"] == 2 and zero["independent"] >= 2        # (independent's bins end at the training range)
+    assert (table["log_likelihood"] == -float("inf")).all() and table["utility_ratio"].notna().all()
+    assert "gives probability 0 to" in recommendation(table)
+
+
+def test_recommendation_words_for_equal_fit_times_and_for_failed_evaluations():
+    import pandas as pd
+
+    table = pd.DataFrame({"model": ["copula", "independent"], "status": ["ok", "ok"], "quality": [0.9, 0.895],
+                          "fit_seconds": [0.021, 0.019], "recommended": [False, True]})
+    table.attrs.update(tolerance=0.01, floor_quality=0.95)
+    text = recommendation(table)
+    assert "simpler model than copula" in text and "0.02 s against 0.02 s" not in text
+    failed = pd.DataFrame({"model": ["copula"], "status": ["evaluation failed: ValueError: x"], "quality": [None],
+                           "fit_seconds": [0.1], "recommended": [False]})
+    assert recommendation(failed).startswith("No model could be evaluated")

@@ -52,3 +52,18 @@ def test_utility_learns_from_a_few_rows():
     train, test = table.head(26), table.tail(34)
     assert metrics.utility(train, test, "label") > 0.9          # a 20-row leaf made this 0.5
     assert metrics.utility(train.drop(columns="label"), test.drop(columns="label"), "y") > 0.6   # was about 0
+
+
+def test_utility_scores_test_rows_that_hold_fewer_or_other_classes_than_training():
+    """A random split can leave a rare class out of the scored rows (2 of 3 classes: a binary AUC,
+    which scikit-learn refused as an (n, 2) score matrix) or put a never-trained class in them."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    y = np.where(x > 0, "yes", "no").astype(object)
+    y[:3] = "maybe"
+    table = pd.DataFrame({"x": x, "y": y})
+    train, test = table.iloc[:140], table.iloc[140:]
+    assert set(test["y"]) == {"yes", "no"}
+    assert metrics.utility(train, test, "y") > 0.9
+    unseen = test.assign(y=np.where(np.arange(60) < 5, "new", test["y"]))     # 3 classes, one never trained
+    assert 0.5 < metrics.utility(train.iloc[3:], unseen, "y") <= 1.0

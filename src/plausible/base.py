@@ -170,8 +170,9 @@ class Model:
         """log P(row) in nats for each row: mass for discrete cells times density for continuous ones.
 
         A row with a value never seen in training (a new category; a number outside the values of a
-        column modelled as fully discrete) raises SchemaError naming the column, or, with
-        `unseen="impossible"`, gets log P = −inf (what held-out evaluation wants).
+        column modelled as fully discrete; a missing cell in a column that was never missing) raises
+        SchemaError naming the column, or, with `unseen="impossible"`, gets log P = −inf (what
+        held-out evaluation wants).
         """
         self._check_fitted()
         if unseen not in ("raise", "impossible"):

@@ -161,6 +161,7 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
                 continue
         evaluations[name], synthetic_tables[name] = result, synthetic
         rows.append({**row, "status": "ok", "quality": quality(result), **dict(result),
+                     "zero_likelihood_rows": result.details.get("zero_likelihood_rows", 0),
                      "fit_seconds": outcome["fit_seconds"],
                      "sample_rows_per_second": n_samples / max(outcome["sample_seconds"], 1e-9)})
     table = pd.DataFrame(rows)
@@ -196,7 +197,8 @@ def recommendation(table: pd.DataFrame) -> str:
     """The recommendation in words, with the numbers behind it."""
     ok = table[table["status"] == "ok"]
     if ok.empty:
-        return "No model could be fitted; see the status column for why."
+        fitted = table["status"].astype(str).str.startswith("evaluation failed").any()
+        return (f"No model could be {'evaluated' if fitted else 'fitted'}; see the status column for why.")
     chosen = table[table["recommended"]].iloc[0]
     best = ok.iloc[0]
     tolerance = table.attrs.get("tolerance", float("nan"))
@@ -207,8 +209,15 @@ def recommendation(table: pd.DataFrame) -> str:
             f"{tolerance:.3f} are noise. {chosen['model']} is the simplest model within that tolerance of the best")
     if chosen["model"] == best["model"]:
         text += " (and the best)."
+    elif f"{chosen['fit_seconds']:.2f}" == f"{best['fit_seconds']:.2f}":
+        text += f"; it is a simpler model than {best['model']}."
     else:
         text += f"; it fits in {chosen['fit_seconds']:.2f} s against {best['fit_seconds']:.2f} s."
+    zero = chosen.get("zero_likelihood_rows", 0)
+    if zero and np.isfinite(zero) and zero > 0:
+        text += (f"\nNote: {chosen['model']} gives probability 0 to {int(zero)} held-out row(s) (a value or a gap "
+                 "it never saw in training), so its log_likelihood is -inf; quality does not use it, but "
+                 "such rows can never be sampled.")
     failed = table[table["status"] != "ok"]
     for _, row in failed.iterrows():
         text += f"\n{row['model']} was not ranked: {row['status']}"

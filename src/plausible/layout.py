@@ -294,9 +294,13 @@ class TableLayout:
         return active
 
     def unseen_rows(self, data: pd.DataFrame) -> np.ndarray:
-        """(N,) rows holding a value the model never saw in training: a new category, or a number
-        outside the values of a column modelled as fully discrete. The model gives them probability 0."""
+        """(N,) rows holding a value the model never saw in training: a new category, a number
+        outside the values of a column modelled as fully discrete, or a missing cell in a column
+        that was never missing. The model gives them probability 0."""
         unseen = np.zeros(len(data), dtype=bool)
+        for column in self.schema.columns:
+            if not column.nullable and column.name in data:
+                unseen |= data[column.name].isna().to_numpy()
         for var in self.discrete:
             column = self.schema[var.column]
             if var.column not in data:

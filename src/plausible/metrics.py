@@ -245,7 +245,13 @@ def utility(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int = 0)
     for k, label in enumerate(classes):
         full[:, order.index(label)] = proba[:, k]
     present = [k for k, label in enumerate(order) if label in set(y_test)]
-    full = full[:, present] / np.maximum(full[:, present].sum(axis=1, keepdims=True), 1e-12)
+    # scored over the classes the test rows hold (a random split can leave a rare class out of
+    # them, or hold one the model never saw): renormalised, a row with no mass on any is uniform
+    full = full[:, present]
+    total = full.sum(axis=1, keepdims=True)
+    full = np.where(total > 0, full / np.where(total > 0, total, 1.0), 1.0 / len(present))
+    if len(present) == 2:      # two classes left: the binary AUC (scikit-learn wants one score column)
+        return float(roc_auc_score(y_test == order[present[1]], full[:, 1]))
     return float(roc_auc_score(y_test, full, multi_class="ovr", labels=[order[k] for k in present]))
 
 
