@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,6 +133,31 @@ def test_evaluate_prints_why_a_metric_is_undefined(tmp_path, capsys):
                  "--train", str(tmp_path / "real.csv")]) == 0
     printed = capsys.readouterr()
     assert "Notes:" in printed.out and "also a training row" in printed.out and "Warning" not in printed.err
+    assert main(["evaluate", "--real", str(tmp_path / "real.csv"), "--synthetic", str(tmp_path / "synthetic.csv"),
+                 "--train", str(tmp_path / "real.csv"), "--json"]) == 0
+    def refuse(constant):
+        raise ValueError(f"not standard JSON: {constant}")
+    result = json.loads(capsys.readouterr().out, parse_constant=refuse)   # NaN was written bare
+    assert result["metrics"]["dcr_ratio"] is None
+
+
+def test_score_keeps_a_users_log_prob_column_and_scores_unseen_rows_on_request(tmp_path, capsys):
+    data = pd.DataFrame({"log_prob": ["a", "b"] * 30, "x": np.arange(60.0)})
+    io.write_table(data, tmp_path / "d.csv")
+    assert main(["fit", str(tmp_path / "d.csv"), "--model", "independent", "--out", str(tmp_path / "m")]) == 0
+    out = tmp_path / "s.csv"
+    assert main(["score", str(tmp_path / "m"), str(tmp_path / "d.csv"), "--out", str(out)]) == 2
+    assert "already has a column 'log_prob'" in capsys.readouterr().err and not out.exists()
+    assert main(["score", str(tmp_path / "m"), str(tmp_path / "d.csv"), "--out", str(out), "--column", "lp"]) == 0
+    scored = pd.read_csv(out)
+    assert list(scored["log_prob"]) == list(data["log_prob"]) and np.isfinite(scored["lp"]).all()
+    io.write_table(data.assign(log_prob=["a", "new"] * 30), tmp_path / "new.csv")
+    assert main(["score", str(tmp_path / "m"), str(tmp_path / "new.csv"), "--out", str(out), "--column", "lp"]) == 2
+    assert "--unseen impossible" in capsys.readouterr().err
+    assert main(["score", str(tmp_path / "m"), str(tmp_path / "new.csv"), "--out", str(out), "--column", "lp",
+                 "--unseen", "impossible"]) == 0
+    assert "30 impossible" in capsys.readouterr().out
+    assert np.isneginf(pd.read_csv(out)["lp"]).sum() == 30
 
 
 def test_na_values_marks_missing_cells_and_a_marker_read_as_text_is_named(tmp_path, capsys):
@@ -144,3 +171,19 @@ def test_na_values_marks_missing_cells_and_a_marker_read_as_text_is_named(tmp_pa
     long = pd.read_csv(out)
     assert long["b"].notna().all() and pd.api.types.is_float_dtype(long["b"])
     assert "filled 8 missing cells" in capsys.readouterr().out
+
+
+def test_times_whose_utc_offset_changes_are_read_as_the_same_instants_in_utc(tmp_path):
+    """A daylight-saving change gives one column two offsets (+01:00, +02:00): pandas refuses to
+    mix them, so the column was read as text (80 labels, pooled, samples copied real rows)."""
+    times = pd.date_range("2021-03-20", periods=80, freq="6h", tz="Europe/Berlin")
+    pd.DataFrame({"t": times, "x": np.arange(80.0)}).to_csv(tmp_path / "dst.csv", index=False)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = io.read_table(tmp_path / "dst.csv")
+    assert str(frame["t"].dt.tz) == "UTC" and (frame["t"] == times.tz_convert("UTC")).all()
+    pd.DataFrame({"t": ["2021-03-20 10:00+01:00", "2021-03-30 10:00"]}).to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.warns(UserWarning, match="looks like dates"):           # a time without an offset: not guessed
+        mixed = io.read_table(tmp_path / "mixed.csv")
+    assert not pd.api.types.is_datetime64_any_dtype(mixed["t"])

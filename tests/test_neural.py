@@ -110,3 +110,19 @@ def test_a_value_a_little_outside_the_training_range_keeps_a_density(name, param
     assert np.isfinite(outside).all() and outside.max() < inside.min()   # possible, and unlikely
     sampled = model.sample(500, seed=0)
     assert sampled["x"].between(train["x"].min(), train["x"].max()).all()
+
+
+def test_a_device_this_machine_lacks_is_a_clear_error(tmp_path, capsys):
+    from plausible.cli import main
+    from plausible.neural import select_device
+
+    missing = "cuda:99" if torch.cuda.is_available() else "cuda"
+    with pytest.raises(ValueError, match="CUDA"):
+        select_device(missing)
+    with pytest.raises(ValueError, match="device must be"):
+        select_device("gpu")
+    assert select_device("cpu").type == "cpu"
+    assert main(["fit", "fashion", "--model", "vae", "--set", f"device={missing}", "--set", "epochs=1",
+                 "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "plausible fit: error:" in err and "Traceback" not in err and "CUDA" in err

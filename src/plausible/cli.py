@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -147,6 +148,12 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("model_dir", metavar="MODEL_DIR")
     score.add_argument("data", metavar="DATA")
     score.add_argument("--out", required=True, metavar="FILE")
+    score.add_argument("--column", default="log_prob", metavar="NAME",
+                       help="name of the added score column (default log_prob; DATA must not have it already)")
+    score.add_argument("--unseen", choices=["raise", "impossible"], default="raise",
+                       help="a row holding a value the model never saw (a new category, a gap in a column never "
+                            "missing in training): raise (default) stops with the column's name; impossible "
+                            "scores the row -inf (probability 0) and scores the others")
 
     evaluate = command("evaluate", "measure how close synthetic rows are to real ones, and whether they copy")
     evaluate.add_argument("--real", required=True, metavar="FILE", help="real held-out rows (not used for fitting)")
@@ -385,13 +392,27 @@ def _impute(args) -> str:
 
 
 def _score(args) -> str:
+    import numpy as np
+
     from .base import load
     from .io import read_table, write_table
+    from .schema import SchemaError
 
     _check_table_out(args.out)
     data = read_table(args.data, na_values=args.na_values)
-    write_table(data.assign(log_prob=load(args.model_dir).log_prob(data)), args.out)
-    return f"scored {len(data):,} rows; wrote {args.out}"
+    if args.column in data.columns:
+        raise ValueError(f"{args.data} already has a column {args.column!r}: name the score column with --column")
+    model = load(args.model_dir)
+    try:
+        scores = model.log_prob(data, unseen=args.unseen)
+    except SchemaError as error:
+        if args.unseen == "raise" and ("never seen" in str(error) or "never missing" in str(error)):
+            raise SchemaError(f"{error}\n(--unseen impossible scores such rows -inf and scores the others)") from None
+        raise
+    write_table(data.assign(**{args.column: scores}), args.out)
+    impossible = int(np.isneginf(scores).sum())
+    return f"scored {len(data):,} rows" + (f" ({impossible:,} impossible: -inf)" if impossible else "") + \
+        f"; wrote {args.out}"
 
 
 def _evaluate(args) -> str:
@@ -407,7 +428,7 @@ def _evaluate(args) -> str:
                           model=load(args.model) if args.model else None, target=args.target, truth=args.truth,
                           seed=args.seed)
     if args.json:
-        return json.dumps(result.to_json(), indent=2, default=_plain_json)
+        return _strict_json(result.to_json())
     table = result.table()
     lines = [table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="")]
     lines += ["", "What each metric means:"] + [f"  {k}: {METRICS[k].meaning}" for k in result]
@@ -445,6 +466,21 @@ def _compare(args) -> str:
 def _plain_json(value):
     """JSON for numpy scalars (and anything else as text)."""
     return value.item() if hasattr(value, "item") else str(value)
+
+
+def _strict_json(value) -> str:
+    """Standard JSON (what jq and other strict parsers read): NaN and infinities become null."""
+    def clean(item):
+        if isinstance(item, dict):
+            return {key: clean(v) for key, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [clean(v) for v in item]
+        if hasattr(item, "item") and not isinstance(item, (str, bytes)):
+            item = item.item()
+        if isinstance(item, float) and not math.isfinite(item):
+            return None
+        return item
+    return json.dumps(clean(value), indent=2, default=_plain_json, allow_nan=False)
 
 
 def _models(args) -> str:
@@ -564,9 +600,9 @@ def _backtest(args) -> str:
             raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
     keys = ["model", "crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality", "seconds"]
     if args.json:
-        return json.dumps([{"id": key, **{k: r.get(k) for k in keys + ["season"]},
-                            "per_origin": json.loads(r["per_origin"].to_json(orient="records"))}
-                           for key, r in results.items()], indent=2, default=_plain_json)
+        return _strict_json([{"id": key, **{k: r.get(k) for k in keys + ["season"]},
+                              "per_origin": json.loads(r["per_origin"].to_json(orient="records"))}
+                             for key, r in results.items()])
     lines = [f"{'series':<12}" + "".join(f"{k:>13}" for k in keys)]
     for key, r in results.items():
         cells = [f"{r[k]:>13}" if isinstance(r.get(k), str) else f"{r.get(k, float('nan')):>13.4g}" for k in keys]

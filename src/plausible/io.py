@@ -17,6 +17,7 @@ from .schema import _is_number
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_WITH_OFFSET = re.compile(r"^.*[ T]\d{2}:\d{2}.*(Z|[+-]\d{2}:?\d{2})$")   # a time with its UTC offset
 
 
 def make_public(path) -> None:
@@ -73,7 +74,14 @@ def read_table(path, na_values=None) -> pd.DataFrame:
                 present = column.dropna().astype(str)
                 if len(present) and present.str.match(_DATE_LIKE).all():
                     try:
-                        frame[name] = pd.to_datetime(column, format="ISO8601")
+                        try:
+                            frame[name] = pd.to_datetime(column, format="ISO8601")
+                        except ValueError:
+                            if not present.str.match(_WITH_OFFSET).all():
+                                raise
+                            # every time carries its UTC offset, and the offsets differ (a daylight-saving
+                            # change): the same instants in UTC
+                            frame[name] = pd.to_datetime(column, format="ISO8601", utc=True)
                     except (ValueError, TypeError, OverflowError) as error:   # e.g. 2021-02-30
                         warnings.warn(f"{path}: column {name!r} looks like dates but is not ({str(error).splitlines()[0]}); "
                                       "it is kept as text", stacklevel=2)

@@ -47,7 +47,19 @@ def select_device(device: str = "auto") -> torch.device:
     """"auto" picks CUDA when present, else the CPU; anything else is passed to torch.device."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        chosen = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r} ({error})") from None
+    if chosen.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but this PyTorch has no usable CUDA GPU "
+                             f"(torch {torch.__version__}); use device='auto' or 'cpu'")
+        if chosen.index is not None and chosen.index >= torch.cuda.device_count():
+            raise ValueError(f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) are visible")
+    elif chosen.type != "cpu" and chosen.type != "mps":
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    return chosen
 
 
 def mlp(inputs: int, outputs: int, hidden: int, layers: int, dropout: float = 0.0) -> nn.Sequential:
