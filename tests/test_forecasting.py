@@ -485,3 +485,82 @@ def test_a_frame_whose_index_holds_the_times_forecasts_with_times():
     assert list(out["time"].unique()) == list(pd.date_range("2024-01-01", periods=3, freq="MS"))
     monthly = pl.forecast(frame.to_period("M"), horizon=3, n_paths=4, model="gaussian", seed=0)
     np.testing.assert_allclose(monthly["value"], out["value"])
+
+
+# ---------------------------------------------------------------------- a user-style probe's findings
+def test_an_id_time_index_is_several_series_and_a_series_with_one_is_refused():
+    rng = np.random.default_rng(0)
+    table = pd.concat([pd.DataFrame({"id": key, "time": pd.date_range("2020-01-01", periods=30, freq="D"),
+                                     "value": rng.normal(size=30) + 10 * k}) for k, key in enumerate("abc")])
+    long = pl.forecast(table.set_index(["id", "time"]), horizon=3, n_paths=50, model="statespace")
+    means = long.groupby("id")["value"].mean()         # joined end to end they were one rising series
+    assert list(means.index) == ["a", "b", "c"] and np.allclose(means, [0, 10, 20], atol=1.5)
+    assert "time" in long.columns
+    with pytest.raises(ValueError, match="2-level index"):
+        pl.forecast(table.set_index(["id", "time"])["value"], horizon=3)
+
+
+def test_rows_missing_from_a_monthly_grid_are_gaps_so_the_season_keeps_its_phase():
+    rng = np.random.default_rng(0)
+    t = np.arange(48)
+    times = pd.date_range("2018-01-01", periods=48, freq="MS")
+    values = 100 + 20 * np.sin(2 * np.pi * t / 12) + rng.normal(size=48)
+    table = pd.DataFrame({"time": times, "value": values}).drop(index=[10, 11])
+    with pytest.warns(UserWarning, match="no row for 2 of its regularly spaced times"):
+        long = pl.forecast(table, horizon=4, n_paths=200, model="statespace")
+    holes = pd.Series(np.where(np.isin(t, [10, 11]), np.nan, values), index=times)
+    expected = pl.forecast(holes, horizon=4, n_paths=200, model="statespace")
+    np.testing.assert_allclose(long.pivot(index="path", columns="step", values="value").to_numpy(), expected)
+    truth = 100 + 20 * np.sin(2 * np.pi * np.arange(48, 52) / 12)
+    assert np.abs(np.median(expected, axis=0) - truth).max() < 3        # shifted by 2 months it was off by 10
+    assert list(long["time"].unique()) == list(pd.date_range("2022-01-01", periods=4, freq="MS"))
+    with pytest.warns(UserWarning, match="no row for 2"):                 # a Series on a DatetimeIndex too
+        np.testing.assert_allclose(pl.forecast(holes.dropna(), horizon=4, n_paths=200, model="statespace"), expected)
+    years = pd.DataFrame({"time": [2001, 2002, 2003, 2005, 2006, 2007, 2008, 2009, 2010, 2011], "value": np.arange(10.0)})
+    with pytest.warns(UserWarning, match=r"no row for 1 .*\(2004\)"):
+        assert list(pl.forecast(years, horizon=2, n_paths=3)["time"].unique()) == [2012, 2013]
+
+
+def test_each_series_of_a_table_draws_its_own_random_numbers():
+    y = np.random.default_rng(1).normal(size=60)
+    table = pd.DataFrame({"id": np.repeat(["a", "b"], 60), "time": np.tile(np.arange(60), 2), "value": np.tile(y, 2)})
+    long = pl.forecast(table, horizon=6, n_paths=500, model="statespace")
+    a, b = (long[long["id"] == key].pivot(index="path", columns="step", values="value").to_numpy() for key in "ab")
+    assert abs(np.corrcoef(a[:, 0], b[:, 0])[0, 1]) < 0.15                # the same seed made it 1.00
+    np.testing.assert_allclose(a, pl.forecast(y, horizon=6, n_paths=500, model="statespace"))   # the first: seed
+
+
+def test_degenerate_and_huge_series_forecast_instead_of_failing_in_the_tests():
+    periodic = pl.forecast(np.array([1, 2, 3, 4.0] * 10), horizon=4, n_paths=50)   # OverflowError in KPSS
+    np.testing.assert_allclose(np.median(periodic, axis=0), [1, 2, 3, 4], atol=1e-6)
+    y = 1 + 0.1 * np.random.default_rng(0).normal(size=60)
+    plain = pl.forecast(y, horizon=5, n_paths=100, model="statespace")
+    huge = pl.forecast(1e160 * y, horizon=5, n_paths=100, model="statespace")      # NaN in KPSS
+    assert np.isfinite(huge).all()
+    np.testing.assert_allclose(np.median(huge, axis=0) / 1e160, np.median(plain, axis=0), rtol=0.05)
+
+
+def test_backtest_scores_observed_outcomes_only_and_names_unknown_options():
+    y = np.random.default_rng(0).normal(size=60)
+    y[-2] = np.nan
+
+    def model(history, horizon, n_paths, seed):
+        return np.random.default_rng(seed).normal(size=(n_paths, horizon))
+
+    result = pl.backtest(y, horizon=3, origins=1, n_paths=2000, model=model)
+    paths = model(None, 3, 2000, 0)
+    observed = [0, 2]
+    assert result["crps"] == pytest.approx(series_metrics.crps(paths[:, observed], y[-3:][observed]))
+    with pytest.raises(TypeError, match="unknown option.*'windw'"):
+        pl.backtest(np.arange(60.0), horizon=3, windw=5)
+    with pytest.raises(ValueError, match="season must be"):
+        pl.forecast(np.arange(60.0), horizon=3, season=True)
+
+
+def test_a_frequency_multiple_divides_the_calendar_season_and_a_numeric_index_is_sorted():
+    seasons = {code: forecasting._frequency_season(pd.date_range("2020-01-01", periods=40, freq=code))
+               for code in ["MS", "3MS", "2W", "6h", "2D", "5MS"]}
+    assert seasons == {"MS": 12, "3MS": 4, "2W": 26, "6h": 4, "2D": None, "5MS": None}
+    y = pd.Series(np.random.default_rng(2).normal(size=50).cumsum(), index=np.arange(1950, 2000))
+    shuffled = y.sample(frac=1, random_state=0)
+    np.testing.assert_allclose(pl.forecast(shuffled, horizon=3, n_paths=20), pl.forecast(y, horizon=3, n_paths=20))

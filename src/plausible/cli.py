@@ -78,7 +78,9 @@ FILE is a .csv/.parquet file with one numeric column, or `time` and `value` colu
 --value-column); or a built-in series (`plausible datasets`). Writes a long table with the columns
 (id,) step (1..H), (time,) path (0..S-1), value, and a fan chart (history, median, 50/80/95%
 bands, a few paths) to --plot (default: OUT with .png; the first series when there are several).
-Trend and season are handled by differencing decided on the history (see pl.forecast).""",
+Decided on the history: a strong season's profile is removed (or differenced), and a trend by a
+straight line or by differencing (KPSS and ADF tests); rows missing from a regular time grid are
+gaps, filled by interpolation (a warning says which). See pl.forecast.""",
     "backtest": """examples:
   plausible backtest nile --horizon 10 --origins 5
   plausible backtest sales.csv --horizon 12 --origins 4 --model gaussian --json
@@ -204,8 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
     forecast.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
     forecast.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
-    forecast.add_argument("--difference", default="auto", choices=["auto", "0", "1", "2"],
-                          help="differences before modelling (default auto: KPSS and ADF tests)")
+    forecast.add_argument("--difference", default="auto", choices=DIFFERENCES, help=DIFFERENCE_HELP)
     forecast.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
     forecast.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
     forecast.add_argument("--seed", type=int, default=0)
@@ -220,6 +221,8 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--paths", type=int, default=200, help="sample paths per forecast (default 200)")
     backtest.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
     backtest.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
+    backtest.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
+    backtest.add_argument("--difference", default="auto", choices=DIFFERENCES, help=DIFFERENCE_HELP)
     backtest.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
     backtest.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
     backtest.add_argument("--seed", type=int, default=0)
@@ -528,14 +531,17 @@ def _demo(args) -> str:
     return f"table written to {args.out}"
 
 
-def _series_frames(args) -> tuple:
+def _series_frames(args, quiet: bool = False) -> tuple:
     """The table of FILE (a file or a built-in series) and [(id or None, pandas Series, times)] per series."""
     import pandas as pd
 
     from .forecasting import _split_frame
 
     frame = _read(args.data, args.na_values)
-    series, _ = _split_frame(frame, args.id_column, args.time_column, args.value_column)
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore", UserWarning)
+        series, _ = _split_frame(frame, args.id_column, args.time_column, args.value_column)
     out = []
     for key, values, times in series:
         if times is not None and pd.api.types.is_datetime64_any_dtype(times):
@@ -545,12 +551,27 @@ def _series_frames(args) -> tuple:
     return frame, out
 
 
+DIFFERENCES = ["auto", "trend", "0", "1", "2"]
+DIFFERENCE_HELP = ("trend treatment before modelling: auto (default: KPSS and ADF tests decide), trend (remove a "
+                   "straight line), or 0, 1, 2 differences")
 ERRORS_HELP = ("errors of window models: model (the model's own conditional draws), bootstrap (its conditional "
                "mean plus resampled in-sample error vectors), auto (default: bootstrap for gaussian windows)")
 
 
 SPREAD_HELP = ("model (default): paths as the model drew them; validated (with --model auto): their spread around "
                "the mean scaled by the factor with the lowest CRPS on auto's validation origins inside the history")
+
+
+def _difference(text: str):
+    return int(text) if text.isdigit() else text
+
+
+def _check_counts(args) -> None:
+    """The CLI's own names in the messages (--paths, not n_paths)."""
+    for flag in ("horizon", "paths", "origins", "window", "season"):
+        value = getattr(args, flag, None)
+        if value is not None and value < 1:
+            raise ValueError(f"--{flag} must be a positive whole number, got {value}")
 
 
 def _forecast(args) -> str:
@@ -561,10 +582,10 @@ def _forecast(args) -> str:
 
     _check_table_out(args.out)
     _check_figure_out(args.plot or str(Path(args.out).with_suffix(".png")))
-    frame, series = _series_frames(args)
+    _check_counts(args)
+    frame, series = _series_frames(args, quiet=True)       # (forecast itself warns about the same table)
     table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
-                     window=args.window, season=args.season,
-                     difference=args.difference if args.difference == "auto" else int(args.difference),
+                     window=args.window, season=args.season, difference=_difference(args.difference),
                      errors=args.errors, spread=args.spread, id_column=args.id_column, time_column=args.time_column,
                      value_column=args.value_column)
     write_table(table, args.out)
@@ -588,13 +609,14 @@ def _forecast(args) -> str:
 def _backtest(args) -> str:
     from .forecasting import backtest
 
+    _check_counts(args)
     _, series = _series_frames(args)
     results = {}
     for key, values, _ in series:   # values: a pandas Series, on its time index when the file has dates
         try:
             results[key] = backtest(values, horizon=args.horizon, origins=args.origins, n_paths=args.paths,
                                     model=args.model, seed=args.seed, season=args.season, errors=args.errors,
-                                    spread=args.spread,
+                                    spread=args.spread, window=args.window, difference=_difference(args.difference),
                                     progress=False if args.json else None)
         except ValueError as error:
             raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None

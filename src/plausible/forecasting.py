@@ -66,6 +66,12 @@ Trend, seasonality and scale (all decided on the history alone, inverted on ever
 --------------------------------------------------------------------------------------
 1. Gaps (NaN) inside the history are filled by linear interpolation; leading and trailing gaps are
    dropped (the forecast starts after the last observed value). Infinite values are refused.
+   Times that skip a few steps of a regular grid (monthly rows with two months absent; years
+   2003, 2005) are put on that grid (`regular_grid`), the absent steps becoming gaps, with a
+   warning: taken as consecutive rows they would shift the season's phase. Values beyond 1e100
+   (or below 1e-100) in magnitude are forecast divided by a power of two and scaled back.
+   A series with a 2-level (id, time) index is refused (a table with that index is reset to
+   columns); in a table of several series the k-th draws from its own seed (`series_seed`).
 2. Season m: `season=` if given; else from the time index's frequency (monthly 12, quarterly 4,
    weekly 52, daily 7, business-daily 5, hourly 24; yearly none); else from the autocorrelation
    of the linearly detrended series: the lag (2..n/3) of its highest local maximum, if that
@@ -197,10 +203,80 @@ def _frequency_season(index) -> int | None:
     code = _frequency(index)
     if code is None:
         return None
-    base = code.split("-")[0].lstrip("0123456789")
+    head = code.split("-")[0]
+    base = head.lstrip("0123456789")
+    multiple = int(head[:len(head) - len(base)] or 1)      # "3MS": every third month
     if base.startswith(("Y", "A", "BY", "BA")):
         return None
-    return _FREQUENCY_SEASONS.get(base)
+    season = _FREQUENCY_SEASONS.get(base)
+    if season is None or season % multiple or season // multiple < 2:
+        return None      # e.g. every 5th month or every 2nd day: no calendar cycle of whole steps
+    return season // multiple
+
+
+MAX_FILLED_SHARE = 0.5   # a regular time grid may be at most this share of times without a row
+_GRID_SPANS = {"YS": 365.25, "YE": 365.25, "QS": 91.3, "QE": 91.3, "MS": 30.4, "ME": 30.4, "W": 7.0, "B": 1.4,
+               "D": 1.0, "h": 1 / 24, "min": 1 / 1440, "s": 1 / 86400}   # days per step, roughly
+
+
+def regular_grid(times):
+    """The regular time grid holding every one of `times` (sorted, distinct dates or numbers)
+    with a few times missing, or None (regular already, too few, or no such grid).
+
+    Dates: the coarsest of yearly, quarterly, monthly (start or end), weekly, business-daily,
+    daily, hourly, minutely, secondly steps anchored at the first time whose grid holds them all,
+    if at most MAX_FILLED_SHARE of its times have no row. Numbers: steps of the smallest gap, if
+    every gap is a whole number of them. A series whose rows skip some times is forecast on this
+    grid, the missing times filled as gaps; taking its rows as consecutive would shift its season."""
+    import pandas as pd
+
+    if times is None or len(times) < 3:
+        return None
+    most = len(times) / (1 - MAX_FILLED_SHARE)
+    if pd.api.types.is_datetime64_any_dtype(times):
+        index = pd.DatetimeIndex(times)
+        if _frequency(index) is not None:
+            return None
+        first, span = index[0], (index[-1] - index[0]) / pd.Timedelta(days=1)
+        month, weekday = first.strftime("%b").upper(), first.strftime("%a").upper()
+        for base in _GRID_SPANS:
+            steps = span / _GRID_SPANS[base] + 1
+            if steps < 0.9 * len(index):        # fewer steps than rows: too coarse to hold them all
+                continue
+            if steps > 1.1 * most:              # this and every finer grid leave too many times empty
+                return None
+            code = {"Y": f"{base}-{month}", "Q": f"{base}-{month}", "W": f"W-{weekday}"}.get(base[0], base)
+            grid = pd.date_range(first, index[-1], freq=code)
+            if len(grid) and grid[0] == first and len(grid) <= most and index.isin(grid).all():
+                return grid
+        return None
+    if pd.api.types.is_numeric_dtype(times) and not pd.api.types.is_bool_dtype(times):
+        t = np.asarray(times, dtype=float)
+        gaps = np.diff(t)
+        if not np.all(gaps > 0) or np.all(gaps == gaps[0]):
+            return None
+        ratio = gaps / gaps.min()
+        count = int(round((t[-1] - t[0]) / gaps.min())) + 1
+        if not np.allclose(ratio, np.round(ratio), rtol=0, atol=1e-6) or count > most:
+            return None
+        grid = t[0] + gaps.min() * np.arange(count)
+        return grid.astype(np.asarray(times).dtype) if pd.api.types.is_integer_dtype(times) else grid
+    return None
+
+
+def _on_grid(values: np.ndarray, times, grid, where: str = ""):
+    """`values` at `times` spread onto `grid` (NaN at the grid's times without a row), with a warning."""
+    import pandas as pd
+
+    positions = pd.Index(grid).get_indexer(pd.Index(times))
+    full = np.full(len(grid), np.nan)
+    full[positions] = values
+    missing = np.setdiff1d(np.arange(len(grid)), positions)
+    shown = ", ".join(str(grid[k])[:19] for k in missing[:3]) + (", ..." if len(missing) > 3 else "")
+    warnings.warn(f"the series{where} has no row for {len(missing)} of its regularly spaced times ({shown}): "
+                  "they are gaps, filled by interpolation, so the rows after them keep their place in the "
+                  "season", stacklevel=4)
+    return full
 
 
 def acf_season(y: np.ndarray) -> int | None:
@@ -260,25 +336,47 @@ def needs_difference(w: np.ndarray) -> bool:
 def trend_stationary(w: np.ndarray) -> bool:
     """True when KPSS does not reject stationarity around a linear trend at 5% and ADF with a
     trend rejects a unit root at 5%: a straight line plus stationary noise, no random walk."""
-    if len(w) < 30:
+    w = _testable(w)
+    if w is None or len(w) < 30:
         return False
     from statsmodels.tsa.stattools import adfuller, kpss
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bool(kpss(w, regression="ct", nlags="auto")[1] >= 0.05
-                    and adfuller(w, regression="ct", autolag="AIC")[1] < 0.05)
+        try:
+            return bool(kpss(w, regression="ct", nlags="auto")[1] >= 0.05
+                        and adfuller(w, regression="ct", autolag="AIC")[1] < 0.05)
+        except (ValueError, OverflowError, np.linalg.LinAlgError):   # a degenerate series: no line to remove
+            return False
+
+
+def _testable(w: np.ndarray) -> np.ndarray | None:
+    """`w` standardised for the KPSS and ADF tests (they are scale-free; values near 1e160 overflow
+    their sums of squares), or None when it is flat: constant up to float round-off, as what is
+    left of an exactly periodic series once its season is removed."""
+    w = np.asarray(w, dtype=float)
+    if len(w) < 10:
+        return None
+    scale = np.max(np.abs(w))
+    spread = np.std(w / scale) if scale > 0 else 0.0
+    if not spread > 1e-9:
+        return None
+    return (w / scale - np.mean(w / scale)) / spread
 
 
 def _wanders(w: np.ndarray, regression: str) -> bool:
-    if len(w) < 10 or np.ptp(w) == 0:
+    w = _testable(w)
+    if w is None:
         return False
     from statsmodels.tsa.stattools import adfuller, kpss
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")          # p-values outside the tables are clipped: fine here
-        stationary_rejected = kpss(w, regression=regression, nlags="auto")[1] < 0.05
-        unit_root_rejected = adfuller(w, regression=regression, autolag="AIC")[1] < 0.05
+        try:
+            stationary_rejected = kpss(w, regression=regression, nlags="auto")[1] < 0.05
+            unit_root_rejected = adfuller(w, regression=regression, autolag="AIC")[1] < 0.05
+        except (ValueError, OverflowError, np.linalg.LinAlgError):   # degenerate: nothing to difference
+            return False
     return bool(stationary_rejected and not unit_root_rejected)
 
 
@@ -315,8 +413,10 @@ def choose_transform(y: np.ndarray, season: int | None, difference="auto", seaso
     for _ in range(d):
         w = np.diff(w)
     if len(w) < 3:
-        raise ValueError(f"the series is too short: {len(y)} values leave {len(w)} after differencing; "
-                         "give a longer history or difference=0")
+        differenced = d or transform.seasonal_difference
+        raise ValueError(f"the series is too short: {len(y)} values" +
+                         (f" leave {len(w)} after differencing; give a longer history or difference=0" if differenced
+                          else "; give at least 3"))
     scale = float(np.std(w))
     transform.difference, transform.center, transform.scale = d, float(np.mean(w)), scale if scale > 0 else 1.0
     return transform
@@ -336,13 +436,21 @@ def _as_series(series) -> tuple[np.ndarray, Any]:
                 raise ValueError("the series' time index has missing times (NaT): drop those values or give their times")
             if series.index.has_duplicates:
                 raise ValueError("the series' time index repeats times: give one value per time")
-            if not series.index.is_monotonic_increasing:
-                series = series.sort_index(kind="stable")      # a shuffled Series is still one series in time order
+        if isinstance(series.index, pd.MultiIndex):
+            raise ValueError(f"the series has a {series.index.nlevels}-level index ({', '.join(map(str, series.index.names))}): "
+                             "for several series give a DataFrame with id, time and value columns, e.g. "
+                             "series.reset_index()")
+        if (isinstance(series.index, pd.DatetimeIndex) or pd.api.types.is_numeric_dtype(series.index.dtype)) \
+                and not series.index.is_monotonic_increasing:
+            series = series.sort_index(kind="stable")      # a shuffled Series is still one series in time order
         index = series.index
         try:
             values = series.to_numpy(dtype=float, na_value=np.nan)
         except (TypeError, ValueError):
             raise ValueError(f"the series must contain numbers; got dtype {series.dtype}") from None
+        grid = regular_grid(index) if isinstance(index, pd.DatetimeIndex) else None
+        if grid is not None:
+            values, index = _on_grid(values, index, grid), grid
     else:
         try:
             values = np.asarray(series, dtype=float)
@@ -561,9 +669,18 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     names = _model_names(model)
     y = _clean(np.asarray(values, dtype=float))
+    magnitude = float(np.max(np.abs(y))) if len(y) else 0.0
+    if magnitude > 1e100 or 0 < magnitude < 1e-100:
+        # squares of such values overflow (or vanish) in the tests and models: forecast y / 2^k and
+        # scale the paths back (a power of two, so both steps are exact)
+        factor = 2.0 ** np.round(np.log2(magnitude))
+        result = forecast_one(y / factor, horizon, n_paths, model, seed, window, season, difference, params,
+                              time_budget, strategy, seasonality, errors, spread, index)
+        result.paths = result.paths * factor
+        return result
     if season is None:
         season = _frequency_season(index) or acf_season(y)
-    elif season == 1:
+    elif season == 1 and not isinstance(season, bool):
         season = None
     else:
         season = _check_positive(season, "season")
@@ -661,6 +778,14 @@ def _split_frame(frame, id_column: str, time_column: str, value_column: str):
 
     if len(frame) == 0:
         raise ValueError("the table has no rows")
+    if isinstance(frame.index, pd.MultiIndex):     # (id, time) in the index: they are columns like any other
+        names = [name for name in frame.index.names if name is not None]
+        if len(names) < frame.index.nlevels or set(names) & set(frame.columns):
+            raise ValueError(f"the table has a {frame.index.nlevels}-level index ({', '.join(map(str, frame.index.names))}) "
+                             "without distinct names: name its levels (e.g. id and time) or reset_index() it")
+        frame = frame.reset_index()
+    elif time_column not in frame.columns and frame.index.name == time_column:
+        frame = frame.reset_index()
     if time_column not in frame.columns and isinstance(frame.index, (pd.DatetimeIndex, pd.PeriodIndex)):
         frame = frame.rename_axis(None).reset_index(names=time_column)   # the times live in the index
     if value_column not in frame.columns:
@@ -721,10 +846,16 @@ def _split_frame(frame, id_column: str, time_column: str, value_column: str):
                 raise ValueError(f"the time column {time_column!r} has repeated times{where}; "
                                  "give one value per time (or an id column for several series)")
         values = group[value_column].to_numpy(dtype=float, na_value=np.nan)
+        times = group[time_column].reset_index(drop=True) if has_time else None
+        grid = regular_grid(times)
+        if grid is not None:
+            values = _on_grid(values, times, grid, f" {key!r}" if key is not None else "")
+            times = pd.Series(grid, name=time_column)
         if np.isfinite(values).any():
             keep = _span(values)
-            group, values = group.iloc[keep], values[keep]
-        out.append((key, values, group[time_column].reset_index(drop=True) if has_time else None))
+            values = values[keep]
+            times = times.iloc[keep].reset_index(drop=True) if times is not None else None
+        out.append((key, values, times))
     return out, value_column
 
 
@@ -750,6 +881,15 @@ def future_times(times, horizon: int):
     return None
 
 
+def series_seed(seed: int, number: int) -> int:
+    """The seed of the `number`-th series (0, 1, ...) of a table: `seed` for the first, then seeds
+    spawned from (seed, number), so series do not share random numbers: path k of two independent
+    series is not built from the same draws (their sums across series would be too wide)."""
+    if number == 0 or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        return seed          # (a bad seed is refused by forecast_one with its message)
+    return int(np.random.SeedSequence([int(seed), number]).generate_state(1)[0])
+
+
 def _forecast_frame(frame, id_column, time_column, value_column, progress, options):
     import sys
 
@@ -760,10 +900,11 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
     horizon, n_paths = options["horizon"], options["n_paths"]
     show = progress if progress is not None else (sys.stderr.isatty() and len(series) > 1)
     pieces, chosen = [], {}
-    for key, values, times in tqdm(series, desc="forecast", unit="series", disable=not show, leave=False):
+    for number, (key, values, times) in enumerate(tqdm(series, desc="forecast", unit="series", disable=not show,
+                                                       leave=False)):
         index = pd.DatetimeIndex(times) if times is not None and pd.api.types.is_datetime64_any_dtype(times) else None
         try:
-            result = forecast_one(values, index=index, **options)
+            result = forecast_one(values, index=index, **{**options, "seed": series_seed(options["seed"], number)})
             paths, chosen[key] = result.paths, result.model
         except ValueError as error:
             raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
@@ -801,7 +942,9 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     Returns {"crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality",
     "seconds", "model", "per_origin": DataFrame}: metrics averaged over origins (typicality as a
     ratio of averages, see `series_metrics`); MASE uses the seasonal-naive scale with the season
-    detected on the whole series (or `season=`).
+    of the time index's frequency, else detected on the history before the first origin (or
+    `season=`). A gap (NaN) in a future being scored is not an outcome: it is left out of the
+    scores (the history's gaps are interpolated as in `forecast`).
     """
     import sys
 
@@ -813,6 +956,14 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     horizon = _check_positive(horizon, "horizon")
     origins = _check_positive(origins, "origins")
     step = horizon if step is None else _check_positive(step, "step")
+    import inspect
+
+    known = set(inspect.signature(forecast_one).parameters) - {"values", "horizon", "n_paths", "model", "seed",
+                                                                "season", "index"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"backtest got unknown option(s) {', '.join(map(repr, unknown))}; it passes on "
+                        f"{', '.join(sorted(known))}")
     if isinstance(series, pd.DataFrame):
         found, _ = _split_frame(series, id_column, time_column, value_column)
         if len(found) > 1:
@@ -825,6 +976,7 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     values, index = _as_series(series)
     if index is not None:
         index = index[_span(values)]          # the same rows `_clean` keeps: the index stays aligned
+    observed = values[_span(values)]       # what is scored: a gap in the future is not an outcome
     y = _clean(values)
     first = len(y) - horizon - (origins - 1) * step
     if first < 10:
@@ -836,7 +988,7 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     show = progress if progress is not None else sys.stderr.isatty()
     for k in tqdm(range(origins), desc="backtest", unit="origin", disable=not show, leave=False):
         cut = first + k * step
-        history, actual = y[:cut], y[cut:cut + horizon]
+        history, actual = y[:cut], observed[cut:cut + horizon]
         start = _time.perf_counter()
         if callable(model):
             paths = np.asarray(model(history, horizon=horizon, n_paths=n_paths, seed=seed + k), dtype=float)
@@ -858,7 +1010,8 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     for level in LEVELS:
         summary[f"coverage_{round(level * 100)}"] = float(table[f"coverage_{round(level * 100)}"].mean())
     if "paths_sd" in table:
-        summary["typicality"] = float(table["paths_sd"].mean() / table["actual_sd"].mean())
+        actual_sd = table["actual_sd"].mean()      # a flat realised future has no typical spread: NaN
+        summary["typicality"] = float(table["paths_sd"].mean() / actual_sd) if actual_sd > 0 else float("nan")
     summary.update(seconds=float(table["seconds"].sum()), model=", ".join(table["model"].unique()),
                    season=metric_season, naive_scale=naive_scale(y[:first], metric_season), per_origin=table)
     return summary

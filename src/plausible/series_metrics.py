@@ -30,6 +30,8 @@ truth; every metric then averages over them).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 LEVELS = (0.5, 0.8, 0.95)
@@ -68,7 +70,11 @@ def crps_per_step(paths, actual, fair: bool = False) -> np.ndarray:
     spread = 2.0 / max(pairs, 1) * (weights * samples).sum(axis=0)       # E|X - X'|, (H,)
     error = np.abs(samples[None, :, :] - actual[:, None, :]).mean(axis=1)  # E|X - y|, (R, H)
     per_step = error - 0.5 * spread[None, :]
-    return np.nanmean(per_step, axis=0) if np.isnan(actual).any() else per_step.mean(axis=0)
+    if not np.isnan(actual).any():
+        return per_step.mean(axis=0)
+    with warnings.catch_warnings():          # a step no realisation observed is NaN, said in the docstring
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(per_step, axis=0)
 
 
 def crps(paths, actual) -> float:
