@@ -564,3 +564,16 @@ def test_a_frequency_multiple_divides_the_calendar_season_and_a_numeric_index_is
     y = pd.Series(np.random.default_rng(2).normal(size=50).cumsum(), index=np.arange(1950, 2000))
     shuffled = y.sample(frac=1, random_state=0)
     np.testing.assert_allclose(pl.forecast(shuffled, horizon=3, n_paths=20), pl.forecast(y, horizon=3, n_paths=20))
+
+
+def test_dates_that_read_both_month_first_and_day_first_are_said():
+    text = [f"01/{month:02d}/2019" for month in range(1, 13)]          # 1 Jan..1 Dec day first; 1..12 Jan month first
+    table = pd.DataFrame({"date": text, "value": np.arange(12.0)})
+    with pytest.warns(UserWarning, match=r"'01/02/2019' that read both month first \(2019-01-02, used\) and day "
+                                         r"first \(2019-02-01\)"):
+        pl.forecast(table, horizon=2, n_paths=3, time_column="date")
+    clear = pd.DataFrame({"date": [f"{day:02d}/01/2019" for day in range(13, 31)], "value": np.arange(18.0)})
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pl.forecast(clear, horizon=2, n_paths=3, time_column="date")    # 13/01 reads one way only

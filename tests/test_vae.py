@@ -36,6 +36,10 @@ def test_log_prob_estimate_is_close_to_the_true_density(fitted):
     # the mean held-out log-likelihood is within 0.15 nats of the truth's (-3.70 per row here)
     assert abs(estimate.mean() - truth.mean()) < 0.15, f"{estimate.mean():.3f} vs {truth.mean():.3f}"
     assert np.corrcoef(estimate, truth)[0, 1] > 0.9   # measured 0.94
+    # a row's estimate depends on the row alone, not on the rows scored with it (up to float32 round-off)
+    alone = np.array([fitted.log_prob(rows.iloc[[k]])[0] for k in range(5)])
+    np.testing.assert_allclose(alone, estimate[:5], atol=1e-4)
+    np.testing.assert_allclose(fitted.log_prob(rows.iloc[::-1])[::-1], estimate, atol=1e-4)
 
 
 def test_an_untrained_decoder_already_draws_the_category_frequencies():

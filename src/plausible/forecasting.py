@@ -696,9 +696,11 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
         raise ValueError(f"spread='validated' calibrates model='auto' on its validation origins; got "
                          f"model={'+'.join(names)!r}: use model='auto' or spread='model'")
     if len(y) < SHORT_SERIES:
-        warnings.warn(f"forecasting from only {len(y)} values: the model's parameters are estimated from so few "
-                      "points that its intervals understate the uncertainty (on white noise, statespace's 95% "
-                      "intervals covered 27% of outcomes from 3 values, 75% from 6)", stacklevel=3)
+        warnings.warn(f"forecasting from only {len(y)} values: no trend or season can be tested on fewer than 10, "
+                      "so none is removed (difference=1 or 'trend' forces one for a series you know trends), and "
+                      "the model's parameters are estimated from so few points that its intervals understate the "
+                      "uncertainty (on white noise, statespace's 95% intervals covered 27% of outcomes from 3 "
+                      "values, 75% from 6)", stacklevel=3)
     ahead = horizon if strategy == "direct" else 1
     scale = 1.0
     if names == ["auto"]:
@@ -828,10 +830,12 @@ def _split_frame(frame, id_column: str, time_column: str, value_column: str):
             try:   # text times ("2020-01", "Jan 2020", "01/31/2020") are dates, not words to sort alphabetically
                 with warnings.catch_warnings():   # pandas' "could not infer format": parsed one by one, fine
                     warnings.simplefilter("ignore", UserWarning)
-                    times = pd.to_datetime(times)
+                    text = times
+                    times = pd.to_datetime(text)
             except (TypeError, ValueError) as error:
                 raise ValueError(f"the time column {time_column!r} holds text that is not dates ({error}); give "
                                  "dates or numbers") from None
+            _warn_day_first(text, times, time_column)
         if times.isna().any():
             raise ValueError(f"{int(times.isna().sum())} rows have no {time_column!r}: give every value its time "
                              "(or drop those rows)")
@@ -857,6 +861,27 @@ def _split_frame(frame, id_column: str, time_column: str, value_column: str):
             times = times.iloc[keep].reset_index(drop=True) if times is not None else None
         out.append((key, values, times))
     return out, value_column
+
+
+def _warn_day_first(text, times, name: str) -> None:
+    """Warn when text dates such as 01/02/2019 were read month first but every one of them also
+    reads day first: which one is meant cannot be told from the text (13/01/2019 would)."""
+    import pandas as pd
+
+    text = text.dropna().astype(str)
+    if not len(text) or not text.str.fullmatch(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}( .*)?").all():
+        return
+    try:
+        other = pd.to_datetime(text, dayfirst=True)
+    except (TypeError, ValueError):
+        return                                       # only month first reads them all: not ambiguous
+    used = times.loc[text.index]
+    differ = np.flatnonzero((other != used).to_numpy())
+    if len(differ):
+        k = differ[0]
+        warnings.warn(f"the time column {name!r} holds dates such as {text.iloc[k]!r} that read both month first "
+                      f"({used.iloc[k]:%Y-%m-%d}, used) and day first ({other.iloc[k]:%Y-%m-%d}); if they "
+                      "are day first, write them as ISO dates (YYYY-MM-DD)", stacklevel=4)
 
 
 def future_times(times, horizon: int):

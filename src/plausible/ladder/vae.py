@@ -205,11 +205,14 @@ class VAE(Model):
         return torch.from_numpy(np.concatenate([discrete, ~np.isnan(data.values)], axis=1).astype(np.float32))
 
     @torch.no_grad()
-    def _weighted_proposals(self, x, known, counts, k: int, generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """K proposals z ~ q(z | x_o) per row and their log importance weights: (K, N, L), (K, N)."""
+    def _weighted_proposals(self, x, known, counts, k: int, generator,
+                            shared: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """K proposals z ~ q(z | x_o) per row and their log importance weights: (K, N, L), (K, N).
+        `shared` (K, 1, L): the same K standard normal draws for every row instead of fresh ones."""
         x, known = torch.from_numpy(x), torch.from_numpy(known.astype(np.float32))
         mean, factor = self.net_.encode(x, known)                                        # (N, L), (N, L, L)
-        noise = torch.randn((k, *mean.shape), generator=generator)                        # (K, N, L)
+        noise = torch.randn((k, *mean.shape), generator=generator) if shared is None else \
+            shared.expand(k, *mean.shape)                                                 # (K, N, L)
         z = mean + torch.einsum("nij,knj->kni", factor, noise)
         log_q = -0.5 * (noise.square() + LOG_2PI).sum(-1) - factor.diagonal(dim1=-2, dim2=-1).log().sum(-1)
         log_prior = -0.5 * (z.square() + LOG_2PI).sum(-1)
@@ -221,14 +224,16 @@ class VAE(Model):
 
     def _log_prob(self, data: Encoded) -> np.ndarray:
         x, known = self.tensors_.encode(data)
-        generator = torch.Generator().manual_seed(LOG_PROB_SEED)
+        # every row gets the same K draws of the proposal's noise (common random numbers): a row's
+        # estimate depends on the row alone, not on its neighbours in the batch or its position
+        shared = torch.randn((self.proposals, 1, self.latent_), generator=torch.Generator().manual_seed(LOG_PROB_SEED))
         total = np.empty(len(data))
         step = max(1, CHUNK // self.proposals)
         for i in range(0, len(data), step):   # rows in chunks, so K x rows stays in memory
             rows = data.take(slice(i, i + step))
             _, log_weights = self._weighted_proposals(x[i:i + step], known[i:i + step],
                                                       self._counts(x[i:i + step], known[i:i + step], rows),
-                                                      self.proposals, generator)
+                                                      self.proposals, None, shared)
             total[i:i + step] = (torch.logsumexp(log_weights.double(), dim=0) - math.log(self.proposals)).numpy()
         values = np.where(self.layout_.value_active(data.codes), data.values, np.nan)
         return total + self.tensors_.log_jacobian(values)
