@@ -79,6 +79,12 @@ def _edit(path, change):
     (lambda c: c["schema"]["columns"][0].update(categories=["north"]), "categories and the layout's labels differ"),
     (lambda c: c["schema"]["columns"][2].update(kind="categorical", categories=[]), "does not describe"),
     (lambda c: c["schema"]["columns"][0].update(kind="numeric", categories=None), "holds labels"),
+    # damage that loaded and then failed at the first sample with a numpy error
+    (lambda c: c["schema"]["columns"][2].update(minimum="zero"), "field 'minimum' has the invalid value 'zero'"),
+    (lambda c: c["schema"]["columns"][2].update(minimum=5.0, maximum=1.0), "range 5.0..1.0 is invalid"),
+    (lambda c: c["schema"]["columns"][1].update(decimals=-1), "field 'decimals'"),
+    (lambda c: c.update(input="array"), "says input 'array'"),
+    (lambda c: c.update(n_training_rows="x"), "n_training_rows 'x'"),
 ])
 def test_a_config_edited_by_hand_is_a_model_file_error(saved, change, message):
     _edit(saved, change)

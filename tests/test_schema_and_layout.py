@@ -224,3 +224,10 @@ def test_ordered_categories_come_back_ordered_and_numbers_are_not_dates(tmp_path
         assert table["size"].dtype.ordered and list(table["size"].cat.categories) == ["lo", "mid", "hi"]
     with pytest.raises(SchemaError, match="'x' is declared datetime but holds numbers"):
         pl.make("gaussian").fit(frame, schema={"x": "datetime"})
+
+
+def test_integers_at_the_top_of_int64_do_not_wrap_around():
+    """Models work in float64, where 2**63 - 1 rounds to 2**63: cast back, it wrapped to -2**63."""
+    table = pd.DataFrame({"big": np.array([2**63 - 1, 2**63 - 2] * 20, dtype=np.int64), "x": np.arange(40.0)})
+    drawn = pl.make("copula", seed=0).fit(table).sample(20, seed=0)["big"]
+    assert drawn.dtype == np.int64 and (drawn > 2**63 - 2**11).all()

@@ -31,7 +31,7 @@ import pandas as pd
 from . import __version__
 from .io import make_public
 from .layout import Encoded, TableLayout, restore_dtypes
-from .schema import Schema, SchemaError, from_float
+from .schema import NUMERIC_KINDS, Schema, SchemaError, from_float
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -409,6 +409,14 @@ def load(path) -> Model:
                              f"({type(error).__name__}: {error}); was it edited by hand? Save the model again") from None
     model.input_kind_ = config.get("input", "dataframe")
     model.n_training_rows_ = config.get("n_training_rows", 0)
+    numeric = all(column.kind in NUMERIC_KINDS for column in model.schema_.columns)
+    if model.input_kind_ not in ("array", "dataframe") or (model.input_kind_ == "array" and not numeric):
+        raise ModelFileError(f"{path}: {CONFIG_FILE} says input {model.input_kind_!r}, which does not fit its schema "
+                             "(an array model has numeric columns only); was it edited by hand? Save the model again")
+    if isinstance(model.n_training_rows_, bool) or not isinstance(model.n_training_rows_, int) \
+            or model.n_training_rows_ < 0:
+        raise ModelFileError(f"{path}: {CONFIG_FILE} has n_training_rows {model.n_training_rows_!r}, not a count; "
+                             "was it edited by hand? Save the model again")
     try:
         model._set_state(config["state"], arrays)
     except (KeyError, ValueError, IndexError, TypeError, AttributeError) as error:

@@ -83,11 +83,32 @@ class Column:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Column":
+        """A column from a saved schema, each field checked for its type (a hand-edited model file
+        must fail when it is loaded, not with a numpy error at the first sample)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise SchemaError(f"column {data.get('name')!r}: unknown schema fields {sorted(unknown)}")
-        return cls(**data)
+        number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)  # noqa: E731
+        whole = lambda v: isinstance(v, int) and not isinstance(v, bool)                                # noqa: E731
+        rules = {"name": lambda v: isinstance(v, str), "kind": lambda v: v in KINDS,
+                 "nullable": lambda v: isinstance(v, bool), "atoms": lambda v: isinstance(v, bool),
+                 "ordered": lambda v: isinstance(v, bool),
+                 "categories": lambda v: v is None or isinstance(v, list),
+                 "rare": lambda v: v is None or isinstance(v, list),
+                 "rare_counts": lambda v: v is None or (isinstance(v, list) and all(whole(c) and c > 0 for c in v)),
+                 "minimum": lambda v: v is None or number(v), "maximum": lambda v: v is None or number(v),
+                 "dtype": lambda v: v is None or isinstance(v, str),
+                 "resolution": lambda v: v in (None, "D", "s"),
+                 "decimals": lambda v: v is None or (whole(v) and 0 <= v <= MAX_DECIMALS)}
+        for key, value in data.items():
+            if not rules[key](value):
+                raise SchemaError(f"column {data.get('name')!r}: schema field {key!r} has the invalid value {value!r}")
+        column = cls(**data)
+        if (column.minimum is None) != (column.maximum is None) or \
+                (column.minimum is not None and column.minimum > column.maximum):
+            raise SchemaError(f"column {column.name!r}: schema range {column.minimum!r}..{column.maximum!r} is invalid")
+        return column
 
 
 def _json_label(value):
@@ -361,7 +382,8 @@ def from_float(values: np.ndarray, column: Column) -> np.ndarray:
     if column.minimum is not None:
         values[present] = np.clip(values[present], column.minimum, column.maximum)
     if column.kind == "integer":
-        values[present] = np.round(values[present])
+        # whole numbers, inside int64 as a float can hold it (2**63 itself would wrap to -2**63)
+        values[present] = np.clip(np.round(values[present]), -2.0 ** 63, np.nextafter(2.0 ** 63, 0))
     if column.kind == "numeric" and column.decimals is not None:
         values[present] = np.round(values[present], column.decimals)
     if column.kind != "datetime":
