@@ -126,3 +126,10 @@ def test_a_device_this_machine_lacks_is_a_clear_error(tmp_path, capsys):
                  "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
     assert "plausible fit: error:" in err and "Traceback" not in err and "CUDA" in err
+
+
+def test_a_zero_time_budget_is_refused_like_compare_refuses_it():
+    for name in ("vae", "diffusion", "flow", "gan", "autoregressive", "rbm"):
+        with pytest.raises(pl.ParameterError, match="time_budget"):
+            pl.make(name, time_budget=0)
+        assert pl.make(name, time_budget=5).time_budget == 5.0

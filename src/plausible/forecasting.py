@@ -437,9 +437,9 @@ def _as_series(series) -> tuple[np.ndarray, Any]:
             if series.index.has_duplicates:
                 raise ValueError("the series' time index repeats times: give one value per time")
         if isinstance(series.index, pd.MultiIndex):
-            raise ValueError(f"the series has a {series.index.nlevels}-level index ({', '.join(map(str, series.index.names))}): "
-                             "for several series give a DataFrame with id, time and value columns, e.g. "
-                             "series.reset_index()")
+            levels = ", ".join(map(str, series.index.names))
+            raise ValueError(f"the series has a {series.index.nlevels}-level index ({levels}): for several series "
+                             "give a DataFrame with id, time and value columns, e.g. series.reset_index()")
         if (isinstance(series.index, pd.DatetimeIndex) or pd.api.types.is_numeric_dtype(series.index.dtype)) \
                 and not series.index.is_monotonic_increasing:
             series = series.sort_index(kind="stable")      # a shuffled Series is still one series in time order
@@ -783,8 +783,9 @@ def _split_frame(frame, id_column: str, time_column: str, value_column: str):
     if isinstance(frame.index, pd.MultiIndex):     # (id, time) in the index: they are columns like any other
         names = [name for name in frame.index.names if name is not None]
         if len(names) < frame.index.nlevels or set(names) & set(frame.columns):
-            raise ValueError(f"the table has a {frame.index.nlevels}-level index ({', '.join(map(str, frame.index.names))}) "
-                             "without distinct names: name its levels (e.g. id and time) or reset_index() it")
+            levels = ", ".join(map(str, frame.index.names))
+            raise ValueError(f"the table has a {frame.index.nlevels}-level index ({levels}) without distinct names: "
+                             "name its levels (e.g. id and time) or reset_index() it")
         frame = frame.reset_index()
     elif time_column not in frame.columns and frame.index.name == time_column:
         frame = frame.reset_index()

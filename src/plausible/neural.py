@@ -31,12 +31,19 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+
+from .base import Param
 from scipy.special import ndtr, ndtri
 
 from .layout import Encoded, TableLayout
 from .marginals import Bins, laplace
 
 Z_CLIP = 5.0  # latent numbers are kept within ±5 standard deviations
+
+
+# every neural model's `time_budget`: a positive number of seconds (0 trained a model anyway, while
+# compare refused it), or None for no limit
+TIME_BUDGET = Param(None, float, "seconds of training at most (None: no limit)", low=0.01, optional=True)
 
 
 class TrainingError(RuntimeError):

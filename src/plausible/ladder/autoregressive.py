@@ -46,7 +46,7 @@ from torch import nn
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import draw_categorical
-from ..neural import (TableTensors, config_for, load_numpy_state, mlp, seeded, select_device, state_to_numpy,
+from ..neural import (TIME_BUDGET, TableTensors, config_for, load_numpy_state, mlp, seeded, select_device, state_to_numpy,
                       torch_seed, train)
 from ..registry import register
 
@@ -151,7 +151,7 @@ class Autoregressive(Model):
         "dropout": Param(0.0, float, "dropout after each hidden layer (regularises small tables)", low=0.0, high=0.9),
         "weight_decay": Param(1e-4, float, "AdamW weight decay", low=0.0),
         "patience": Param(20, int, "epochs without validation improvement before stopping", low=1),
-        "time_budget": Param(None, float, "seconds of training at most (None: no limit)", low=0.0, optional=True),
+        "time_budget": TIME_BUDGET,
         "device": Param("auto", str, "torch device to train on ('auto': CUDA when present)"),
     }
     test_params = {"epochs": 30, "batch_size": 128, "learning_rate": 5e-3, "hidden": 32, "layers": 2, "components": 3}

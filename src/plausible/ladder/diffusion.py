@@ -79,7 +79,7 @@ from torch import nn
 
 from ..base import Model, Param
 from ..layout import Encoded
-from ..neural import (Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device,
+from ..neural import (TIME_BUDGET, Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device,
                       start_at_frequencies, state_to_numpy, torch_seed, train)
 from ..registry import register
 
@@ -149,7 +149,7 @@ class Diffusion(Model):
                         "order), the same network evaluations; eta > 0 always uses ddim", choices=("ddim", "dpm++2m")),
         "validation": Param(0.1, float, "share of rows held out for early stopping (tables of 2,000+ rows)",
                             low=0.0, high=0.5),
-        "time_budget": Param(None, float, "seconds of training at most (None: no limit)", low=0.0, optional=True),
+        "time_budget": TIME_BUDGET,
         "device": Param("auto", str, "torch device for training: auto, cpu, cuda, cuda:1, ..."),
     }
     test_params = {"updates": 60, "hidden": 32, "blocks": 1, "batch_size": 128, "sampling_steps": 5}

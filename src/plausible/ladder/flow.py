@@ -64,7 +64,7 @@ from torch import nn
 
 from ..base import Model, Param
 from ..layout import Encoded
-from ..neural import (Z_CLIP, TableTensors, config_for, load_numpy_state, mlp, seeded, select_device,
+from ..neural import (TIME_BUDGET, Z_CLIP, TableTensors, config_for, load_numpy_state, mlp, seeded, select_device,
                       start_at_frequencies, state_to_numpy, torch_seed, train)
 from ..registry import register
 
@@ -231,7 +231,7 @@ class Flow(Model):
         "marginal_bins": Param(100, int, "quantile bins of each column's marginal CDF F", low=1, high=10_000),
         "mcmc_steps": Param(200, int, "Metropolis-within-Gibbs sweeps per imputation (half are burn-in)",
                             low=2, high=100_000),
-        "time_budget": Param(None, float, "seconds of training at most (None: no limit)", low=0.0, optional=True),
+        "time_budget": TIME_BUDGET,
         "device": Param("auto", str, "where to train: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
     }
     test_params = {"epochs": 8, "hidden": 16, "couplings": 2, "spline_bins": 4, "marginal_bins": 30,

@@ -74,7 +74,7 @@ from torch import nn
 
 from ..base import Model, Param
 from ..layout import Encoded
-from ..neural import (Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device,
+from ..neural import (TIME_BUDGET, Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device,
                       state_to_numpy, torch_seed, train)
 from ..registry import register
 
@@ -184,7 +184,7 @@ class GAN(Model):
                              high=10.0),
         "penalty": Param(10.0, float, "gradient-penalty weight λ of WGAN-GP", low=0.0),
         "patience": Param(50, int, "epochs without a smaller held-out energy distance before stopping", low=1),
-        "time_budget": Param(None, float, "seconds of training at most (None: no limit)", low=0.0, optional=True),
+        "time_budget": TIME_BUDGET,
         "device": Param("auto", str, "'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1', ..."),
     }
     test_params = {"epochs": 30, "batch_size": 100, "hidden": 32, "noise": 16, "learning_rate": 1e-3}

@@ -61,7 +61,7 @@ from torch import nn
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import draw_categorical, laplace
-from ..neural import (TableTensors, Z_CLIP, config_for, load_numpy_state, seeded, select_device, state_to_numpy,
+from ..neural import (TIME_BUDGET, TableTensors, Z_CLIP, config_for, load_numpy_state, seeded, select_device, state_to_numpy,
                       torch_seed, train)
 from ..registry import register
 
@@ -154,7 +154,7 @@ class RBM(Model):
         "sampler": Param("exact", str, "how sample and impute draw: exact (sum over hidden states) or gibbs",
                          choices=("exact", "gibbs")),
         "gibbs_steps": Param(1000, int, "Gibbs sweeps per draw when sampler='gibbs'", low=1),
-        "time_budget": Param(None, float, "seconds of training at most (None: no limit)", low=0.0, optional=True),
+        "time_budget": TIME_BUDGET,
         "device": Param("auto", str, "torch device for training: auto, cpu, cuda, ..."),
     }
     test_params = {"n_hidden": 6, "epochs": 30}

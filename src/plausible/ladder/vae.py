@@ -51,7 +51,7 @@ from torch import nn
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import draw_categorical
-from ..neural import (TableTensors, Z_CLIP, config_for, load_numpy_state, mlp, seeded, select_device,
+from ..neural import (TIME_BUDGET, TableTensors, Z_CLIP, config_for, load_numpy_state, mlp, seeded, select_device,
                       start_at_frequencies, state_to_numpy, torch_seed, train)
 from ..registry import register
 
@@ -141,7 +141,7 @@ class VAE(Model):
         "proposals": Param(64, int, "importance samples K of the IWAE log_prob estimate", low=1),
         "impute_proposals": Param(32, int, "proposals resampled by importance weight per imputation", low=1),
         "patience": Param(30, int, "epochs without validation improvement before training stops", low=1),
-        "time_budget": Param(None, float, "seconds of training at most (None: no limit)", low=0.0, optional=True),
+        "time_budget": TIME_BUDGET,
         "device": Param("auto", str, "torch device for training: auto, cpu, cuda, ..."),
     }
     test_params = {"epochs": 15, "hidden": 32, "layers": 1, "batch_size": 128, "proposals": 16, "impute_proposals": 8}
