@@ -577,3 +577,45 @@ def test_dates_that_read_both_month_first_and_day_first_are_said():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pl.forecast(clear, horizon=2, n_paths=3, time_column="date")    # 13/01 reads one way only
+
+
+def test_each_path_draws_its_own_seasonal_profile_around_the_estimate():
+    """The removed profile is estimated from a few seasons: each path adds back the estimate plus
+    centred noise of the phase means' standard errors, so a flat model path gets exactly that spread."""
+    m, error = 4, np.array([0.5, 0.5, 1.0, 1.0])
+    transform = forecasting.Transform(m, False, 0, 0.0, 1.0, np.array([1.0, -1.0, 2.0, -2.0]), None, error)
+    y = np.zeros(8)
+    fixed = transform.invert(np.zeros((20000, 4)), y)
+    np.testing.assert_allclose(fixed, np.tile([1.0, -1.0, 2.0, -2.0], (20000, 1)))
+    drawn = transform.invert(np.zeros((20000, 4)), y, rng=np.random.default_rng(0))
+    np.testing.assert_allclose(drawn.mean(axis=0), [1.0, -1.0, 2.0, -2.0], atol=0.03)
+    # centred across phases: Var(e_k - mean(e)) = s_k^2 (1 - 2/m) + sum(s^2) / m^2
+    expected = error ** 2 * (1 - 2 / m) + (error ** 2).sum() / m ** 2
+    np.testing.assert_allclose(drawn.var(axis=0), expected, rtol=0.05)
+    profile_error = forecasting.choose_transform(
+        10 + 3 * np.sin(2 * np.pi * np.arange(36) / 12) + np.random.default_rng(1).normal(size=36), 12).profile_error
+    assert profile_error.shape == (12,) and 0.2 < profile_error.mean() < 0.8     # noise sd 1 over 3 seasons: ~0.58
+
+
+def test_each_path_draws_its_own_trend_line_around_the_fitted_one():
+    """A removed line is estimated too: each path adds back the line plus a draw of its (intercept,
+    slope) error, so the paths' spread grows with the distance from the history's middle."""
+    covariance = np.array([[0.04, -0.001], [-0.001, 0.0001]])
+    transform = forecasting.Transform(None, False, 0, 0.0, 1.0, None, np.array([1.0, 0.5]), None, covariance)
+    y = np.zeros(30)
+    drawn = transform.invert(np.zeros((40000, 3)), y, rng=np.random.default_rng(0))
+    future = np.arange(30, 33)
+    np.testing.assert_allclose(drawn.mean(axis=0), 1.0 + 0.5 * future, atol=0.01)
+    expected = covariance[0, 0] + 2 * covariance[0, 1] * future + covariance[1, 1] * future ** 2
+    np.testing.assert_allclose(drawn.var(axis=0), expected, rtol=0.05)
+    # independent deviations: the textbook s^2 (X'X)^-1; autocorrelated ones: widened, at most 3x
+    residual = np.random.default_rng(1).normal(size=200)
+    x = np.column_stack([np.ones(200), np.arange(200)])
+    plain = residual @ residual / 198 * np.linalg.inv(x.T @ x)
+    np.testing.assert_allclose(forecasting._line_covariance(residual), plain, rtol=0.2)
+    walk = np.cumsum(residual)
+    walk = walk - np.polyval(np.polyfit(np.arange(200), walk, 1), np.arange(200))
+    ratio = forecasting._line_covariance(walk)[1, 1] / (walk @ walk / 198 * np.linalg.inv(x.T @ x))[1, 1]
+    assert ratio == pytest.approx(3.0)
+    line = forecasting.choose_transform(0.05 * np.arange(300) + np.random.default_rng(2).normal(size=300), None)
+    assert line.trend is not None and line.trend_error.shape == (2, 2) and line.trend_error[1, 1] > 0

@@ -88,13 +88,17 @@ Trend, seasonality and scale (all decided on the history alone, inverted on ever
    seasonal 0.53, 0.50, 0.53x; elnino (a weak, drifting season) 0.77, 0.75, 0.86x.
    `seasonality="means"` (what "auto" does) subtracts the seasonal profile (STL's seasonal
    component averaged by phase t mod m) and adds it back to the paths: a stable season costs no
-   noise. `seasonality="difference"` takes y_t - y_{t-m}
+   noise beyond its estimation error, which each path draws (centred normal noise per phase with
+   sd(STL remainder) / sqrt(values at that phase)): on windows of 26-60 months cut from co2,
+   seasonal and elnino, 6 months ahead, this and the line's error below raised 95% coverage by
+   0.03-0.09 and lowered CRPS by 0-1.5%. `seasonality="difference"` takes y_t - y_{t-m}
    instead (a season that drifts); `"none"` leaves it to the model (the window covers a season).
 4. Trend (`difference="auto"`): when the KPSS test rejects level stationarity of the
    (deseasonalised) series at 5% and the augmented Dickey-Fuller test does not reject a unit
    root at 5% (both agree the series wanders), it is either trend-stationary (KPSS around a
    line not rejected and ADF with a trend rejecting a unit root, both at 5%: a straight line is
-   removed and extended into the future) or differenced once (a stochastic trend: the spread of
+   removed and extended into the future, each path with its own draw of the line's estimation
+   error, `_line_covariance`) or differenced once (a stochastic trend: the spread of
    the paths grows with the horizon, like a random walk's); none otherwise.
    `difference=0, 1, 2` or `"trend"` forces it.
 5. Scaling: the result is centred and divided by its standard deviation.
@@ -126,6 +130,8 @@ MIN_SEASONS = 2              # full seasons of history before a season can be me
 RELIABLE_SEASONS = 3         # below this many seasons STL's strength alone is not trusted (see choose_transform)
 SHORT_SEASON_P = 0.01        # ... and a one-way ANOVA of the detrended values by phase must reject at this level
 SEASONALITY = ("auto", "means", "difference", "none")
+TREND_UNCERTAINTY = True     # each path draws its own line around the fitted one (Transform.invert)
+PROFILE_UNCERTAINTY = True   # each path draws its own seasonal profile around the estimate (Transform.invert)
 AUTO_TREND = True            # difference="auto" removes a straight line from a trend-stationary series
 AUTO_SEASONALITY = "means"   # what seasonality="auto" does with a strong season
 MIN_WINDOW = 8
@@ -144,6 +150,8 @@ class Transform:
     scale: float
     seasonal_profile: np.ndarray | None = None   # (m,) seasonal means removed, by phase t mod m
     trend: np.ndarray | None = None              # (intercept, slope) of a straight line removed
+    profile_error: np.ndarray | None = None      # (m,) standard errors of the profile's phase means
+    trend_error: np.ndarray | None = None        # (2, 2) covariance of the line's (intercept, slope)
 
     def _deseason(self, y: np.ndarray) -> np.ndarray:
         if self.seasonal_profile is not None:
@@ -160,8 +168,12 @@ class Transform:
             w = np.diff(w)
         return (w - self.center) / self.scale
 
-    def invert(self, z_paths: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Paths of the transformed series (S, H) -> paths of the series, continuing history `y`."""
+    def invert(self, z_paths: np.ndarray, y: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Paths of the transformed series (S, H) -> paths of the series, continuing history `y`.
+
+        With `rng` and a `profile_error`, each path adds back its own draw of the seasonal profile
+        (the estimate plus centred N(0, profile_error^2) noise per phase): the profile is estimated
+        from a few seasons, and treating it as known made short seasonal series overconfident."""
         w = z_paths * self.scale + self.center
         v = self._deseason(y)
         u = v[self.season:] - v[:-self.season] if self.seasonal_difference else v
@@ -180,8 +192,15 @@ class Transform:
         future = len(y) + np.arange(w.shape[1])
         if self.trend is not None:
             w = w + (self.trend[0] + self.trend[1] * future)
+            if rng is not None and self.trend_error is not None and TREND_UNCERTAINTY:
+                line = rng.multivariate_normal(np.zeros(2), self.trend_error, w.shape[0])   # (S, 2)
+                w = w + line[:, :1] + line[:, 1:] * future
         if self.seasonal_profile is not None:
             w = w + self.seasonal_profile[future % self.season]
+            if rng is not None and self.profile_error is not None and PROFILE_UNCERTAINTY:
+                noise = rng.normal(0.0, 1.0, (w.shape[0], self.season)) * self.profile_error
+                noise -= noise.mean(axis=1, keepdims=True)          # the level is the model's, not the profile's
+                w = w + noise[:, future % self.season]
         return w
 
 
@@ -299,9 +318,24 @@ def acf_season(y: np.ndarray) -> int | None:
     return best if acf[best] > max(0.3, 2.5 / np.sqrt(n)) else None
 
 
-def seasonal_decomposition(y: np.ndarray, season: int) -> tuple[float, np.ndarray]:
+def _line_covariance(residual: np.ndarray) -> np.ndarray:
+    """Covariance of the least-squares (intercept, slope) of a line through a series whose
+    deviations from it are `residual`: s^2 (X'X)^-1, widened by (1 + r) / (1 - r) for the
+    residuals' lag-1 autocorrelation r (clipped to 0..0.5): autocorrelated deviations carry less
+    information about the line than as many independent ones (the long-run variance of AR(1));
+    the cap keeps a cycle that the line cuts through (sunspots) from making every path a fan."""
+    n = len(residual)
+    x = np.column_stack([np.ones(n), np.arange(n)])
+    variance = float(residual @ residual) / max(n - 2, 1)
+    r = float(np.corrcoef(residual[1:], residual[:-1])[0, 1]) if n > 3 and np.std(residual) > 0 else 0.0
+    r = min(max(r if np.isfinite(r) else 0.0, 0.0), 0.5)
+    return variance * (1 + r) / (1 - r) * np.linalg.inv(x.T @ x)
+
+
+def seasonal_decomposition(y: np.ndarray, season: int, errors: bool = False):
     """STL's seasonal strength max(0, 1 - Var(R) / Var(S + R)) (Wang, Smith and Hyndman 2006) and
-    the seasonal profile: the mean of STL's seasonal component at each phase t mod m, centred."""
+    the seasonal profile: the mean of STL's seasonal component at each phase t mod m, centred.
+    `errors=True` adds the profile's standard errors: sd(R) / sqrt(n_k), n_k the values at phase k."""
     from statsmodels.tsa.seasonal import STL
 
     fit = STL(y, period=season, robust=True).fit()
@@ -309,7 +343,10 @@ def seasonal_decomposition(y: np.ndarray, season: int) -> tuple[float, np.ndarra
     strength = float(max(0.0, 1 - np.var(fit.resid) / denominator)) if denominator > 0 else 0.0
     seasonal = np.asarray(fit.seasonal)
     profile = np.array([seasonal[phase::season].mean() for phase in range(season)])
-    return strength, profile - profile.mean()
+    if not errors:
+        return strength, profile - profile.mean()
+    counts = np.array([len(seasonal[phase::season]) for phase in range(season)])
+    return strength, profile - profile.mean(), float(np.std(fit.resid)) / np.sqrt(counts)
 
 
 def phase_anova(y: np.ndarray, season: int) -> float:
@@ -389,15 +426,17 @@ def choose_transform(y: np.ndarray, season: int | None, difference="auto", seaso
     if seasonality not in SEASONALITY:
         raise ValueError(f"seasonality must be one of {', '.join(SEASONALITY)}, got {seasonality!r}")
     mode = None
+    profile_error = None
     profile = None
     if season and seasonality != "none" and len(y) >= MIN_SEASONS * season + 2:
-        strength, profile = seasonal_decomposition(y, season)
+        strength, profile, profile_error = seasonal_decomposition(y, season, errors=True)
         strong = strength > STRENGTH_THRESHOLD
         if strong and len(y) < RELIABLE_SEASONS * season + 2:
             strong = phase_anova(y, season) < SHORT_SEASON_P
         if strong or seasonality in ("means", "difference"):
             mode = AUTO_SEASONALITY if seasonality == "auto" else seasonality
-    transform = Transform(season, mode == "difference", 0, 0.0, 1.0, profile if mode == "means" else None)
+    transform = Transform(season, mode == "difference", 0, 0.0, 1.0, profile if mode == "means" else None,
+                          profile_error=profile_error if mode == "means" else None)
     u = transform.apply(y)
     if difference not in ("auto", "trend", 0, 1, 2) or isinstance(difference, bool):
         raise ValueError(f"difference must be 'auto', 'trend', 0, 1 or 2, got {difference!r}")
@@ -405,6 +444,7 @@ def choose_transform(y: np.ndarray, season: int | None, difference="auto", seaso
         t = np.arange(len(u))
         slope, intercept = np.polyfit(t, u, 1)
         transform.trend = np.array([intercept, slope])
+        transform.trend_error = _line_covariance(u - (intercept + slope * t))
         u = transform.apply(y)
         d = 0
     else:
@@ -721,7 +761,7 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
     if len(pieces) > 1:
         paths = paths[np.random.default_rng(seed).permutation(n_paths)]
     windowed = any(name != "statespace" for name in names)
-    paths = transform.invert(paths, y)
+    paths = transform.invert(paths, y, rng=np.random.default_rng([seed, 1]))
     if scale != 1.0:
         paths = widen(paths, scale)
     return Forecast(paths, "+".join(names), transform, window if windowed else None, scale)
