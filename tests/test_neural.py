@@ -85,9 +85,15 @@ def _free_port() -> int:
 
 def test_two_process_ddp_on_gloo_matches_single_process(tmp_path):
     worker = Path(__file__).parent / "ddp_worker.py"
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                          "--master_addr=127.0.0.1", f"--master_port={_free_port()}", str(worker), str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
+    for attempt in range(2):
+        run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                              "--master_addr=127.0.0.1", f"--master_port={_free_port()}", str(worker), str(tmp_path)],
+                             capture_output=True, text=True, timeout=300)
+        # gloo's worker threads can abort a rank at interpreter exit, after its work and the group's
+        # teardown (an upstream race, pytorch/pytorch#179291; seen once in ~20 runs on a loaded
+        # 2-core machine): one more run then, anything else fails at once
+        if run.returncode == 0 or "terminate called without an active exception" not in run.stderr:
+            break
     assert run.returncode == 0, run.stderr[-3000:]
     ranks = [np.load(tmp_path / f"rank{r}.npz") for r in (0, 1)]
     for key in ranks[0].files:  # both ranks end with identical weights
