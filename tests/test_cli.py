@@ -187,3 +187,17 @@ def test_times_whose_utc_offset_changes_are_read_as_the_same_instants_in_utc(tmp
     with pytest.warns(UserWarning, match="looks like dates"):           # a time without an offset: not guessed
         mixed = io.read_table(tmp_path / "mixed.csv")
     assert not pd.api.types.is_datetime64_any_dtype(mixed["t"])
+
+
+def test_codes_with_leading_zeros_and_durations_survive_a_csv_round_trip(tmp_path):
+    """Zip codes such as 02134 were read as the number 2134 (and --schema categorical could not
+    bring the zero back); durations written as '0 days 01:23:26' were read back as text labels."""
+    table = pd.DataFrame({"zip": ["02134", "10001", "00501", None], "n": [1, 2, 3, 4],
+                          "dur": pd.to_timedelta([60, 3600.5, 2 * 86400 + 5, None], unit="s")})
+    io.write_table(table, tmp_path / "t.csv")
+    with pytest.warns(UserWarning, match="column 'zip' holds whole numbers written with leading zeros"):
+        back = io.read_table(tmp_path / "t.csv")
+    assert back["zip"].tolist()[:3] == ["02134", "10001", "00501"] and back["zip"].isna().tolist()[3]
+    assert pd.api.types.is_integer_dtype(back["n"])
+    assert pd.api.types.is_timedelta64_dtype(back["dur"])
+    assert back["dur"].iloc[:3].dt.total_seconds().tolist() == [60, 3600.5, 2 * 86400 + 5]

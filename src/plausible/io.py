@@ -17,6 +17,7 @@ from .schema import _is_number
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_DURATION = r"-?\d+ days? [+-]?\d{2}:\d{2}:\d{2}(\.\d+)?"   # pandas' text of a timedelta: 0 days 01:23:26
 _WITH_OFFSET = re.compile(r"^.*[ T]\d{2}:\d{2}.*(Z|[+-]\d{2}:?\d{2})$")   # a time with its UTC offset
 
 
@@ -64,14 +65,21 @@ def read_table(path, na_values=None) -> pd.DataFrame:
         repeated = sorted({name for name in header if header.count(name) > 1})
         if repeated:
             raise ValueError(f"{path}: the header repeats column names {repeated}; give every column its own name")
+    bare = False
     if kind == "csv" and len(frame.columns) == 1 and _is_number(frame.columns[0]):
         # one column whose "header" is a number: a bare list of values, the first one included
         frame = pd.read_csv(path, header=None, names=["value"], na_values=markers)
+        bare = True
     if kind == "csv":
+        frame = _keep_leading_zeros(path, frame, dict(na_values=markers, **(
+            dict(header=None, names=["value"]) if bare else {})))
         for name in frame.columns:
             column = frame[name]
             if pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
                 present = column.dropna().astype(str)
+                if len(present) and present.str.fullmatch(_DURATION).all():   # what write_table makes of
+                    frame[name] = pd.to_timedelta(column)                          # a timedelta column
+                    continue
                 if len(present) and present.str.match(_DATE_LIKE).all():
                     try:
                         try:
@@ -87,6 +95,24 @@ def read_table(path, na_values=None) -> pd.DataFrame:
                                       "it is kept as text", stacklevel=2)
                     continue
                 _warn_marker_text(path, name, present)
+    return frame
+
+
+def _keep_leading_zeros(path, frame: pd.DataFrame, options: dict) -> pd.DataFrame:
+    """Integer columns whose text has leading zeros (zip codes 02134, product codes 007) are codes,
+    not numbers: read as text so the zeros stay (pandas had already made 2134 of 02134)."""
+    integers = [name for name in frame.columns if pd.api.types.is_integer_dtype(frame[name].dtype)
+                or (pd.api.types.is_float_dtype(frame[name].dtype) and frame[name].dropna().mod(1).eq(0).all())]
+    if not integers:
+        return frame
+    text = pd.read_csv(path, usecols=integers, dtype=str, **options)   # the same cells, as written
+    for name in integers:
+        present = text[name].dropna().str.strip()
+        padded = present.str.fullmatch(r"[+-]?0\d+")
+        if padded.any():
+            frame[name] = text[name].str.strip()
+            warnings.warn(f"{path}: column {name!r} holds whole numbers written with leading zeros (e.g. "
+                          f"{present[padded].iloc[0]!r}): read as text (codes), so the zeros stay", stacklevel=3)
     return frame
 
 
