@@ -619,3 +619,11 @@ def test_each_path_draws_its_own_trend_line_around_the_fitted_one():
     assert ratio == pytest.approx(3.0)
     line = forecasting.choose_transform(0.05 * np.arange(300) + np.random.default_rng(2).normal(size=300), None)
     assert line.trend is not None and line.trend_error.shape == (2, 2) and line.trend_error[1, 1] > 0
+
+
+def test_a_float_time_grid_that_misses_observed_times_is_not_used():
+    """0.1 * 7 != 0.7 in floating point: a grid that cannot hold every observed time would put a
+    value in the wrong place (get_indexer's -1 is the last cell), so the times stay as they are."""
+    assert forecasting.regular_grid(pd.Series([0.0, 0.1, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])) is None
+    np.testing.assert_array_equal(forecasting.regular_grid(pd.Series([0.0, 0.5, 1.0, 2.0, 2.5, 3.0])),
+                                  np.arange(7) * 0.5)

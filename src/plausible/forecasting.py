@@ -280,7 +280,10 @@ def regular_grid(times):
         if not np.allclose(ratio, np.round(ratio), rtol=0, atol=1e-6) or count > most:
             return None
         grid = t[0] + gaps.min() * np.arange(count)
-        return grid.astype(np.asarray(times).dtype) if pd.api.types.is_integer_dtype(times) else grid
+        grid = grid.astype(np.asarray(times).dtype) if pd.api.types.is_integer_dtype(times) else grid
+        if (pd.Index(grid).get_indexer(pd.Index(np.asarray(times))) < 0).any():
+            return None       # float steps such as 0.1 * 3 != 0.3: the grid would misplace rows
+        return grid
     return None
 
 
@@ -915,15 +918,15 @@ def _warn_day_first(text, times, name: str) -> None:
     reads day first: which one is meant cannot be told from the text (13/01/2019 would)."""
     import pandas as pd
 
-    text = text.dropna().astype(str)
+    present = text.notna().to_numpy()                # by position: the table's index may repeat labels
+    text, used = text[present].astype(str), times[present]
     if not len(text) or not text.str.fullmatch(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}( .*)?").all():
         return
     try:
         other = pd.to_datetime(text, dayfirst=True)
     except (TypeError, ValueError):
         return                                       # only month first reads them all: not ambiguous
-    used = times.loc[text.index]
-    differ = np.flatnonzero((other != used).to_numpy())
+    differ = np.flatnonzero(other.to_numpy() != used.to_numpy())
     if len(differ):
         k = differ[0]
         warnings.warn(f"the time column {name!r} holds dates such as {text.iloc[k]!r} that read both month first "
