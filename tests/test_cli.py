@@ -201,3 +201,10 @@ def test_codes_with_leading_zeros_and_durations_survive_a_csv_round_trip(tmp_pat
     assert pd.api.types.is_integer_dtype(back["n"])
     assert pd.api.types.is_timedelta64_dtype(back["dur"])
     assert back["dur"].iloc[:3].dt.total_seconds().tolist() == [60, 3600.5, 2 * 86400 + 5]
+
+
+def test_strict_json_turns_numpy_values_and_non_finite_numbers_into_standard_json():
+    from plausible.cli import _strict_json
+
+    text = _strict_json({"a": np.float64("nan"), "b": np.array([1.0, np.inf]), "c": np.int64(3), "d": [-np.inf, "x"]})
+    assert json.loads(text) == {"a": None, "b": [1.0, None], "c": 3, "d": [None, "x"]}

@@ -478,8 +478,10 @@ def _strict_json(value) -> str:
             return {key: clean(v) for key, v in item.items()}
         if isinstance(item, (list, tuple)):
             return [clean(v) for v in item]
-        if hasattr(item, "item") and not isinstance(item, (str, bytes)):
+        if getattr(item, "ndim", None) == 0 and hasattr(item, "item"):     # numpy scalars
             item = item.item()
+        elif hasattr(item, "tolist"):                                      # numpy arrays
+            return clean(item.tolist())
         if isinstance(item, float) and not math.isfinite(item):
             return None
         return item
