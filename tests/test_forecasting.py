@@ -627,3 +627,9 @@ def test_a_float_time_grid_that_misses_observed_times_is_not_used():
     assert forecasting.regular_grid(pd.Series([0.0, 0.1, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])) is None
     np.testing.assert_array_equal(forecasting.regular_grid(pd.Series([0.0, 0.5, 1.0, 2.0, 2.5, 3.0])),
                                   np.arange(7) * 0.5)
+
+
+def test_a_model_that_cannot_impute_is_refused_before_any_training():
+    """gan trained for its whole budget, then failed with 'does not offer impute'."""
+    with pytest.raises(ValueError, match="'gan' cannot forecast: window models forecast by imputing"):
+        pl.forecast(np.random.default_rng(0).normal(size=80), horizon=3, model="statespace+gan")

@@ -782,6 +782,15 @@ def _model_names(model) -> list[str]:
     if not names or not all(isinstance(n, str) and n for n in names) or ("auto" in names and len(names) > 1):
         raise ValueError(f"model must be 'auto', a model name, or several names joined by '+' (a mixture), "
                          f"got {model!r}")
+    from .registry import get_class
+
+    for name in names:     # before any fitting: a window model forecasts by imputing, so it must impute
+        cls = get_class(name) if name != "auto" else None
+        if cls is not None and cls.data_kind != "series" and cls.impute_kind == "none":
+            reason = cls.unsupported_reasons.get("impute", "it cannot condition on observed cells")
+            raise ValueError(f"model {name!r} cannot forecast: window models forecast by imputing the future "
+                             f"given the past, and {name!r} does not impute ({reason}); use 'auto', "
+                             "'statespace', 'gaussian' or another model whose impute is exact or approximate")
     return names
 
 
