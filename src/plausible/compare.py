@@ -198,7 +198,7 @@ def recommendation(table: pd.DataFrame) -> str:
     ok = table[table["status"] == "ok"]
     if ok.empty:
         fitted = table["status"].astype(str).str.startswith("evaluation failed").any()
-        return (f"No model could be {'evaluated' if fitted else 'fitted'}; see the status column for why.")
+        return f"No model could be {'evaluated' if fitted else 'fitted'}; see the status column for why."
     chosen = table[table["recommended"]].iloc[0]
     best = ok.iloc[0]
     tolerance = table.attrs.get("tolerance", float("nan"))
@@ -214,7 +214,7 @@ def recommendation(table: pd.DataFrame) -> str:
     else:
         text += f"; it fits in {chosen['fit_seconds']:.2f} s against {best['fit_seconds']:.2f} s."
     zero = chosen.get("zero_likelihood_rows", 0)
-    if zero and np.isfinite(zero) and zero > 0:
+    if pd.notna(zero) and zero > 0:
         text += (f"\nNote: {chosen['model']} gives probability 0 to {int(zero)} held-out row(s) (a value or a gap "
                  "it never saw in training), so its log_likelihood is -inf; quality does not use it, but "
                  "such rows can never be sampled.")

@@ -30,11 +30,10 @@ from typing import Callable
 
 import numpy as np
 import torch
+from scipy.special import ndtr, ndtri
 from torch import nn
 
 from .base import Param
-from scipy.special import ndtr, ndtri
-
 from .layout import Encoded, TableLayout
 from .marginals import Bins, laplace
 
