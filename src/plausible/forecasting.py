@@ -84,8 +84,9 @@ Trend, seasonality and scale (all decided on the history alone, inverted on ever
    season: at 26, 30 and 36 months the season is now removed (CRPS of the next 6 months 7.6, 4.5
    and 11.3 before, 2.0, 1.2 and 1.3 after, on a series with noise sd 2). On 20 random windows
    of 26, 30 and 34 months cut from the bundled monthly series, 6 months ahead, the mean CRPS
-   against the three-season rule (benchmarks/bench_short_seasons.py): co2 0.28, 0.20, 0.23x;
-   seasonal 0.53, 0.50, 0.53x; elnino (a weak, drifting season) 0.77, 0.75, 0.86x.
+   against the three-season rule (benchmarks/bench_short_seasons.py): co2 0.27, 0.20, 0.22x;
+   seasonal 0.52, 0.49, 0.52x; elnino (a weak, drifting season) 0.75, 0.71, 0.83x (re-run with
+   today's code, the profile and line draws included).
    `seasonality="means"` (what "auto" does) subtracts the seasonal profile (STL's seasonal
    component averaged by phase t mod m) and adds it back to the paths: a stable season costs no
    noise beyond its estimation error, which each path draws (centred normal noise per phase with
