@@ -265,6 +265,36 @@ def test_dataframe_of_several_series_gives_a_long_table():
         pl.forecast(frame.assign(other=1.0), horizon=3, value_column="nope")
 
 
+def test_a_series_that_cannot_be_forecast_stops_the_table_or_is_skipped_by_choice(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    frame = pd.concat([pd.DataFrame({"id": key, "time": pd.date_range("2020-01-01", periods=n, freq="D"),
+                                     "value": rng.standard_normal(n).cumsum()})
+                       for key, n in [("a", 60), ("b", 8), ("c", 50)]], ignore_index=True)
+    with pytest.raises(ValueError, match="series 'b': the series is too short for model 'gaussian'"):
+        pl.forecast(frame, horizon=5, n_paths=10, model="gaussian")
+    with pytest.warns(UserWarning, match="series 'b' skipped: the series is too short"):
+        long = pl.forecast(frame, horizon=5, n_paths=10, model="gaussian", on_error="skip")
+    assert sorted(long["id"].unique()) == ["a", "c"] and len(long) == 2 * 10 * 5
+    assert list(long.attrs["skipped"]) == ["b"] and "no room for a window" in long.attrs["skipped"]["b"]
+    assert sorted(long.attrs["models"]) == ["a", "c"]
+    short = frame[frame["id"] == "b"]
+    with pytest.raises(ValueError, match="no series could be forecast"), pytest.warns(UserWarning, match="skipped"):
+        pl.forecast(pd.concat([short, short.assign(id="z")]), horizon=5, model="gaussian", on_error="skip")
+    with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip'"):
+        pl.forecast(frame, horizon=5, on_error="ignore")
+    # the warnings of one series of a table say which series they are about
+    with pytest.warns(UserWarning, match="series 'b': forecasting from only 8 values"):
+        pl.forecast(frame, horizon=2, n_paths=10, model="statespace")
+    path = tmp_path / "stores.csv"
+    frame.to_csv(path, index=False)
+    assert main(["forecast", str(path), "--horizon", "5", "--paths", "10", "--model", "gaussian",
+                 "--out", str(tmp_path / "paths.csv"), "--on-error", "skip"]) == 0
+    said = capsys.readouterr()
+    assert "for 2 series" in said.out and "skipped 1 series that could not be forecast: 'b'" in said.out
+    assert "series 'b' skipped" in said.err
+    assert sorted(pd.read_csv(tmp_path / "paths.csv")["id"].unique()) == ["a", "c"]
+
+
 def test_errors_speak_to_the_user():
     with pytest.raises(ValueError, match="too short for model 'gaussian'.*no room for a window"):
         pl.forecast(np.random.default_rng(0).standard_normal(15), horizon=10, model="gaussian", difference=0)

@@ -210,6 +210,9 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
     forecast.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
     forecast.add_argument("--seed", type=int, default=0)
+    forecast.add_argument("--on-error", default="raise", choices=["raise", "skip"],
+                          help="with several series: raise (default) stops at the first series that cannot be "
+                               "forecast; skip leaves it out with a warning and forecasts the rest")
     for option in ("id", "time", "value"):
         forecast.add_argument(f"--{option}-column", default=option, metavar="NAME",
                               help=f"name of the {option} column (default {option})")
@@ -589,10 +592,12 @@ def _forecast(args) -> str:
     table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
                      window=args.window, season=args.season, difference=_difference(args.difference),
                      errors=args.errors, spread=args.spread, id_column=args.id_column, time_column=args.time_column,
-                     value_column=args.value_column)
+                     value_column=args.value_column, on_error=args.on_error)
     write_table(table, args.out)
     plot = args.plot or str(Path(args.out).with_suffix(".png"))
-    key, values, times = series[0]
+    skipped = table.attrs.get("skipped", {})
+    done = [s for s in series if s[0] not in skipped]
+    key, values, times = done[0]
     first = table if key is None else table[table["id"] == key]
     paths = first.pivot(index="path", columns="step", values="value").to_numpy()
     name = f"series {key!r}: " if key is not None else ""
@@ -602,10 +607,12 @@ def _forecast(args) -> str:
     label = f"{args.model} → {used}" if args.model == "auto" else used
     plot_fan(values.to_numpy(), paths, plot, title=f"{name}{args.paths} paths, {args.horizon} steps ahead "
              f"(model {label})", seed=args.seed, times=axis)
-    more = f" (fan chart of the first of {len(series)} series)" if len(series) > 1 else ""
+    more = f" (fan chart of the first of {len(done)} series)" if len(done) > 1 else ""
     models = sorted(set(table.attrs.get("models", {}).values()))
-    return (f"wrote {args.paths} paths x {args.horizon} steps for {len(series)} series to {args.out} "
-            f"(model: {', '.join(models) or args.model}); fan chart {plot}{more}")
+    left = (f"; skipped {len(skipped)} series that could not be forecast: " +
+            ", ".join(repr(k) for k in skipped)) if skipped else ""
+    return (f"wrote {args.paths} paths x {args.horizon} steps for {len(done)} series to {args.out} "
+            f"(model: {', '.join(models) or args.model}); fan chart {plot}{more}{left}")
 
 
 def _backtest(args) -> str:

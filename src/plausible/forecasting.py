@@ -465,7 +465,7 @@ def choose_transform(y: np.ndarray, season: int | None, difference="auto", seaso
         w = np.diff(w)
     if len(w) < 3:
         differenced = d or transform.seasonal_difference
-        raise ValueError(f"the series is too short: {len(y)} values" +
+        raise ValueError(f"the series is too short: {len(y)} value{'s' * (len(y) != 1)}" +
                          (f" leave {len(w)} after differencing; give a longer history or difference=0" if differenced
                           else "; give at least 3"))
     scale = float(np.std(w))
@@ -801,7 +801,8 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
              window: int | None = None, season: int | None = None, difference="auto",
              params: dict | None = None, time_budget: float | None = None, strategy: str = "direct",
              seasonality: str = "auto", errors: str = "auto", spread: str = "model", id_column: str = "id",
-             time_column: str = "time", value_column: str = "value", progress: bool | None = None):
+             time_column: str = "time", value_column: str = "value", progress: bool | None = None,
+             on_error: str = "raise"):
     """Sample `n_paths` future paths of `horizon` steps from P(future | past).
 
     `series`: a 1-D array, list or pandas Series (a DatetimeIndex tells the season) -> an array of
@@ -821,9 +822,14 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
     drawn) or "validated" (with model="auto", the paths' spread around their mean is scaled by the
     factor that minimised CRPS on auto's validation origins); `params`: the model's
     hyperparameters; `time_budget`: seconds of training for deep models. The module docstring says
-    how each is decided.
+    how each is decided. `on_error` (tables of several series): "raise" (default) stops at the first
+    series that cannot be forecast, naming it; "skip" leaves such series out with a warning and
+    lists them, with the reason, in `.attrs["skipped"]` (an error if every series fails).
     """
     import pandas as pd
+
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
 
     options = dict(horizon=horizon, n_paths=n_paths, model=model, seed=seed, window=window, season=season,
                    difference=difference, params=params, time_budget=time_budget, strategy=strategy,
@@ -831,7 +837,7 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
     if not isinstance(series, pd.DataFrame):
         values, index = _as_series(series)
         return forecast_one(values, index=index, **options).paths
-    return _forecast_frame(series, id_column, time_column, value_column, progress, options)
+    return _forecast_frame(series, id_column, time_column, value_column, progress, options, on_error)
 
 
 def _split_frame(frame, id_column: str, time_column: str, value_column: str):
@@ -977,7 +983,7 @@ def series_seed(seed: int, number: int) -> int:
     return int(np.random.SeedSequence([int(seed), number]).generate_state(1)[0])
 
 
-def _forecast_frame(frame, id_column, time_column, value_column, progress, options):
+def _forecast_frame(frame, id_column, time_column, value_column, progress, options, on_error: str = "raise"):
     import sys
 
     import pandas as pd
@@ -986,15 +992,27 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
     series, value_column = _split_frame(frame, id_column, time_column, value_column)
     horizon, n_paths = options["horizon"], options["n_paths"]
     show = progress if progress is not None else (sys.stderr.isatty() and len(series) > 1)
-    pieces, chosen = [], {}
+    pieces, chosen, skipped = [], {}, {}
     for number, (key, values, times) in enumerate(tqdm(series, desc="forecast", unit="series", disable=not show,
                                                        leave=False)):
         index = pd.DatetimeIndex(times) if times is not None and pd.api.types.is_datetime64_any_dtype(times) else None
         try:
-            result = forecast_one(values, index=index, **{**options, "seed": series_seed(options["seed"], number)})
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always")
+                result = forecast_one(values, index=index, **{**options, "seed": series_seed(options["seed"], number)})
+            for warning in said:   # each series' warnings name the series they are about
+                text = f"series {key!r}: {warning.message}" if key is not None else str(warning.message)
+                warnings.warn(text, warning.category, stacklevel=3)
             paths, chosen[key] = result.paths, result.model
-        except ValueError as error:
-            raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
+        except Exception as error:
+            if on_error == "raise" or len(series) == 1:
+                if not isinstance(error, ValueError):
+                    raise
+                raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
+            reason = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+            skipped[key] = reason
+            warnings.warn(f"series {key!r} skipped: {reason}", UserWarning, stacklevel=3)
+            continue
         piece = {"step": np.tile(np.arange(1, horizon + 1), n_paths), "path": np.repeat(np.arange(n_paths), horizon),
                  "value": paths.ravel()}
         upcoming = future_times(times, horizon)
@@ -1004,10 +1022,13 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
         if key is not None:
             piece.insert(0, "id", key)
         pieces.append(piece)
+    if not pieces:
+        raise ValueError(f"no series could be forecast; the first failed with: {next(iter(skipped.values()))}")
     long = pd.concat(pieces, ignore_index=True)
     columns = [c for c in ["id", "step", "time", "path", "value"] if c in long.columns]
     long = long[columns]
     long.attrs["models"] = chosen   # the model that forecast each series (what "auto" chose)
+    long.attrs["skipped"] = skipped  # series left out with on_error="skip", and why
     return long
 
 
