@@ -275,49 +275,6 @@ def impute_values(values: np.ndarray, active: np.ndarray, center: np.ndarray, sc
     return out
 
 
-REDRAWS = 30   # rounds of redrawing the rows with a drawn value outside its column's range
-
-
-def value_bounds(layout, integer_margin: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """(C,) lowest and highest value each continuous variable may be drawn at: its training range,
-    widened by half a unit for integer columns (a draw rounds to the nearest whole number, so the
-    end values keep their whole rounding interval)."""
-    margin = np.array([integer_margin if var.integer else 0.0 for var in layout.continuous])
-    lower = np.array([var.minimum for var in layout.continuous], dtype=float) - margin
-    upper = np.array([var.maximum for var in layout.continuous], dtype=float) + margin
-    return lower, upper
-
-
-def within_range(draw, values: np.ndarray, active: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                 rounds: int = REDRAWS) -> np.ndarray:
-    """draw(rows) (values[rows] completed) for every row, each row's unknown values kept inside
-    [lower, upper] by rejection: a row with a drawn value outside is drawn again, whole, up to
-    `rounds` times, which samples the model's conditional truncated to the training range (rows
-    still outside after that keep their last draw, which decoding clips).
-
-    Why: a Gaussian fitted to a bounded column puts mass beyond its ends (8% of a uniform's); clipped
-    there it became a spike of end values (8% of ages exactly 18 or 80) and, where the end is a point
-    mass such as the zeros of a claim amount, extra zeros (68% for a truth of 60%). Used for fresh rows
-    only: imputation keeps rounds=0 (clipping), see "Range" in `plausible.ladder.gaussian`."""
-    out = draw(np.arange(len(values)))
-    if rounds == 0:
-        return out
-    drawn = np.isnan(values) & active
-
-    def outside(candidate, rows):
-        return (drawn[rows] & ((candidate < lower) | (candidate > upper))).any(axis=1)
-
-    rows = np.flatnonzero(outside(out, slice(None)))
-    for _ in range(rounds):
-        if not rows.size:
-            break
-        again = draw(rows)
-        bad = outside(again, rows)
-        out[rows[~bad]] = again[~bad]
-        rows = rows[bad]
-    return out
-
-
 def _cholesky_rows(matrices: np.ndarray) -> np.ndarray:
     """Cholesky factors of a stack (n, C, C); a matrix that fails gets `_cholesky`'s jitter."""
     try:

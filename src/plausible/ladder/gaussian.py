@@ -48,16 +48,6 @@ with nRMSE 0.275 against 0.307 without (median of 3 masks).
 Imputation is exact: unknown discrete cells are drawn from their marginals with the MISSING
 code excluded (`layout.evidence`), then the unknown values that end up present are drawn from
 x_M | x_O ~ N(mu_M + (x_O - mu_O) S_OO^-1 S_OM, S_MM - S_MO S_OO^-1 S_OM) given the known ones.
-
-Range. Sampled rows lie inside each column's training range: a row whose drawn values leave it is
-drawn again, whole (`plausible._gaussian.within_range`), so fresh rows follow the model truncated
-to the range instead of piling up at its ends (a normal fitted to a uniform age puts 8% of its mass
-beyond 18 and 80; clipped, 8% of synthetic ages were exactly 18 or 80, and a claim amount with 60%
-zeros got 68%). `log_prob` stays the untruncated normal density, which understates the truncated
-one by -log P(range) nats (0.09 for that age column). Imputed values are clipped to the range
-instead, as before: the observed range of a table with holes is narrower than the true one (1-2%
-of wine's hidden cells lie beyond it), and truncating there lowered 90% coverage by 1-4 points and
-raised nRMSE by up to 2% on wine and diabetes (20% and 50% hidden, 3 masks each).
 """
 from __future__ import annotations
 
@@ -66,8 +56,7 @@ import copy
 import numpy as np
 from scipy.stats import invwishart
 
-from .._gaussian import (REDRAWS, em_update, impute_values, log_density, patterns, sample_missing, standardization,
-                         value_bounds, within_range)
+from .._gaussian import em_update, impute_values, log_density, patterns, sample_missing, standardization
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import dirichlet, draw_categorical, laplace
@@ -269,12 +258,7 @@ class Gaussian(Model):
         """(N,) log density of each row's present standardized values (absent ones integrated out)."""
         return log_density(z, self.mean_[None], self.covariance_[None])[:, 0]
 
-    def _sample(self, n: int, rng) -> Encoded:
-        """Fresh rows: `_complete` of all-unknown rows, drawn inside the training range (see "Range")."""
-        unknown = self.layout_.unknown(n)
-        return self._complete(unknown, self.layout_.evidence(unknown, allow_missing=True), rng, redraws=REDRAWS)
-
-    def _complete(self, data: Encoded, allowed: list[np.ndarray], rng, redraws: int = 0) -> Encoded:
+    def _complete(self, data: Encoded, allowed: list[np.ndarray], rng) -> Encoded:
         """Fill unknown codes (restricted to `allowed`), then the unknown values that are present."""
         codes = data.codes.copy()
         for j, probs in enumerate(self.discrete_probs_):
@@ -287,10 +271,7 @@ class Gaussian(Model):
             name = self.layout_.continuous[int(np.flatnonzero(below)[0])].column
             raise ValueError(f"column {name!r} is modelled on the log scale (its training values were all positive) "
                              "but a known value is <= 0; fit with transform='none' to condition on it")
-        values = self._to_model(data.values)
-        lower, upper = (self._to_model(bound[None])[0] for bound in value_bounds(self.layout_))
-        values = self._from_model(within_range(lambda rows: self._draw_values(values[rows], active[rows], rng),
-                                               values, active, lower, upper, redraws))
+        values = self._from_model(self._draw_values(self._to_model(data.values), active, rng))
         known = ~np.isnan(data.values)
         values[known] = data.values[known]                     # exactly, not exp(log x)
         return Encoded(codes, values)

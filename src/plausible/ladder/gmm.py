@@ -32,9 +32,7 @@ Imputation is exact: a cluster is drawn from P(k | known cells), where a known c
 theta_kj[d_j], an unknown one the mass it may still take, sum_{c allowed} theta_kjc (never MISSING:
 "not missing" is information), and a known value its marginal density; then unknown codes from
 that cluster's theta restricted to the allowed codes, then unknown values from its Gaussian
-conditional on the known ones. Sampled rows are drawn inside each column's training range (a row
-whose values leave it is drawn again; clipped, they piled up at the range's ends); imputed values
-are clipped, see "Range" in `plausible.ladder.gaussian` for why.
+conditional on the known ones.
 """
 from __future__ import annotations
 
@@ -43,8 +41,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 
-from .._gaussian import (REDRAWS, em_update, impute_values, log_density, patterns, standardization, value_bounds,
-                         within_range)
+from .._gaussian import em_update, impute_values, log_density, patterns, standardization
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import draw_categorical, laplace
@@ -184,12 +181,7 @@ class GaussianMixture(Model):
         z = (values - self.center_) / self.scale_
         return logsumexp(_log_joint(self._mixture, z, data.codes, None, patterns(z)), axis=1) - jacobian
 
-    def _sample(self, n: int, rng) -> Encoded:
-        """Fresh rows: `_complete` of all-unknown rows, drawn inside the training range (see "Range")."""
-        unknown = self.layout_.unknown(n)
-        return self._complete(unknown, self.layout_.evidence(unknown, allow_missing=True), rng, redraws=REDRAWS)
-
-    def _complete(self, data: Encoded, allowed: list[np.ndarray], rng, redraws: int = 0) -> Encoded:
+    def _complete(self, data: Encoded, allowed: list[np.ndarray], rng) -> Encoded:
         """Draw a cluster from P(k | known cells), then the unknown codes and values from it."""
         z = (data.values - self.center_) / self.scale_
         log_posterior = _log_joint(self._mixture, z, data.codes, allowed, patterns(z))
@@ -199,10 +191,8 @@ class GaussianMixture(Model):
             rows = np.flatnonzero(codes[:, j] < 0)
             if rows.size:
                 codes[rows, j] = draw_categorical(probs[cluster[rows]] * allowed[j][rows], rng)
-        active = self.layout_.value_active(codes)
-        values = within_range(lambda rows: impute_values(data.values[rows], active[rows], self.center_, self.scale_,
-                                                         self.means_, self.covariances_, cluster[rows], rng),
-                              data.values, active, *value_bounds(self.layout_), redraws)
+        values = impute_values(data.values, self.layout_.value_active(codes), self.center_, self.scale_,
+                               self.means_, self.covariances_, cluster, rng)
         return Encoded(codes, values)
 
     def _get_state(self):
