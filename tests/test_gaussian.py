@@ -238,3 +238,19 @@ def test_log_scale_density_and_conditionals_are_those_of_the_lognormal(tmp_path)
     assert model.log_prob(rows.assign(area=-1.0)).tolist() == [-np.inf] * 10      # impossible on the log scale
     with pytest.raises(ValueError, match="log scale"):
         model.impute(known.assign(area=-1.0, length=np.nan).iloc[:3])
+
+
+@pytest.mark.parametrize("name", ["gaussian", "student", "gmm"])
+def test_a_value_drawn_beyond_the_range_does_not_land_on_the_point_mass_at_its_end(name):
+    """A claim amount with 60% zeros: the zeros' share is the state variable's, so a continuous
+    value drawn below the smallest positive claim is clipped to that claim, not to 0 (which made
+    68% zeros for gaussian)."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    x = rng.normal(size=n)
+    claim = np.where(rng.random(n) < 0.6, 0.0, np.exp(1 + 0.8 * x + rng.normal(0, 0.6, n)))
+    frame = pd.DataFrame({"x": x, "claim": claim})
+    synthetic = pl.make(name, seed=0).fit(frame).sample(20_000, seed=1)
+    assert (synthetic["claim"] == 0).mean() == pytest.approx((claim == 0).mean(), abs=0.015)
+    positive = synthetic["claim"][synthetic["claim"] != 0]
+    assert positive.min() >= claim[claim > 0].min() and positive.max() <= claim.max()

@@ -222,7 +222,10 @@ class TableLayout:
                 continue
             raw = np.full(n, np.nan)
             if column.name in value_of:
-                raw = encoded.values[:, value_of[column.name]].copy()
+                # into the continuous part's own range: a value drawn beyond it must not land on a
+                # point mass at the column's end (a claim's zeros), whose share the state variable says
+                var = self.continuous[value_of[column.name]]
+                raw = np.clip(encoded.values[:, value_of[column.name]], var.minimum, var.maximum)
             if column.name in state_of:
                 var = self.discrete[state_of[column.name]]
                 codes = encoded.codes[:, state_of[column.name]]
