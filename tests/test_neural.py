@@ -46,6 +46,40 @@ def test_early_stopping_stops():
     assert len(history) == 4  # a flat loss: no improvement after the first epoch
 
 
+def test_a_time_budget_spent_mid_epoch_ends_the_epoch_there():
+    """A 1M-row table's epoch takes a minute: time_budget=5 trained 39-71 s when the budget was only
+    checked between epochs. Now a batch is not started once the budget is spent (the first always is)."""
+    import time as clock
+
+    calls = {"train": 0}
+
+    def loss(module, batch, generator):
+        if module.training:
+            calls["train"] += 1
+            clock.sleep(0.01)
+        return ((module(batch[:, :4])[:, 0] - batch[:, 4]) ** 2).mean()
+
+    data = ddp_worker.data()
+    with seeded(0):
+        net = mlp(4, 1, 8, 1)
+        history = train(net, loss, data, TrainConfig(epochs=5, batch_size=4, time_budget=0.05), seed=0,
+                        device=torch.device("cpu"))
+    per_epoch = int(np.ceil(len(data) * 0.9 / 4))
+    assert len(history) == 1 and 1 <= calls["train"] < per_epoch / 4, (calls, per_epoch)
+
+
+def test_validation_loss_in_chunks_is_the_mean_over_all_rows(monkeypatch):
+    from plausible import neural
+
+    data = ddp_worker.data()
+    with seeded(0):
+        net = mlp(4, 1, 8, 1)
+    loss = ddp_worker.loss
+    whole = neural._validation_loss(net, loss, data, None)
+    monkeypatch.setattr(neural, "VALIDATION_CHUNK", 7)
+    assert neural._validation_loss(net, loss, data, None) == pytest.approx(whole, rel=1e-5)
+
+
 def test_nan_guard_keeps_the_last_good_weights():
     calls = {"n": 0}
 

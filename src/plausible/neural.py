@@ -224,6 +224,9 @@ def train(module: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.G
         permutation = permutation[rank::world]  # each rank its shard; identical when not distributed
         total, batches = 0.0, 0
         for begin in range(0, len(permutation), config.batch_size):
+            if batches and not distributed and config.time_budget is not None and \
+                    time.perf_counter() - start > config.time_budget:
+                break     # a budget spent mid-epoch (a large table's epoch can take minutes) ends it here
             batch = fit_rows[permutation[begin:begin + config.batch_size]].to(device)
             loss = step(batch, generator)
             if not torch.isfinite(loss):
@@ -240,25 +243,39 @@ def train(module: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.G
         if n_valid:
             module.eval()
             with torch.no_grad():
-                record["validation_loss"] = float(loss_fn(module, valid, generator))
+                record["validation_loss"] = _validation_loss(module, loss_fn, valid, generator)
         history.append(record)
         watched = record.get("validation_loss", record["train_loss"])
-        if distributed:  # every rank must take the same early-stopping decision
-            value = torch.tensor([watched], dtype=torch.float64)
+        spent = config.time_budget is not None and time.perf_counter() - start > config.time_budget
+        if distributed:  # every rank must take the same early-stopping and budget decisions
+            value = torch.tensor([watched, float(spent)], dtype=torch.float64)
             dist.all_reduce(value)
-            watched = float(value) / world
+            watched, spent = float(value[0]) / world, bool(value[1] > 0)
         if watched < best_loss - 1e-6:
             best, best_loss, since_best = copy.deepcopy(module.state_dict()), watched, 0
         else:
             since_best += 1
         bar.set_postfix(loss=f"{watched:.4f}")
-        if since_best >= config.patience:
-            break
-        if config.time_budget is not None and time.perf_counter() - start > config.time_budget:
+        if since_best >= config.patience or spent:
             break
     module.load_state_dict(best)
     module.eval()
     return history
+
+
+VALIDATION_CHUNK = 8192   # validation rows per forward pass: bounded memory on a table of millions of rows
+
+
+def _validation_loss(module: nn.Module, loss_fn, valid: torch.Tensor, generator: torch.Generator) -> float:
+    """The mean loss over the validation rows, in chunks of VALIDATION_CHUNK rows (the loss is a mean
+    over its batch, so chunk means are weighted by their rows)."""
+    if len(valid) <= VALIDATION_CHUNK:
+        return float(loss_fn(module, valid, generator))
+    total = 0.0
+    for begin in range(0, len(valid), VALIDATION_CHUNK):
+        chunk = valid[begin:begin + VALIDATION_CHUNK]
+        total += float(loss_fn(module, chunk, generator)) * len(chunk)
+    return total / len(valid)
 
 
 class _Loss(nn.Module):
