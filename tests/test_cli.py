@@ -203,6 +203,21 @@ def test_codes_with_leading_zeros_and_durations_survive_a_csv_round_trip(tmp_pat
     assert back["dur"].iloc[:3].dt.total_seconds().tolist() == [60, 3600.5, 2 * 86400 + 5]
 
 
+def test_a_large_csv_is_typed_from_all_its_rows_without_a_pandas_warning(tmp_path):
+    """pandas parses a large CSV in chunks by default and typed a boolean column with one empty
+    cell as mixed, printing its DtypeWarning through the CLI."""
+    import warnings
+
+    n = 300_000
+    active = np.where(np.arange(n) % 3 == 0, "True", "False").astype(object)
+    active[5] = ""
+    (tmp_path / "big.csv").write_text("x,active\n" + "\n".join(f"{i},{a}" for i, a in enumerate(active)) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.DtypeWarning)
+        frame = io.read_table(tmp_path / "big.csv")
+    assert len(frame) == n and frame["active"].isna().sum() == 1
+
+
 def test_strict_json_turns_numpy_values_and_non_finite_numbers_into_standard_json():
     from plausible.cli import _strict_json
 

@@ -54,7 +54,7 @@ def read_table(path, na_values=None) -> pd.DataFrame:
     kind = table_format(path)
     markers = [str(v) for v in na_values] if na_values else None
     try:
-        frame = pd.read_csv(path, na_values=markers) if kind == "csv" else pd.read_parquet(path)
+        frame = pd.read_csv(path, na_values=markers, low_memory=False) if kind == "csv" else pd.read_parquet(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as error:
         raise ValueError(f"{path}: could not read it as {kind}: {error}") from None
     if kind == "csv" and len(frame.columns) > 1:   # pandas renames a repeated header a, a -> a, a.1
@@ -68,7 +68,7 @@ def read_table(path, na_values=None) -> pd.DataFrame:
     bare = False
     if kind == "csv" and len(frame.columns) == 1 and _is_number(frame.columns[0]):
         # one column whose "header" is a number: a bare list of values, the first one included
-        frame = pd.read_csv(path, header=None, names=["value"], na_values=markers)
+        frame = pd.read_csv(path, header=None, names=["value"], na_values=markers, low_memory=False)
         bare = True
     if kind == "csv":
         frame = _keep_leading_zeros(path, frame, dict(na_values=markers, **(
