@@ -275,6 +275,32 @@ def impute_values(values: np.ndarray, active: np.ndarray, center: np.ndarray, sc
     return out
 
 
+FEW_ROWS_PER_COLUMN = 2   # fewer rows than this per continuous column: a covariance is barely determined
+WIDE_COLUMNS = 100        # this many continuous columns or more: no cross-validated search (minutes)
+
+
+def few_rows(n: int, c: int) -> bool:
+    """Too few rows for the maximum-likelihood covariance of `c` columns (or too many columns to
+    search): it is singular or nearly so, its conditionals are far too sure of themselves, and its
+    log density of new rows is absurd (50 rows x 300 columns: fresh rows scored -3e7 nats)."""
+    return c >= 2 and (n < FEW_ROWS_PER_COLUMN * c or c >= WIDE_COLUMNS)
+
+
+def ledoit_wolf_lambda(z: np.ndarray) -> float:
+    """lambda for S <- (S + lambda diag(S)) / (1 + lambda) from the Ledoit-Wolf (2004) optimal
+    shrinkage of standardized values towards the identity, S_LW = (1 - delta) S + delta mu I, i.e.
+    lambda = delta / (1 - delta); absent cells count as the column mean (which shrinks a little more).
+    Closed form, no refits: for tables too narrow in rows, or too wide, for the cross-validated search."""
+    from sklearn.covariance import ledoit_wolf_shrinkage
+
+    filled = np.where(np.isnan(z), 0.0, z)
+    delta = float(ledoit_wolf_shrinkage(filled - filled.mean(axis=0), assume_centered=True))
+    return float(min(delta / max(1.0 - delta, 1e-12), MAX_LW_LAMBDA))
+
+
+MAX_LW_LAMBDA = 1e3        # delta -> 1 (no usable correlation): correlations divided by a thousand
+
+
 def _cholesky_rows(matrices: np.ndarray) -> np.ndarray:
     """Cholesky factors of a stack (n, C, C); a matrix that fails gets `_cholesky`'s jitter."""
     try:

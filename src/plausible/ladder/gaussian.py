@@ -27,7 +27,13 @@ may not even converge (wine, 178 rows x 13 columns, half the cells hidden: still
 inverse-Wishart prior centred on diag(S) with lambda N pseudo-rows). `shrinkage=None` (default)
 picks lambda from SHRINKAGE_GRID by the squared error of conditional means on present values
 held out of the fit (`_choose_shrinkage`); tables with at least CV_ROWS_PER_ENTRY * C^2 rows use
-lambda = 0 without searching. On wine the search picks 0.03-0.3 and the 90% coverage at 50%
+lambda = 0 without searching, and tables with fewer than 2 rows per column (or 100+ columns) take
+lambda in closed form from the Ledoit-Wolf shrinkage (`plausible._gaussian.ledoit_wolf_lambda`):
+there the search picked lambda = 0, whose singular covariance the squared error of conditional
+means cannot see, and scored fresh rows of a 50 x 300 table at -3e7 nats (now about -500), after
+31 s of search (200 x 1000: over 10 minutes; now 3 s). On 1,000 rows x 150 columns with 10% gaps
+the search took 230 s of a 246 s fit; on such a table (5 factors, 20% hidden) Ledoit-Wolf's lambda
+(0.012) imputed with nRMSE 0.473 against 0.475 for the search's 0.3. On wine the search picks 0.03-0.3 and the 90% coverage at 50%
 hidden rises to 0.87 (median of 3 masks); on diabetes it picks 0-0.03 and changes little. The
 grid reaches down to 0.001 because a near-deterministic relation is spoiled by even a little
 shrinkage: two columns correlated at 0.999 have conditional variance 0.002, and 0.022 after
@@ -56,7 +62,8 @@ import copy
 import numpy as np
 from scipy.stats import invwishart
 
-from .._gaussian import em_update, impute_values, log_density, patterns, sample_missing, standardization
+from .._gaussian import (em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density, patterns, sample_missing,
+                         standardization)
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import dirichlet, draw_categorical, laplace
@@ -177,6 +184,8 @@ class Gaussian(Model):
         start = np.zeros((1, c)), np.eye(c)[None]
         if c < 2 or n >= CV_ROWS_PER_ENTRY * c * c:
             return 0.0, {}, start
+        if few_rows(n, c):
+            return ledoit_wolf_lambda(z), {}, start
         present = ~np.isnan(z)
         fold = np.where(present, np.floor(rng.random(z.shape) / HOLDOUT), -1)
         folds = []
@@ -185,9 +194,7 @@ class Gaussian(Model):
             chosen &= present.sum(axis=1, keepdims=True) - chosen.sum(axis=1, keepdims=True) >= 1
             folds.append(chosen)
         if sum(chosen.sum() for chosen in folds) < MIN_HOLDOUT:
-            # too few cells to compare; with no more rows than columns the maximum-likelihood
-            # covariance is singular and its conditionals deterministic, so shrink the most
-            return (SHRINKAGE_GRID[-1] if n <= c else 0.0), {}, start
+            return 0.0, {}, start          # too few cells to compare (and rows enough, see few_rows)
         whole, _ = self._em(z, 0.0, start, CV_ITER)
         errors = {shrink: 0.0 for shrink in SHRINKAGE_GRID}
         for chosen in folds:

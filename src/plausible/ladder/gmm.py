@@ -41,7 +41,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 
-from .._gaussian import em_update, impute_values, log_density, patterns, standardization
+from .._gaussian import (FEW_ROWS_PER_COLUMN, em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density,
+                         patterns, standardization)
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import draw_categorical, laplace
@@ -92,7 +93,15 @@ class GaussianMixture(Model):
         z_search, codes_search = z[search], data.codes[search]
         groups = patterns(z_search)
         features = self._features(z_search, codes_search)
+        c = z.shape[1]
         sizes = [self.n_components] if self.n_components else range(1, self.max_components + 1)
+        if self.covariance == "full" and not self.n_components:
+            # a cluster needs rows to estimate its own covariance: with ~20 rows per cluster in 50
+            # dimensions BIC chose 3 singular clusters and fresh rows scored -2.4e6 nats
+            sizes = [k for k in sizes if k == 1 or len(search) / k >= FEW_ROWS_PER_COLUMN * c]
+        # too few rows per cluster for a full covariance: shrink correlations (Ledoit-Wolf, as gaussian)
+        self.shrink_ = ledoit_wolf_lambda(z_search) if self.covariance != "diag" and \
+            few_rows(len(search) // (self.n_components or 1), c) else 0.0
         self.bic_, best = {}, {}
         for size in sizes:
             fits = [self._em(self._initial(features, z_search, codes_search, groups, size, rng),
@@ -151,7 +160,8 @@ class GaussianMixture(Model):
             cells = (codes[:, j, None] * size + np.arange(size)).ravel()
             counts = np.bincount(cells, responsibilities.ravel(), var.cardinality * size).reshape(var.cardinality, size)
             probs.append(laplace(counts.T, self.alpha))
-        means, covariances = em_update(z, current.means, current.covariances, self.ridge_, responsibilities, groups)
+        means, covariances = em_update(z, current.means, current.covariances, self.ridge_, responsibilities, groups,
+                                       shrink=getattr(self, "shrink_", 0.0))
         if self.covariance == "diag":
             covariances = covariances * np.eye(z.shape[1])
         elif self.covariance == "tied":  # the pooled within-cluster covariance: each S_k weighted by its N_k
