@@ -45,6 +45,36 @@ def test_high_cardinality_is_pooled_and_still_sampled():
     assert np.isfinite(model.log_prob(data)).all()
 
 
+@pytest.mark.parametrize("name", ["independent", "copula"])
+def test_the_pooled_bucket_is_a_distribution_over_the_training_labels(name, tmp_path):
+    """5,000 IDs seen once each: a pooled label beyond the 1,000 remembered scored as if seen once
+    among the remembered ones, so the 5,000 training IDs' probabilities summed to 4.87, and a new ID
+    scored higher than a kept one."""
+    data = pd.DataFrame({"id": [f"cust_{i:06d}" for i in range(5000)]})
+    model = pl.make(name, seed=0).fit(data)
+    column = model.schema_["id"]
+    assert (column.rare_rows, column.rare_labels, len(column.rare)) == (4951, 4951, 1000)
+    scores = np.asarray(model.log_prob(data))
+    assert np.exp(scores).sum() == pytest.approx(1.0, abs=0.02)
+    new = float(model.log_prob(pd.DataFrame({"id": ["never_seen"]}))[0])
+    assert new == pytest.approx(scores[-1]) and new < scores[0]     # an unremembered training ID's share
+    model.save(tmp_path / "m.plausible")
+    back = pl.load(tmp_path / "m.plausible")
+    np.testing.assert_allclose(back.log_prob(data), scores)
+
+
+def test_a_label_outside_a_fully_remembered_bucket_is_unseen():
+    """60 labels: 49 kept, 11 pooled and all remembered, so a 61st label was never seen."""
+    data = pd.DataFrame({"c": [f"l{i}" for i in range(60)] * 3})
+    model = pl.make("independent", seed=0).fit(data)
+    assert len(model.schema_["c"].rare) == 11 and model.schema_["c"].rare_labels == 11
+    assert np.isfinite(model.log_prob(data)).all()
+    assert np.exp(model.log_prob(pd.DataFrame({"c": [f"l{i}" for i in range(60)]}))).sum() == pytest.approx(1.0)
+    with pytest.raises(SchemaError, match="never seen in training"):
+        model.log_prob(pd.DataFrame({"c": ["l99"]}))
+    assert np.isneginf(model.log_prob(pd.DataFrame({"c": ["l99", "l50"]}), unseen="impossible")[0])
+
+
 def test_point_masses_missing_and_states():
     data = mixed_table(n=500)
     layout = TableLayout.fit(data, Schema.infer(data))

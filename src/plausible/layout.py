@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .schema import NUMERIC_KINDS, Column, Schema, SchemaError, _json_label, as_float, from_float
+from .schema import NUMERIC_KINDS, Column, Schema, SchemaError, _json_label, as_float, from_float, fully_remembered
 
 VALUE = "<value>"      # state label: the cell holds a continuous value
 MISSING = "<missing>"  # label of the missing state of a nullable column
@@ -311,9 +311,9 @@ class TableLayout:
             series = data[var.column]
             present = series.notna().to_numpy()
             if column.kind in ("categorical", "boolean"):
-                if column.rare or not column.categories:
+                if (column.rare and not fully_remembered(column)) or not column.categories:
                     continue
-                known = set(column.categories)
+                known = set(column.categories) | set(column.rare or [])
                 unseen |= present & ~np.array([_json_label(v) in known for v in series.tolist()], dtype=bool)
             elif var.value_code < 0:
                 atoms = [a for a in var.labels if isinstance(a, float)]
@@ -323,15 +323,22 @@ class TableLayout:
     def rare_log_correction(self, data: pd.DataFrame) -> np.ndarray:
         """log P(label | rare bucket) for rows whose label was pooled; 0 elsewhere.
 
-        A pooled label that was not remembered (beyond MAX_RARE_REMEMBERED) counts as seen once.
+        Of the bucket's R training rows, a remembered label held n gets n / R; the pooled labels
+        not remembered (beyond MAX_RARE_REMEMBERED) share the rest equally, so the probabilities of
+        the training labels sum to one. A label never seen in training cannot be told from one of
+        those, and gets the same; where every pooled label is remembered it is unseen instead (see
+        `unseen_rows`). Model files from before R was saved: R = the remembered rows, and a label not
+        remembered counts as seen once (as those files were scored).
         """
         out = np.zeros(len(data))
         for column in self.schema.columns:
             if column.kind == "categorical" and column.rare and column.name in data:
                 counts = np.asarray(column.rare_counts, dtype=float)
-                share = dict(zip(column.rare, np.log(counts / counts.sum())))
+                rows = float(column.rare_rows or counts.sum())
+                share = dict(zip(column.rare, np.log(counts / rows)))
+                rest, others = rows - counts.sum(), (column.rare_labels or 0) - len(counts)
+                unremembered = np.log(rest / rows / others) if rest > 0 and others > 0 else -np.log(rows)
                 kept = set(column.categories)
-                unremembered = -np.log(counts.sum())
                 out += np.array([0.0 if _plain(v) in kept or pd.isna(v) else share.get(_plain(v), unremembered)
                                  for v in data[column.name]])
         return out

@@ -62,6 +62,8 @@ class Column:
     categories: list | None = None
     rare: list | None = None
     rare_counts: list | None = None
+    rare_rows: int | None = None     # rows whose label was pooled (the remembered ones and the rest)
+    rare_labels: int | None = None   # distinct pooled labels (remembered or not)
     minimum: float | None = None
     maximum: float | None = None
     dtype: str | None = None
@@ -97,6 +99,8 @@ class Column:
                  "categories": lambda v: v is None or isinstance(v, list),
                  "rare": lambda v: v is None or isinstance(v, list),
                  "rare_counts": lambda v: v is None or (isinstance(v, list) and all(whole(c) and c > 0 for c in v)),
+                 "rare_rows": lambda v: v is None or (whole(v) and v > 0),
+                 "rare_labels": lambda v: v is None or (whole(v) and v > 0),
                  "minimum": lambda v: v is None or number(v), "maximum": lambda v: v is None or number(v),
                  "dtype": lambda v: v is None or isinstance(v, str),
                  "resolution": lambda v: v in (None, "D", "s"),
@@ -109,6 +113,11 @@ class Column:
                 (column.minimum is not None and column.minimum > column.maximum):
             raise SchemaError(f"column {column.name!r}: schema range {column.minimum!r}..{column.maximum!r} is invalid")
         return column
+
+
+def fully_remembered(column: Column) -> bool:
+    """Every label pooled into the rare bucket is remembered, so any other label was never seen."""
+    return bool(column.rare) and column.rare_labels is not None and column.rare_labels <= len(column.rare)
 
 
 def _json_label(value):
@@ -259,6 +268,8 @@ def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> C
             rare = counts.iloc[keep:keep + MAX_RARE_REMEMBERED]
             column.rare = [_json_label(v) for v in rare.index]
             column.rare_counts = [int(c) for c in rare.to_numpy()]
+            pooled = counts.iloc[keep:]
+            column.rare_rows, column.rare_labels = max(int(pooled.sum()), 1), int(len(labels) - keep)
             column.ordered = False   # pooled rare labels have no place in the declared order
         elif isinstance(series.dtype, pd.CategoricalDtype):   # given back in the declared order (low <
             order = {label: k for k, label in enumerate(map(_json_label, series.dtype.categories))}  # mid < high)
@@ -360,9 +371,9 @@ def _check_values(column: Column, series: pd.Series, allow_missing_cells: bool) 
         if bad:
             raise SchemaError(f"column {column.name!r} is boolean but has values {bad[:3]}")
         return series
-    if column.rare:  # a high-cardinality column: any label outside the kept ones is a rare label
-        return series
-    known = set(column.categories or [])
+    if column.rare and not fully_remembered(column):
+        return series    # a high-cardinality column: any label outside the kept ones may be a pooled one
+    known = set(column.categories or []) | set(column.rare or [])
     unseen = [v for v in pd.unique(present) if _json_label(v) not in known]
     if unseen:
         raise SchemaError(f"column {column.name!r} has values never seen in training: {unseen[:5]}; "
