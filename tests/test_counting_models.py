@@ -29,6 +29,27 @@ def test_histogram_imputation_is_the_exact_conditional():
     np.testing.assert_allclose(frequencies[["p", "q", "r"]].to_numpy(), np.array([4, 3, 2]) / 9, atol=0.025)
 
 
+def test_histogram_imputation_of_rows_with_different_known_cells_in_one_call():
+    """Rows are grouped by which cells they know and matched by lookup (not a scan of every cell):
+    each row must still get its own exact conditional, P(unknown | known) ∝ n + α over the cells."""
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"a": rng.choice(["x", "y"], 60), "b": rng.choice(["p", "q", "r"], 60),
+                         "c": rng.choice(["u", "v"], 60)})
+    model = pl.make("histogram").fit(data)
+    queries = pd.DataFrame({"a": ["x", None, "x", "y"], "b": [None, "p", "p", "q"], "c": [None, None, None, "v"]})
+    draws = model.impute(queries, n_draws=2000, seed=1)
+    counts = data.value_counts()
+    levels = {"a": ["x", "y"], "b": ["p", "q", "r"], "c": ["u", "v"]}
+    for row in range(len(queries)):
+        known = {k: v for k, v in queries.iloc[row].items() if v is not None}
+        options = [dict(zip(levels, combo)) for combo in pd.MultiIndex.from_product(levels.values())]
+        options = [o for o in options if all(o[k] == v for k, v in known.items())]
+        weights = np.array([counts.get((o["a"], o["b"], o["c"]), 0) + 1.0 for o in options])
+        seen = pd.Series([tuple(d.iloc[row]) for d in draws]).value_counts(normalize=True)
+        observed = np.array([seen.get((o["a"], o["b"], o["c"]), 0.0) for o in options])
+        np.testing.assert_allclose(observed, weights / weights.sum(), atol=0.03)
+
+
 def test_independent_is_the_product_of_marginals():
     data = pd.DataFrame({"a": ["x", "x", "y", "y"], "b": ["p", "p", "q", "q"]})  # perfectly dependent
     model = pl.make("independent", alpha=0.0).fit(data)

@@ -25,7 +25,6 @@ from ..layout import Encoded
 from ..marginals import Bins, ColumnLevels, draw_categorical
 from ..registry import register
 
-ROW_CHUNK = 512  # rows matched against the observed cells at once when imputing
 
 
 @register
@@ -68,23 +67,61 @@ class Histogram(Model):
         return self.levels_.decode(cells, self.layout_.unknown(n), rng)
 
     def _impute(self, data: Encoded, rng) -> Encoded:
+        """Exact conditional draws: copy an agreeing training cell with probability
+        Σ_agreeing n_j / (Σ_agreeing n_j + α · #agreeing cells), else each column uniform on its allowed levels.
+
+        The cells agreeing with a row are found by a lookup, not a scan: rows are grouped by which
+        columns they pin to one level (and the allowed set of the others), and within a group the
+        training cells are keyed by their levels in the pinned columns. A scan of every training
+        cell for every row took 127 s for 20,000 rows against 100,000 training rows."""
         allowed = self.levels_.allowed(data)  # per column (N, K_c): levels that agree with the known cells
-        cells = np.zeros((len(data), len(allowed)), dtype=np.int64)
-        for start in range(0, len(data), ROW_CHUNK):
-            rows = slice(start, start + ROW_CHUNK)
-            agree = np.ones((len(cells[rows]), len(self.cells_)), dtype=bool)  # (R, M) observed cells that agree
-            for col, mask in enumerate(allowed):
-                agree &= mask[rows][:, self.cells_[:, col]]
-            # P(copy a training cell | known) = Σ_agreeing n_j / (Σ_agreeing n_j + α · #agreeing cells)
-            mass_seen = agree @ self.counts_.astype(float)
-            log_fresh = np.log(self.alpha) + sum(np.log(mask[rows].sum(axis=1)) for mask in allowed)
-            with np.errstate(divide="ignore"):
-                p_copy = np.exp(np.log(mass_seen) - np.logaddexp(np.log(mass_seen), log_fresh))
-            copy = rng.random(len(p_copy)) < p_copy
-            chunk = np.column_stack([draw_categorical(mask[rows].astype(float), rng) for mask in allowed])
-            if copy.any():
-                chunk[copy] = self.cells_[draw_categorical(agree[copy] * self.counts_[None, :].astype(float), rng)]
-            cells[rows] = chunk
+        n, columns = len(data), len(allowed)
+        single = np.column_stack([mask.sum(axis=1) == 1 for mask in allowed]) if columns else np.zeros((n, 0), bool)
+        pinned = np.column_stack([mask.argmax(axis=1) for mask in allowed]) if columns else np.zeros((n, 0), np.int64)
+        # a row's pattern: per column, -1 when pinned to one level, else the id of its allowed set
+        pattern = np.empty((n, columns), dtype=np.int64)
+        for col, mask in enumerate(allowed):
+            _, ids = np.unique(np.packbits(mask, axis=1), axis=0, return_inverse=True)
+            pattern[:, col] = np.where(single[:, col], -1, ids.ravel())
+        mass = np.zeros(n)
+        chosen = np.full(n, -1, dtype=np.int64)        # the training cell each copying row copies
+        uniform = rng.random(n)
+        copy_draw = rng.random(n)
+        log_fresh = np.log(self.alpha) + sum(np.log(mask.sum(axis=1)) for mask in allowed)
+        counts = self.counts_.astype(float)
+        _, group_of = np.unique(pattern, axis=0, return_inverse=True)
+        for group in range(int(group_of.max()) + 1 if n else 0):
+            rows = np.flatnonzero(group_of.ravel() == group)
+            first = rows[0]
+            ok = np.ones(len(self.cells_), dtype=bool)
+            for col in np.flatnonzero(~single[first]):                 # the same allowed set for the group
+                ok &= allowed[col][first][self.cells_[:, col]]
+            keys = np.flatnonzero(single[first])
+            cell_index = np.flatnonzero(ok)
+            if not cell_index.size:
+                continue
+            cell_keys = self.cells_[np.ix_(cell_index, keys)]
+            row_keys = pinned[np.ix_(rows, keys)]
+            both = np.concatenate([cell_keys, row_keys])
+            _, key_id = np.unique(both, axis=0, return_inverse=True)
+            key_id = key_id.ravel()
+            cell_key, row_key = key_id[:len(cell_index)], key_id[len(cell_index):]
+            order = np.argsort(cell_key, kind="stable")
+            sorted_cells, sorted_keys = cell_index[order], cell_key[order]
+            cumulative = np.cumsum(counts[sorted_cells])
+            totals = np.bincount(sorted_keys, counts[sorted_cells], minlength=int(key_id.max()) + 1)
+            before = np.concatenate([[0.0], np.cumsum(totals)])[:-1]
+            mass[rows] = totals[row_key]
+            hit = mass[rows] > 0
+            target = before[row_key[hit]] + uniform[rows[hit]] * totals[row_key[hit]]
+            picks = np.minimum(np.searchsorted(cumulative, target, side="right"), len(sorted_cells) - 1)
+            chosen[rows[hit]] = sorted_cells[picks]
+        with np.errstate(divide="ignore"):
+            p_copy = np.exp(np.log(mass) - np.logaddexp(np.log(mass), log_fresh))
+        copy = (copy_draw < p_copy) & (chosen >= 0)
+        cells = np.column_stack([draw_categorical(mask.astype(float), rng) for mask in allowed])
+        if copy.any():
+            cells[copy] = self.cells_[chosen[copy]]
         return self.levels_.decode(cells, data, rng)
 
     def _get_state(self):
