@@ -131,3 +131,17 @@ def test_text_in_a_synthetic_number_column_is_named():
     with pytest.raises(ValueError, match="column 'a' holds numbers in the real table"):
         evaluate(real, real.assign(a="1.5u"))
     assert "['extra']" in evaluate(real, real.assign(extra=1.0)).details["columns_note"]
+
+
+def test_a_table_labelled_0_1_is_evaluated_against_the_samples_of_its_model():
+    """A model fitted on columns 0, 1 samples columns "0", "1" (names are text); evaluate refused
+    the pair with "the synthetic table lacks columns [0, 1]"."""
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({0: rng.normal(size=200), 1: rng.normal(size=200)})
+    model = pl.make("gaussian", seed=0).fit(real)
+    synthetic = model.sample(200, seed=1)
+    assert list(synthetic.columns) == ["0", "1"]
+    result = pl.evaluate(real=real, synthetic=synthetic, model=model, target=1)
+    assert 0 <= result["marginal_fidelity"] <= 1 and np.isfinite(result["log_likelihood"])
+    with pytest.raises(ValueError, match="distinct when written as text"):
+        pl.evaluate(real=pd.DataFrame({1: [1.0, 2.0], "1": [3.0, 4.0]}), synthetic=synthetic)
