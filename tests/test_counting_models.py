@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 import plausible as pl
 from plausible import metrics
@@ -29,9 +30,13 @@ def test_histogram_imputation_is_the_exact_conditional():
     np.testing.assert_allclose(frequencies[["p", "q", "r"]].to_numpy(), np.array([4, 3, 2]) / 9, atol=0.025)
 
 
-def test_histogram_imputation_of_rows_with_different_known_cells_in_one_call():
-    """Rows are grouped by which cells they know and matched by lookup (not a scan of every cell):
-    each row must still get its own exact conditional, P(unknown | known) ∝ n + α over the cells."""
+@pytest.mark.parametrize("lookup_group", [1, 10**9])   # every row looked up; every row scanned
+def test_histogram_imputation_of_rows_with_different_known_cells_in_one_call(lookup_group, monkeypatch):
+    """Rows sharing a gap pattern are matched to the training cells by lookup, the others by a scan
+    of every cell: either way each row gets its own exact conditional, P(unknown | known) ∝ n + α."""
+    from plausible.ladder import histogram
+
+    monkeypatch.setattr(histogram, "LOOKUP_GROUP", lookup_group)
     rng = np.random.default_rng(3)
     data = pd.DataFrame({"a": rng.choice(["x", "y"], 60), "b": rng.choice(["p", "q", "r"], 60),
                          "c": rng.choice(["u", "v"], 60)})

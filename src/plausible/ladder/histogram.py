@@ -25,6 +25,9 @@ from ..layout import Encoded
 from ..marginals import Bins, ColumnLevels, draw_categorical
 from ..registry import register
 
+ROW_CHUNK = 512    # rows matched against every training cell at once (rows of rare gap patterns)
+LOOKUP_GROUP = 16  # rows sharing a gap pattern from which the cells are looked up instead of scanned
+
 
 
 @register
@@ -89,9 +92,23 @@ class Histogram(Model):
         copy_draw = rng.random(n)
         log_fresh = np.log(self.alpha) + sum(np.log(mask.sum(axis=1)) for mask in allowed)
         counts = self.counts_.astype(float)
-        _, group_of = np.unique(pattern, axis=0, return_inverse=True)
-        for group in range(int(group_of.max()) + 1 if n else 0):
-            rows = np.flatnonzero(group_of.ravel() == group)
+        _, group_of, group_size = np.unique(pattern, axis=0, return_inverse=True, return_counts=True)
+        group_of = group_of.ravel()
+        # rows whose pattern few others share are scanned against every cell (a lookup per group
+        # would cost more: 300 rows with 300 different patterns of gaps took 3.9 s instead of 0.3 s)
+        scanned = np.flatnonzero(group_size[group_of] < LOOKUP_GROUP) if n else np.zeros(0, np.int64)
+        for begin in range(0, len(scanned), ROW_CHUNK):
+            rows = scanned[begin:begin + ROW_CHUNK]
+            agree = np.ones((len(rows), len(self.cells_)), dtype=bool)          # (R, M) cells that agree
+            for col, mask in enumerate(allowed):
+                agree &= mask[rows][:, self.cells_[:, col]]
+            cumulative = np.cumsum(agree * counts[None, :], axis=1)
+            mass[rows] = cumulative[:, -1] if len(self.cells_) else 0.0
+            target = uniform[rows] * mass[rows]
+            chosen[rows] = np.where(mass[rows] > 0, np.minimum((cumulative <= target[:, None]).sum(axis=1),
+                                                               len(self.cells_) - 1), -1)
+        for group in np.flatnonzero(group_size >= LOOKUP_GROUP):
+            rows = np.flatnonzero(group_of == group)
             first = rows[0]
             ok = np.ones(len(self.cells_), dtype=bool)
             for col in np.flatnonzero(~single[first]):                 # the same allowed set for the group
