@@ -269,13 +269,14 @@ VALIDATION_CHUNK = 8192   # validation rows per forward pass: bounded memory on 
 def _validation_loss(module: nn.Module, loss_fn, valid: torch.Tensor, generator: torch.Generator) -> float:
     """The mean loss over the validation rows, in chunks of VALIDATION_CHUNK rows (the loss is a mean
     over its batch, so chunk means are weighted by their rows)."""
-    if len(valid) <= VALIDATION_CHUNK:
-        return float(loss_fn(module, valid, generator))
-    total = 0.0
-    for begin in range(0, len(valid), VALIDATION_CHUNK):
-        chunk = valid[begin:begin + VALIDATION_CHUNK]
-        total += float(loss_fn(module, chunk, generator)) * len(chunk)
-    return total / len(valid)
+    with torch.no_grad():
+        if len(valid) <= VALIDATION_CHUNK:
+            return float(loss_fn(module, valid, generator))
+        total = 0.0
+        for begin in range(0, len(valid), VALIDATION_CHUNK):
+            chunk = valid[begin:begin + VALIDATION_CHUNK]
+            total += float(loss_fn(module, chunk, generator)) * len(chunk)
+        return total / len(valid)
 
 
 class _Loss(nn.Module):
