@@ -288,11 +288,29 @@ def test_a_series_that_cannot_be_forecast_stops_the_table_or_is_skipped_by_choic
     path = tmp_path / "stores.csv"
     frame.to_csv(path, index=False)
     assert main(["forecast", str(path), "--horizon", "5", "--paths", "10", "--model", "gaussian",
-                 "--out", str(tmp_path / "paths.csv"), "--on-error", "skip"]) == 0
+                 "--out", str(tmp_path / "paths.csv"), "--on-error", "skip", "--jobs", "2"]) == 0
     said = capsys.readouterr()
     assert "for 2 series" in said.out and "skipped 1 series that could not be forecast: 'b'" in said.out
     assert "series 'b' skipped" in said.err
     assert sorted(pd.read_csv(tmp_path / "paths.csv")["id"].unique()) == ["a", "c"]
+
+
+def test_several_series_forecast_in_parallel_processes_give_the_same_paths(tmp_path):
+    rng = np.random.default_rng(5)
+    frame = pd.concat([pd.DataFrame({"id": key, "time": pd.date_range("2020-01-01", periods=n, freq="D"),
+                                     "value": rng.standard_normal(n).cumsum()})
+                       for key, n in [("a", 60), ("b", 8), ("c", 50), ("d", 40)]], ignore_index=True)
+    with pytest.warns(UserWarning) as alone:
+        one = pl.forecast(frame, horizon=5, n_paths=10, model="gaussian", on_error="skip")
+    with pytest.warns(UserWarning) as together:
+        two = pl.forecast(frame, horizon=5, n_paths=10, model="gaussian", on_error="skip", n_jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert one.attrs == two.attrs and list(two.attrs["skipped"]) == ["b"]
+    assert sorted(str(w.message) for w in alone) == sorted(str(w.message) for w in together)  # none lost
+    with pytest.raises(ValueError, match="series 'b': the series is too short"):
+        pl.forecast(frame, horizon=5, n_paths=10, model="gaussian", n_jobs=2)
+    with pytest.raises(ValueError, match="n_jobs must be a positive whole number or -1"):
+        pl.forecast(frame, horizon=5, n_jobs=0)
 
 
 def test_errors_speak_to_the_user():

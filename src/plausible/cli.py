@@ -210,6 +210,9 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
     forecast.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
     forecast.add_argument("--seed", type=int, default=0)
+    forecast.add_argument("--jobs", type=int, default=1, metavar="N",
+                          help="with several series: processes forecasting series side by side (default 1; -1: one "
+                               "per CPU); the paths are the same for any N")
     forecast.add_argument("--on-error", default="raise", choices=["raise", "skip"],
                           help="with several series: raise (default) stops at the first series that cannot be "
                                "forecast; skip leaves it out with a warning and forecasts the rest")
@@ -592,7 +595,7 @@ def _forecast(args) -> str:
     table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
                      window=args.window, season=args.season, difference=_difference(args.difference),
                      errors=args.errors, spread=args.spread, id_column=args.id_column, time_column=args.time_column,
-                     value_column=args.value_column, on_error=args.on_error)
+                     value_column=args.value_column, on_error=args.on_error, n_jobs=args.jobs)
     write_table(table, args.out)
     plot = args.plot or str(Path(args.out).with_suffix(".png"))
     skipped = table.attrs.get("skipped", {})

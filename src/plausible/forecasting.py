@@ -802,7 +802,7 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
              params: dict | None = None, time_budget: float | None = None, strategy: str = "direct",
              seasonality: str = "auto", errors: str = "auto", spread: str = "model", id_column: str = "id",
              time_column: str = "time", value_column: str = "value", progress: bool | None = None,
-             on_error: str = "raise"):
+             on_error: str = "raise", n_jobs: int = 1):
     """Sample `n_paths` future paths of `horizon` steps from P(future | past).
 
     `series`: a 1-D array, list or pandas Series (a DatetimeIndex tells the season) -> an array of
@@ -824,7 +824,9 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
     hyperparameters; `time_budget`: seconds of training for deep models. The module docstring says
     how each is decided. `on_error` (tables of several series): "raise" (default) stops at the first
     series that cannot be forecast, naming it; "skip" leaves such series out with a warning and
-    lists them, with the reason, in `.attrs["skipped"]` (an error if every series fails).
+    lists them, with the reason, in `.attrs["skipped"]` (an error if every series fails). `n_jobs`
+    (tables of several series): processes that forecast series side by side (-1: one per CPU); each
+    series has its own seed, so the paths are the same for any n_jobs.
     """
     import pandas as pd
 
@@ -837,7 +839,7 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
     if not isinstance(series, pd.DataFrame):
         values, index = _as_series(series)
         return forecast_one(values, index=index, **options).paths
-    return _forecast_frame(series, id_column, time_column, value_column, progress, options, on_error)
+    return _forecast_frame(series, id_column, time_column, value_column, progress, options, on_error, n_jobs)
 
 
 def _split_frame(frame, id_column: str, time_column: str, value_column: str):
@@ -983,8 +985,40 @@ def series_seed(seed: int, number: int) -> int:
     return int(np.random.SeedSequence([int(seed), number]).generate_state(1)[0])
 
 
-def _forecast_frame(frame, id_column, time_column, value_column, progress, options, on_error: str = "raise"):
+def _forecast_series(task) -> tuple:
+    """One series of a table (a worker's job): (paths or None, model or None, [(warning text,
+    category)], (error is a ValueError, error text) or None). Warnings and errors travel back as
+    values so a worker process loses none of them."""
+    import pandas as pd
+
+    number, values, times, options, on_error = task
+    index = pd.DatetimeIndex(times) if times is not None and pd.api.types.is_datetime64_any_dtype(times) else None
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        try:
+            result = forecast_one(values, index=index, **{**options, "seed": series_seed(options["seed"], number)})
+            outcome = (result.paths, result.model, None)
+        except Exception as error:       # noqa: BLE001 (the caller raises or skips, as on_error says)
+            if on_error == "raise" and not isinstance(error, ValueError):
+                raise                    # a bug, not bad input: its own type and traceback
+            text = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+            outcome = (None, None, (isinstance(error, ValueError), text))
+    return outcome[0], outcome[1], [(str(w.message), w.category) for w in said], outcome[2]
+
+
+def _check_jobs(n_jobs) -> int:
+    """n_jobs as a number of processes: a positive whole number, or -1 for every CPU."""
+    import os
+
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not (n_jobs >= 1 or n_jobs == -1):
+        raise ValueError(f"n_jobs must be a positive whole number or -1 (every CPU), got {n_jobs!r}")
+    return (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
+
+
+def _forecast_frame(frame, id_column, time_column, value_column, progress, options, on_error: str = "raise",
+                    n_jobs: int = 1):
     import sys
+    from concurrent.futures import ProcessPoolExecutor
 
     import pandas as pd
     from tqdm.auto import tqdm
@@ -992,36 +1026,38 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
     series, value_column = _split_frame(frame, id_column, time_column, value_column)
     horizon, n_paths = options["horizon"], options["n_paths"]
     show = progress if progress is not None else (sys.stderr.isatty() and len(series) > 1)
+    mode = "raise" if len(series) == 1 else on_error
+    tasks = [(number, values, times, options, mode) for number, (_, values, times) in enumerate(series)]
+    jobs = min(_check_jobs(n_jobs), len(series))
+    # series are independent and each has its own seed (series_seed): the same paths for any n_jobs
+    executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    results = executor.map(_forecast_series, tasks) if executor else map(_forecast_series, tasks)
     pieces, chosen, skipped = [], {}, {}
-    for number, (key, values, times) in enumerate(tqdm(series, desc="forecast", unit="series", disable=not show,
-                                                       leave=False)):
-        index = pd.DatetimeIndex(times) if times is not None and pd.api.types.is_datetime64_any_dtype(times) else None
-        try:
-            with warnings.catch_warnings(record=True) as said:
-                warnings.simplefilter("always")
-                result = forecast_one(values, index=index, **{**options, "seed": series_seed(options["seed"], number)})
-            for warning in said:   # each series' warnings name the series they are about
-                text = f"series {key!r}: {warning.message}" if key is not None else str(warning.message)
-                warnings.warn(text, warning.category, stacklevel=3)
-            paths, chosen[key] = result.paths, result.model
-        except Exception as error:
-            if on_error == "raise" or len(series) == 1:
-                if not isinstance(error, ValueError):
-                    raise
-                raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
-            reason = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
-            skipped[key] = reason
-            warnings.warn(f"series {key!r} skipped: {reason}", UserWarning, stacklevel=3)
-            continue
-        piece = {"step": np.tile(np.arange(1, horizon + 1), n_paths), "path": np.repeat(np.arange(n_paths), horizon),
-                 "value": paths.ravel()}
-        upcoming = future_times(times, horizon)
-        if upcoming is not None:
-            piece["time"] = np.tile(np.asarray(upcoming), n_paths)
-        piece = pd.DataFrame(piece)
-        if key is not None:
-            piece.insert(0, "id", key)
-        pieces.append(piece)
+    try:
+        for (key, _, times), (paths, used, said, failure) in zip(series, tqdm(
+                results, total=len(series), desc="forecast", unit="series", disable=not show, leave=False)):
+            for text, category in said:   # each series' warnings name the series they are about
+                warnings.warn(f"series {key!r}: {text}" if key is not None else text, category, stacklevel=3)
+            if failure is not None:
+                _, reason = failure
+                if mode == "raise":
+                    raise ValueError(f"series {key!r}: {reason}" if key is not None else reason)
+                skipped[key] = reason
+                warnings.warn(f"series {key!r} skipped: {reason}", UserWarning, stacklevel=3)
+                continue
+            chosen[key] = used
+            piece = {"step": np.tile(np.arange(1, horizon + 1), n_paths),
+                     "path": np.repeat(np.arange(n_paths), horizon), "value": paths.ravel()}
+            upcoming = future_times(times, horizon)
+            if upcoming is not None:
+                piece["time"] = np.tile(np.asarray(upcoming), n_paths)
+            piece = pd.DataFrame(piece)
+            if key is not None:
+                piece.insert(0, "id", key)
+            pieces.append(piece)
+    finally:
+        if executor:
+            executor.shutdown(wait=True, cancel_futures=True)
     if not pieces:
         raise ValueError(f"no series could be forecast; the first failed with: {next(iter(skipped.values()))}")
     long = pd.concat(pieces, ignore_index=True)
