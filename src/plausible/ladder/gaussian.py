@@ -158,10 +158,17 @@ class Gaussian(Model):
     def _em(self, z: np.ndarray, shrink: float, start, max_iter: int | None = None):
         """EM from `start` (means (1, C), covariances (1, C, C)) to convergence, or `max_iter`
         (default: the model's) iterations; returns ((means, covariances), iterations)."""
+        import sys
+
+        from tqdm.auto import tqdm
+
         groups = patterns(z)
         means, covariances = start
         previous = -np.inf
-        for iteration in range(1, min(self.max_iter, max_iter or self.max_iter) + 1):
+        n, c = z.shape   # each iteration solves every gap pattern: about n c^3 flops, seconds on wide tables
+        show = sys.stderr.isatty() and np.isnan(z).any() and n * c ** 3 > 1e9
+        for iteration in tqdm(range(1, min(self.max_iter, max_iter or self.max_iter) + 1), desc=f"{self.name} EM",
+                              unit="iteration", disable=not show, leave=False):
             means, covariances = em_update(z, means, covariances, self.ridge_, groups=groups, shrink=shrink)
             log_likelihood = log_density(z, means, covariances, groups).sum()
             if log_likelihood - previous < TOLERANCE * len(z):
