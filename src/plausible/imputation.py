@@ -249,8 +249,6 @@ def _build(model, frame, seed, params, time_budget) -> Model:
     params = dict(params or {})
     if model == "auto" and name == "gmm":
         params["max_components"] = AUTO_COMPONENTS
-    if model == "auto" and name == "student":
-        params["transform"] = "auto"
     instance = make(name, seed=seed, **params)
     if time_budget is not None and "time_budget" in instance.params and "time_budget" not in params:
         instance.time_budget = float(time_budget)
