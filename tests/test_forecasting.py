@@ -293,6 +293,8 @@ def test_a_series_that_cannot_be_forecast_stops_the_table_or_is_skipped_by_choic
     assert "for 2 series" in said.out and "skipped 1 series that could not be forecast: 'b'" in said.out
     assert "series 'b' skipped" in said.err
     assert sorted(pd.read_csv(tmp_path / "paths.csv")["id"].unique()) == ["a", "c"]
+    assert main(["forecast", str(path), "--horizon", "5", "--out", str(tmp_path / "p.csv"), "--jobs", "0"]) != 0
+    assert "--jobs must be a positive whole number or -1" in capsys.readouterr().err
 
 
 def test_several_series_forecast_in_parallel_processes_give_the_same_paths(tmp_path):

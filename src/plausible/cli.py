@@ -591,6 +591,8 @@ def _forecast(args) -> str:
     _check_table_out(args.out)
     _check_figure_out(args.plot or str(Path(args.out).with_suffix(".png")))
     _check_counts(args)
+    if args.jobs < 1 and args.jobs != -1:
+        raise ValueError(f"--jobs must be a positive whole number or -1 (one per CPU), got {args.jobs}")
     frame, series = _series_frames(args, quiet=True)       # (forecast itself warns about the same table)
     table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
                      window=args.window, season=args.season, difference=_difference(args.difference),
