@@ -210,8 +210,8 @@ def render(store: dict, meta: dict) -> str:
               "`uncertainty='auto'` does for it on tables up to 5,000 rows); `NAME+fitted` draws every completion from "
               "the one fitted model. Deep models (autoregressive, diffusion) trained for `time_budget` = 30 s. gmm ran with "
               "`max_components=3`, as `auto` uses it. `auto` is `pl.impute(df)` as a user calls it: the model "
-              "`choose_model` picks, with the settings it gives it (student with `transform='auto'`, gmm with "
-              "`max_components=3`).", ""]
+              "`choose_model` picks, with the settings it gives it (gmm with `max_components=3`; gaussian and student "
+              "with their default `transform='auto'`).", ""]
     if table.empty:
         return "\n".join(lines + ["(no results)", END])
     targets = []
