@@ -277,6 +277,7 @@ def impute_values(values: np.ndarray, active: np.ndarray, center: np.ndarray, sc
 
 FEW_ROWS_PER_COLUMN = 2   # fewer rows than this per continuous column: a covariance is barely determined
 WIDE_COLUMNS = 100        # this many continuous columns or more: no cross-validated search (minutes)
+MAX_LW_LAMBDA = 1e3       # Ledoit-Wolf delta -> 1 (no usable correlation): correlations divided by a thousand
 
 
 def few_rows(n: int, c: int) -> bool:
@@ -298,7 +299,18 @@ def ledoit_wolf_lambda(z: np.ndarray) -> float:
     return float(min(delta / max(1.0 - delta, 1e-12), MAX_LW_LAMBDA))
 
 
-MAX_LW_LAMBDA = 1e3        # delta -> 1 (no usable correlation): correlations divided by a thousand
+
+def em_iterations(z: np.ndarray, iterations: int, description: str):
+    """range(1, iterations + 1), with a progress bar on a terminal when the table has gaps and each
+    iteration is heavy: every gap pattern is solved, about n c^3 flops (1,000 x 150 with 10% gaps:
+    2.5 s an iteration)."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    n, c = z.shape
+    show = sys.stderr.isatty() and n * c ** 3 > 1e9 and bool(np.isnan(z).any())
+    return tqdm(range(1, iterations + 1), desc=description, unit="iteration", disable=not show, leave=False)
 
 
 def _cholesky_rows(matrices: np.ndarray) -> np.ndarray:

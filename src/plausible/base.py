@@ -31,7 +31,7 @@ import pandas as pd
 from . import __version__
 from .io import make_public
 from .layout import Encoded, TableLayout, restore_dtypes
-from .schema import NUMERIC_KINDS, Schema, SchemaError, from_float
+from .schema import NUMERIC_KINDS, Schema, SchemaError, from_float, text_names
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -428,12 +428,7 @@ def load(path) -> Model:
 # ---------------------------------------------------------------------- small helpers
 def _as_frame(data, names: list[str] | None = None) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
-        if not all(isinstance(name, str) for name in data.columns):   # pd.DataFrame(array): 0, 1, 2, ...
-            names = [str(name) for name in data.columns]
-            if len(set(names)) != len(names):
-                raise SchemaError(f"column names must stay distinct when written as text; got {list(data.columns)!r}")
-            data = data.set_axis(names, axis=1)
-        return data, "dataframe"
+        return text_names(data), "dataframe"       # pd.DataFrame(array): 0, 1, 2, ... -> "0", "1", "2", ...
     if isinstance(data, np.ndarray):
         if data.ndim != 2:
             raise SchemaError(f"expected a 2-D array (rows x columns), got shape {data.shape}")

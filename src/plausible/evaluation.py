@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
+from .schema import text_names
 
 
 @dataclass(frozen=True)
@@ -78,16 +79,6 @@ def _bootstrap_ratio(numerator: np.ndarray, denominator: float, summary, rng, dr
     return float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))
 
 
-def _text_names(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with its column labels as text, as models name them (0 -> "0")."""
-    if all(isinstance(name, str) for name in frame.columns):
-        return frame
-    names = [str(name) for name in frame.columns]
-    if len(set(names)) != len(names):
-        raise ValueError(f"column names must stay distinct when written as text; got {list(frame.columns)!r}")
-    return frame.set_axis(names, axis=1)
-
-
 def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | None = None, model=None,
              target: str | None = None, truth: pd.DataFrame | str | None = None, seed: int = 0) -> Evaluation:
     """Compare synthetic rows with real held-out rows; see `METRICS` for every key and direction.
@@ -99,9 +90,9 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
     if not isinstance(real, pd.DataFrame) or not isinstance(synthetic, pd.DataFrame):
         raise TypeError("real and synthetic must be pandas DataFrames")
     # column names are text throughout (a model fitted on columns 0, 1 samples columns "0", "1")
-    real, synthetic = _text_names(real), _text_names(synthetic)
+    real, synthetic = text_names(real), text_names(synthetic)
     if isinstance(train, pd.DataFrame):
-        train = _text_names(train)
+        train = text_names(train)
     if target is not None and not isinstance(target, str):
         target = str(target)
     missing = [c for c in real.columns if c not in synthetic.columns]

@@ -987,8 +987,8 @@ def series_seed(seed: int, number: int) -> int:
 
 def _forecast_series(task) -> tuple:
     """One series of a table (a worker's job): (paths or None, model or None, [(warning text,
-    category)], (error is a ValueError, error text) or None). Warnings and errors travel back as
-    values so a worker process loses none of them."""
+    category)], the error's text or None). Warnings and input errors travel back as values so a
+    worker process loses none of them; any other error is raised when `on_error` is "raise"."""
     import pandas as pd
 
     number, values, times, options, on_error = task
@@ -1002,7 +1002,7 @@ def _forecast_series(task) -> tuple:
             if on_error == "raise" and not isinstance(error, ValueError):
                 raise                    # a bug, not bad input: its own type and traceback
             text = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
-            outcome = (None, None, (isinstance(error, ValueError), text))
+            outcome = (None, None, text)
     return outcome[0], outcome[1], [(str(w.message), w.category) for w in said], outcome[2]
 
 
@@ -1039,11 +1039,10 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
             for text, category in said:   # each series' warnings name the series they are about
                 warnings.warn(f"series {key!r}: {text}" if key is not None else text, category, stacklevel=3)
             if failure is not None:
-                _, reason = failure
                 if mode == "raise":
-                    raise ValueError(f"series {key!r}: {reason}" if key is not None else reason)
-                skipped[key] = reason
-                warnings.warn(f"series {key!r} skipped: {reason}", UserWarning, stacklevel=3)
+                    raise ValueError(f"series {key!r}: {failure}" if key is not None else failure)
+                skipped[key] = failure
+                warnings.warn(f"series {key!r} skipped: {failure}", UserWarning, stacklevel=3)
                 continue
             chosen[key] = used
             piece = {"step": np.tile(np.arange(1, horizon + 1), n_paths),

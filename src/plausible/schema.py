@@ -115,6 +115,17 @@ class Column:
         return column
 
 
+def text_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its column labels as text, as models name columns (pd.DataFrame(array)'s 0, 1,
+    ... become "0", "1", ...); SchemaError when two labels would share a text."""
+    if all(isinstance(name, str) for name in frame.columns):
+        return frame
+    names = [str(name) for name in frame.columns]
+    if len(set(names)) != len(names):
+        raise SchemaError(f"column names must stay distinct when written as text; got {list(frame.columns)!r}")
+    return frame.set_axis(names, axis=1)
+
+
 def fully_remembered(column: Column) -> bool:
     """Every label pooled into the rare bucket is remembered, so any other label was never seen."""
     return bool(column.rare) and column.rare_labels is not None and column.rare_labels <= len(column.rare)

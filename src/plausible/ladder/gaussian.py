@@ -67,8 +67,8 @@ import copy
 import numpy as np
 from scipy.stats import invwishart
 
-from .._gaussian import (em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density, patterns, sample_missing,
-                         standardization)
+from .._gaussian import (em_iterations, em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density, patterns,
+                         sample_missing, standardization)
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import dirichlet, draw_categorical, laplace
@@ -163,17 +163,10 @@ class Gaussian(Model):
     def _em(self, z: np.ndarray, shrink: float, start, max_iter: int | None = None):
         """EM from `start` (means (1, C), covariances (1, C, C)) to convergence, or `max_iter`
         (default: the model's) iterations; returns ((means, covariances), iterations)."""
-        import sys
-
-        from tqdm.auto import tqdm
-
         groups = patterns(z)
         means, covariances = start
         previous = -np.inf
-        n, c = z.shape   # each iteration solves every gap pattern: about n c^3 flops, seconds on wide tables
-        show = sys.stderr.isatty() and np.isnan(z).any() and n * c ** 3 > 1e9
-        for iteration in tqdm(range(1, min(self.max_iter, max_iter or self.max_iter) + 1), desc=f"{self.name} EM",
-                              unit="iteration", disable=not show, leave=False):
+        for iteration in em_iterations(z, min(self.max_iter, max_iter or self.max_iter), "gaussian EM"):
             means, covariances = em_update(z, means, covariances, self.ridge_, groups=groups, shrink=shrink)
             log_likelihood = log_density(z, means, covariances, groups).sum()
             if log_likelihood - previous < TOLERANCE * len(z):

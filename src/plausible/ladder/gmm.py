@@ -161,7 +161,7 @@ class GaussianMixture(Model):
             counts = np.bincount(cells, responsibilities.ravel(), var.cardinality * size).reshape(var.cardinality, size)
             probs.append(laplace(counts.T, self.alpha))
         means, covariances = em_update(z, current.means, current.covariances, self.ridge_, responsibilities, groups,
-                                       shrink=getattr(self, "shrink_", 0.0))
+                                       shrink=self.shrink_)
         if self.covariance == "diag":
             covariances = covariances * np.eye(z.shape[1])
         elif self.covariance == "tied":  # the pooled within-cluster covariance: each S_k weighted by its N_k

@@ -29,7 +29,6 @@ ROW_CHUNK = 512    # rows matched against every training cell at once (rows of r
 LOOKUP_GROUP = 16  # rows sharing a gap pattern from which the cells are looked up instead of scanned
 
 
-
 @register
 class Histogram(Model):
     name = "histogram"
@@ -73,10 +72,12 @@ class Histogram(Model):
         """Exact conditional draws: copy an agreeing training cell with probability
         Σ_agreeing n_j / (Σ_agreeing n_j + α · #agreeing cells), else each column uniform on its allowed levels.
 
-        The cells agreeing with a row are found by a lookup, not a scan: rows are grouped by which
-        columns they pin to one level (and the allowed set of the others), and within a group the
-        training cells are keyed by their levels in the pinned columns. A scan of every training
-        cell for every row took 127 s for 20,000 rows against 100,000 training rows."""
+        Rows are grouped by their gap pattern: which columns they pin to one level, and the allowed
+        set of the others. A group of LOOKUP_GROUP rows or more looks its agreeing cells up (the
+        training cells keyed by their levels in the pinned columns); rarer patterns are scanned
+        against every cell in ROW_CHUNK-row blocks. Scanning alone took 127 s for 20,000 rows of
+        3 patterns against 100,000 training rows (now 3.4 s); lookups alone took 3.9 s for 300 rows
+        of 300 patterns (the scan: 0.3 s)."""
         allowed = self.levels_.allowed(data)  # per column (N, K_c): levels that agree with the known cells
         n, columns = len(data), len(allowed)
         single = np.column_stack([mask.sum(axis=1) == 1 for mask in allowed]) if columns else np.zeros((n, 0), bool)

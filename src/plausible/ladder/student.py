@@ -46,7 +46,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import gammaln
 
-from .._gaussian import em_update, log_density, mahalanobis, patterns, sample_missing
+from .._gaussian import em_iterations, em_update, log_density, mahalanobis, patterns, sample_missing
 from ..base import Param
 from ..layout import Encoded
 from ..registry import register
@@ -103,10 +103,6 @@ class Student(Gaussian):
 
     def _em(self, z: np.ndarray, shrink: float, start, max_iter: int | None = None):
         """ECME from `start` (module doc); sets `dof_` and returns ((means, covariances), iterations)."""
-        import sys
-
-        from tqdm.auto import tqdm
-
         groups = patterns(z)
         means, covariances = start
         n = len(z)
@@ -115,9 +111,7 @@ class Student(Gaussian):
         previous = -np.inf
         ones, total = np.ones((n, 1)), np.array([float(n)])
         delta = mahalanobis(z, means[0], covariances[0], groups)       # then carried from each M-step
-        show = sys.stderr.isatty() and np.isnan(z).any() and n * z.shape[1] ** 3 > 1e9   # as gaussian's EM
-        for iteration in tqdm(range(1, min(self.max_iter, max_iter or self.max_iter) + 1), desc="student ECME",
-                              unit="iteration", disable=not show, leave=False):
+        for iteration in em_iterations(z, min(self.max_iter, max_iter or self.max_iter), "student ECME"):
             weights = ((dof + p) / (dof + delta))[:, None]
             means, covariances = em_update(z, means, covariances, self.ridge_, weights=weights, groups=groups,
                                            shrink=shrink, spread_weights=ones, denominator=total)
