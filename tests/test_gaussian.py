@@ -1,4 +1,7 @@
 """gaussian: imputations follow the closed-form conditional; log_prob is the marginal normal density."""
+import io
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,10 +112,11 @@ def test_rare_gap_patterns_batched_through_the_precision_agree_with_the_grouped_
     weights = rng.dirichlet(np.ones(K), size=len(x))
     ridge = np.full(C, 1e-6)
     results = {}
-    for mode, minimum in (("grouped", 1), ("batched", 10**9)):
+    for mode, minimum, entries in (("grouped", 1, 1 << 22), ("batched", 10**9, 1 << 22), ("small", 10**9, 40)):
         monkeypatch.setattr(_gaussian, "MIN_GROUP", minimum)
+        monkeypatch.setattr(_gaussian, "BATCH_ENTRIES", entries)   # "small": 4-row batches, blocks cut to 1-2 rows
         groups = _gaussian.patterns(x)
-        assert (groups[-1].present.ndim == 2) == (mode == "batched")
+        assert (groups[-1].present.ndim == 2) == (mode != "grouped")
         draws = np.stack([_gaussian.sample_missing(x, means, covariances, np.zeros(len(x), int),
                                                    np.random.default_rng(s), groups) for s in range(400)])
         results[mode] = (_gaussian.log_density(x, means, covariances, groups),
@@ -127,6 +131,10 @@ def test_rare_gap_patterns_batched_through_the_precision_agree_with_the_grouped_
     error = np.sqrt(2 / len(batched_draws)) * grouped_draws.std(0)   # sd of a difference of two MC means
     assert (np.abs(batched_draws.mean(0) - grouped_draws.mean(0)) <= 5 * error + 1e-12).all()
     np.testing.assert_allclose(batched_draws.std(0), grouped_draws.std(0), rtol=0.25, atol=1e-12)
+    small_density, small_update, small_draws = results["small"]   # the same numbers, cut differently
+    np.testing.assert_allclose(small_density, batched_density, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(small_update[1], batched_update[1], atol=1e-12)
+    np.testing.assert_allclose(small_draws, batched_draws, atol=1e-12)
 
 
 def test_shrinkage_divides_every_correlation_and_keeps_the_variances():
@@ -274,3 +282,20 @@ def test_fewer_rows_than_columns_give_a_usable_density_of_new_rows(name):
     assert np.mean(model.log_prob(fresh)) > 1.2 * truth
     if name != "gmm":
         assert 0 < model.shrinkage_ < 1e3
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_em_shows_a_progress_bar_on_a_terminal_only_when_iterations_are_heavy(monkeypatch):
+    from plausible import _gaussian
+
+    data = correlated_table(300, seed=3)
+    gappy = data.mask(np.random.default_rng(0).random(data.shape) < 0.2)
+    for table, threshold, expected in ((gappy, 0, True), (gappy, 1e9, False), (data, 0, False)):
+        monkeypatch.setattr(_gaussian, "EM_BAR_FLOPS", threshold)
+        monkeypatch.setattr(sys, "stderr", _Terminal())
+        pl.make("gaussian", shrinkage=0.1).fit(table)
+        assert ("gaussian EM" in sys.stderr.getvalue()) == expected
