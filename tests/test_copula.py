@@ -172,3 +172,32 @@ def test_gaps_at_random_do_not_wash_out_the_correlation():
     b = np.stack([d["b"].to_numpy() for d in draws])
     np.testing.assert_allclose(b.mean(axis=0), [1.2, -1.2], atol=0.15)   # E[b | a] = 0.8 a
     np.testing.assert_allclose(b.std(axis=0), 0.6, atol=0.1)              # sqrt(1 - 0.8²)
+
+
+def test_imputation_in_pattern_chunks_draws_from_the_same_conditionals(monkeypatch):
+    """A wide table with a gap in every row has a matrix stack per gap pattern; the patterns are
+    imputed a chunk at a time. One pattern per chunk must draw from the same conditionals."""
+    from plausible.ladder import copula
+
+    rng = np.random.default_rng(13)
+    z = rng.multivariate_normal(np.zeros(3), 0.3 * np.eye(3) + 0.7, size=3000)
+    data = pd.DataFrame({"x": z[:, 0], "y": np.exp(z[:, 1]), "side": np.where(z[:, 2] > 0, "up", "down")})
+    model = pl.make("copula", seed=0).fit(data)
+    holes = pd.DataFrame({"x": np.tile([1.0, np.nan, -0.5], 3000), "y": np.nan,
+                          "side": np.tile(["up", "down", None], 3000)})
+    draws = {}
+    for entries in (copula.PATTERN_ENTRIES, 1):
+        monkeypatch.setattr(copula, "PATTERN_ENTRIES", entries)
+        draws[entries] = model.impute(holes, n_draws=1, seed=14)[0]
+    whole, chunked = draws[copula.PATTERN_ENTRIES], draws[1]
+    assert chunked["x"].notna().all() and (chunked.loc[holes["x"].notna(), "x"] == holes["x"].dropna()).all()
+    for pattern in range(3):
+        rows = np.arange(pattern, len(holes), 3)
+        for column in ("x", "y"):
+            a, b = np.log(whole[column].iloc[rows]) if column == "y" else whole[column].iloc[rows], \
+                np.log(chunked[column].iloc[rows]) if column == "y" else chunked[column].iloc[rows]
+            if a.std() == 0:
+                continue
+            error = np.sqrt(2 / len(rows)) * a.std()
+            assert abs(a.mean() - b.mean()) < 5 * error, f"pattern {pattern}, {column}: {a.mean():.3f} vs {b.mean():.3f}"
+            assert abs(a.std() / b.std() - 1) < 0.1, f"pattern {pattern}, {column}: sd {a.std():.3f} vs {b.std():.3f}"

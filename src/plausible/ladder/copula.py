@@ -70,6 +70,7 @@ from ..registry import register
 U_CLIP = 1e-9             # continuous cells keep u in [U_CLIP, 1 − U_CLIP], so |z| < 6
 QMC_SHIFT_SEED = 0        # the lattice's random shift is fixed: log_prob is deterministic
 QMC_CHUNK = 1 << 15       # rows × points evaluated at once by the Genz estimator
+PATTERN_ENTRIES = 1 << 24  # imputing: gap patterns per chunk x J x J Gibbs weights held at once (128 MiB)
 EM_ITERATIONS, EM_TOLERANCE = 200, 1e-6   # the correlation with gaps: EM steps at most, nats per row
 P_FLOOR, P_CEILING = 1e-300, 1.0 - 2.0 ** -53   # Φ⁻¹ stays finite between these
 
@@ -284,30 +285,51 @@ class Copula(Model):
         z[confined] = _truncated_normal(lower[confined], upper[confined], rng.random(confined.sum()))[0]
         patterns, group = np.unique(free, axis=0, return_inverse=True)
         group = group.ravel()
-        weights, scales = np.zeros((len(patterns), width, width)), np.ones((len(patterns), width))
-        gains, chols = np.zeros_like(weights), np.zeros_like(weights)
-        R = self.correlation_
-        for p, pattern in enumerate(patterns):
-            F, K = np.flatnonzero(pattern), np.flatnonzero(~pattern)
-            precision = np.linalg.inv(R[np.ix_(K, K)])
-            diagonal = np.diag(precision)
-            weights[p][np.ix_(K, K)] = -precision / diagonal[:, None] + np.eye(len(K))   # zero diagonal
-            scales[p, K] = 1 / np.sqrt(diagonal)
-            gain = R[np.ix_(F, K)] @ precision                                         # R_FK R_KK⁻¹
-            gains[p][np.ix_(F, K)] = gain
-            chols[p][np.ix_(F, F)] = np.linalg.cholesky(R[np.ix_(F, F)] - gain @ R[np.ix_(K, F)])
-        columns = [np.flatnonzero(confined[:, j]) for j in range(width)]
-        for _ in range(self.gibbs_sweeps if confined.any() else 0):
-            for j, rows in enumerate(columns):
-                if rows.size:
-                    mean = np.einsum("nk,nk->n", weights[group[rows], j], z[rows])
-                    scale = scales[group[rows], j]
-                    draw = _truncated_normal((lower[rows, j] - mean) / scale, (upper[rows, j] - mean) / scale,
-                                             rng.random(rows.size))[0]
-                    z[rows, j] = mean + scale * draw
-        noise = rng.standard_normal(z.shape)
-        z = z + np.einsum("nij,nj->ni", gains[group], z) + np.einsum("nij,nj->ni", chols[group], noise)
+        per_chunk = max(1, PATTERN_ENTRIES // (width * width))     # patterns whose matrices are held at once
+        for first in range(0, len(patterns), per_chunk):
+            chunk = np.flatnonzero((group >= first) & (group < first + per_chunk))
+            z[chunk] = self._impute_patterns(z[chunk], group[chunk] - first, patterns[first:first + per_chunk],
+                                             lower[chunk], upper[chunk], confined[chunk], rng)
         return self._to_cells(z, data)
+
+    def _impute_patterns(self, z, group, patterns, lower, upper, confined, rng):
+        """z with its confined cells Gibbs-sampled and its free cells drawn, for rows whose free
+        cells F follow `patterns[group]`, the others K. Through the precision L = R⁻¹, inverted
+        once: z_F | z_K ~ N(−S L_FK z_K, S) with S = (L_FF)⁻¹, and z_K's own precision is the Schur
+        complement L_KK − L_KF S L_FK, so a pattern costs |F|³ + |K|²|F|, not |K|³. The Gibbs
+        weights of the patterns, one (P, J, J) stack, are the only matrices held at once."""
+        width = z.shape[1]
+        R = self.correlation_
+        L = np.linalg.inv(R)
+        L = (L + L.T) / 2
+        parts = [(np.flatnonzero(pattern), np.flatnonzero(~pattern)) for pattern in patterns]
+        if confined.any():
+            weights, scales = np.zeros((len(patterns), width, width)), np.ones((len(patterns), width))
+            for p, (F, K) in enumerate(parts):
+                precision = L[np.ix_(K, K)]
+                if len(F):
+                    precision = precision - L[np.ix_(K, F)] @ np.linalg.solve(L[np.ix_(F, F)], L[np.ix_(F, K)])
+                diagonal = np.diag(precision)
+                weights[p][np.ix_(K, K)] = -precision / diagonal[:, None] + np.eye(len(K))   # zero diagonal
+                scales[p, K] = 1 / np.sqrt(diagonal)
+            columns = [np.flatnonzero(confined[:, j]) for j in range(width)]
+            for _ in range(self.gibbs_sweeps):
+                for j, rows in enumerate(columns):
+                    if rows.size:
+                        mean = np.einsum("nk,nk->n", weights[group[rows], j], z[rows])
+                        scale = scales[group[rows], j]
+                        draw = _truncated_normal((lower[rows, j] - mean) / scale, (upper[rows, j] - mean) / scale,
+                                                 rng.random(rows.size))[0]
+                        z[rows, j] = mean + scale * draw
+        noise = rng.standard_normal(z.shape)
+        out = z.copy()
+        order = np.argsort(group, kind="stable")
+        for (F, K), rows in zip(parts, np.split(order, np.cumsum(np.bincount(group, minlength=len(patterns)))[:-1])):
+            if len(F) and len(rows):
+                spread = np.linalg.inv(L[np.ix_(F, F)])                                 # S: z_F's covariance
+                gain = -spread @ L[np.ix_(F, K)]                                        # = R_FK R_KK⁻¹
+                out[np.ix_(rows, F)] = z[np.ix_(rows, K)] @ gain.T + noise[np.ix_(rows, F)] @ np.linalg.cholesky(spread).T
+        return out
 
     # ------------------------------------------------------------------ saving
     def _get_state(self):
@@ -430,13 +452,14 @@ def _box_probability(lower, upper, covariance, points: int) -> np.ndarray:
     step = max(1, QMC_CHUNK // len(lattice))
     for start in range(0, len(boxes), step):
         a, b = boxes[start:start + step, :m], boxes[start:start + step, m:]
-        weight, draws = 1.0, []
+        weight, draws = 1.0, np.empty((len(a), len(lattice), m - 1))                    # y_0 .. y_{m-2}
         for i in range(m):
-            shift = sum(chol[i, k] * draws[k] for k in range(i))                          # (r, Q), or 0
+            shift = draws[:, :, :i] @ chol[i, :i]                                        # (r, Q)
             y, mass = _truncated_normal((a[:, i, None] - shift) / chol[i, i], (b[:, i, None] - shift) / chol[i, i],
                                         lattice[:, i] if i < m - 1 else None)
             weight = weight * mass
-            draws.append(y)
+            if i < m - 1:
+                draws[:, :, i] = y
         out[start:start + step] = weight.mean(axis=1)
     return out[inverse.ravel()]
 
