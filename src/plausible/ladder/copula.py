@@ -70,7 +70,7 @@ from ..registry import register
 U_CLIP = 1e-9             # continuous cells keep u in [U_CLIP, 1 − U_CLIP], so |z| < 6
 QMC_SHIFT_SEED = 0        # the lattice's random shift is fixed: log_prob is deterministic
 QMC_CHUNK = 1 << 15       # rows × points evaluated at once by the Genz estimator
-PATTERN_ENTRIES = 1 << 24  # imputing: gap patterns per chunk x J x J Gibbs weights held at once (128 MiB)
+PATTERN_ENTRIES = 1 << 24  # imputing: gap patterns per chunk x J x J (Gibbs weights 128 MiB, gains at most as much)
 EM_ITERATIONS, EM_TOLERANCE = 200, 1e-6   # the correlation with gaps: EM steps at most, nats per row
 P_FLOOR, P_CEILING = 1e-300, 1.0 - 2.0 ** -53   # Φ⁻¹ stays finite between these
 
@@ -285,30 +285,31 @@ class Copula(Model):
         z[confined] = _truncated_normal(lower[confined], upper[confined], rng.random(confined.sum()))[0]
         patterns, group = np.unique(free, axis=0, return_inverse=True)
         group = group.ravel()
+        L = np.linalg.inv(self.correlation_)                      # the precision, for every chunk
+        L = (L + L.T) / 2
         per_chunk = max(1, PATTERN_ENTRIES // (width * width))     # patterns whose matrices are held at once
         for first in range(0, len(patterns), per_chunk):
             chunk = np.flatnonzero((group >= first) & (group < first + per_chunk))
             z[chunk] = self._impute_patterns(z[chunk], group[chunk] - first, patterns[first:first + per_chunk],
-                                             lower[chunk], upper[chunk], confined[chunk], rng)
+                                             lower[chunk], upper[chunk], confined[chunk], L, rng)
         return self._to_cells(z, data)
 
-    def _impute_patterns(self, z, group, patterns, lower, upper, confined, rng):
+    def _impute_patterns(self, z, group, patterns, lower, upper, confined, L, rng):
         """z with its confined cells Gibbs-sampled and its free cells drawn, for rows whose free
         cells F follow `patterns[group]`, the others K. Through the precision L = R⁻¹, inverted
         once: z_F | z_K ~ N(−S L_FK z_K, S) with S = (L_FF)⁻¹, and z_K's own precision is the Schur
-        complement L_KK − L_KF S L_FK, so a pattern costs |F|³ + |K|²|F|, not |K|³. The Gibbs
-        weights of the patterns, one (P, J, J) stack, are the only matrices held at once."""
+        complement L_KK − L_KF S L_FK, so a pattern costs |F|³ + |K|²|F|, not |K|³. Only the
+        chunk's matrices are held: the Gibbs weights (P, J, J) and each pattern's S and gain."""
         width = z.shape[1]
-        R = self.correlation_
-        L = np.linalg.inv(R)
-        L = (L + L.T) / 2
-        parts = [(np.flatnonzero(pattern), np.flatnonzero(~pattern)) for pattern in patterns]
+        parts = []                                  # (F, K, S, gain = -S L_FK) of each pattern
+        for pattern in patterns:
+            F, K = np.flatnonzero(pattern), np.flatnonzero(~pattern)
+            spread = np.linalg.inv(L[np.ix_(F, F)])
+            parts.append((F, K, spread, -spread @ L[np.ix_(F, K)]))
         if confined.any():
             weights, scales = np.zeros((len(patterns), width, width)), np.ones((len(patterns), width))
-            for p, (F, K) in enumerate(parts):
-                precision = L[np.ix_(K, K)]
-                if len(F):
-                    precision = precision - L[np.ix_(K, F)] @ np.linalg.solve(L[np.ix_(F, F)], L[np.ix_(F, K)])
+            for p, (F, K, _, gain) in enumerate(parts):
+                precision = L[np.ix_(K, K)] + L[np.ix_(K, F)] @ gain                 # L_KK - L_KF S L_FK
                 diagonal = np.diag(precision)
                 weights[p][np.ix_(K, K)] = -precision / diagonal[:, None] + np.eye(len(K))   # zero diagonal
                 scales[p, K] = 1 / np.sqrt(diagonal)
@@ -324,10 +325,8 @@ class Copula(Model):
         noise = rng.standard_normal(z.shape)
         out = z.copy()
         order = np.argsort(group, kind="stable")
-        for (F, K), rows in zip(parts, np.split(order, np.cumsum(np.bincount(group, minlength=len(patterns)))[:-1])):
-            if len(F) and len(rows):
-                spread = np.linalg.inv(L[np.ix_(F, F)])                                 # S: z_F's covariance
-                gain = -spread @ L[np.ix_(F, K)]                                        # = R_FK R_KK⁻¹
+        for (F, K, spread, gain), rows in zip(parts, np.split(order, np.cumsum(np.bincount(group, minlength=len(patterns)))[:-1])):
+            if len(F) and len(rows):                # gain = R_FK R_KK⁻¹, spread S = z_F's covariance
                 out[np.ix_(rows, F)] = z[np.ix_(rows, K)] @ gain.T + noise[np.ix_(rows, F)] @ np.linalg.cholesky(spread).T
         return out
 
