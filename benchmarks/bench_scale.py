@@ -26,7 +26,7 @@ Scenarios (all data generated here with fixed seeds, or bundled with scikit-lear
   standardizes each column first, so its fit does not depend on the units.
 - `gappy_impute`: 1,000 rows x 150 columns from a 5-factor normal with 20% of cells hidden at
   random; `pl.impute(n_draws=5, model="gaussian")`; quality = nRMSE of the mean draw on the hidden
-  cells (`plausible.evaluate_imputation`'s definition). Peer: IterativeImputer(BayesianRidge,
+  cells (`plausible.evaluate_imputation`). Peer: IterativeImputer(BayesianRidge,
   sample_posterior=True), 5 draws, as in bench_imputation.
 - `breast_cancer_impute`: the same on scikit-learn's breast_cancer (569 x 30), 50% hidden, 20 draws.
 - `histogram_impute`: `histogram` fitted on 100,000 rows of the generated mixed table, then 20,000
@@ -90,16 +90,6 @@ def hide(x, share: float, seed: int):
     masked = x.copy()
     masked[np.random.default_rng(seed).random(x.shape) < share] = np.nan
     return masked
-
-
-def nrmse(truth, masked, mean_draw) -> float:
-    """evaluate_imputation's nRMSE: per column RMSE on its hidden cells over its std, averaged."""
-    import numpy as np
-
-    hidden = np.isnan(masked)
-    scores = [np.sqrt(np.mean((mean_draw[hidden[:, j], j] - truth[hidden[:, j], j]) ** 2)) / truth[:, j].std()
-              for j in range(truth.shape[1]) if hidden[:, j].any()]
-    return float(np.mean(scores))
 
 
 def monthly_series():
@@ -180,7 +170,10 @@ def run_once(scenario: str, contender: str) -> dict:
         start = time.perf_counter()
         completed = impute(masked, draws)
         seconds = time.perf_counter() - start
-        return {"seconds": seconds, "quality": nrmse(x, masked, np.mean(completed, axis=0)), "quality_name": "nRMSE"}
+        from plausible import evaluate_imputation     # nRMSE of the mean draw, as in bench_imputation
+
+        score = evaluate_imputation(frame(x), frame(masked), [frame(c) for c in completed])["nrmse"]
+        return {"seconds": seconds, "quality": float(score), "quality_name": "nRMSE"}
     if scenario == "histogram_impute":
         import plausible as pl
         from bench_core import mixed_table
