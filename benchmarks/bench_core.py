@@ -471,7 +471,20 @@ def machine() -> str:
         memory = f", {kb / 2 ** 20:.0f} GiB RAM"
     except (OSError, StopIteration, ValueError):
         pass
-    return f"{os.cpu_count()} cores, {cpu}{memory}, no GPU; Python {platform.python_version()}"
+    return f"{os.cpu_count()} cores, {cpu}{memory}, {gpu()}; Python {platform.python_version()}"
+
+
+def gpu() -> str:
+    """The CUDA GPU PyTorch sees (name, memory, CUDA version), or "no GPU"."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return "no GPU"
+        props = torch.cuda.get_device_properties(0)
+        return f"GPU {props.name} ({props.total_memory / 2 ** 30:.0f} GiB, CUDA {torch.version.cuda})"
+    except Exception:  # noqa: BLE001 - a machine line must never stop a benchmark
+        return "no GPU"
 
 
 def environment(argv: list[str], script: str = "benchmarks/bench_core.py") -> str:
