@@ -80,7 +80,13 @@ def test_validation_loss_in_chunks_is_the_mean_over_all_rows(monkeypatch):
     assert neural._validation_loss(net, loss, data, None) == pytest.approx(whole, rel=1e-5)
 
 
-def test_nan_guard_keeps_the_last_good_weights():
+@pytest.mark.parametrize("sync_batches", [1, 3, 1000])
+def test_nan_guard_keeps_the_last_good_weights(sync_batches, monkeypatch):
+    """The running loss is read back every SYNC_BATCHES batches (each read waits for a GPU); a NaN
+    between two reads still stops training with the previous epoch's weights, not spoilt ones."""
+    from plausible import neural
+
+    monkeypatch.setattr(neural, "SYNC_BATCHES", sync_batches)
     calls = {"n": 0}
 
     def loss(module, batch, generator):
@@ -90,7 +96,7 @@ def test_nan_guard_keeps_the_last_good_weights():
 
     with seeded(0):
         net = mlp(4, 1, 8, 1)
-        with pytest.raises(TrainingError, match="last good weights"):
+        with pytest.raises(TrainingError, match="became nan at epoch .*last good weights"):
             train(net, loss, ddp_worker.data(), TrainConfig(epochs=50, batch_size=128), seed=0,
                   device=torch.device("cpu"))
     assert all(torch.isfinite(p).all() for p in net.parameters())

@@ -201,7 +201,8 @@ def train(module: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.G
     n = data.shape[0]
     order = torch.randperm(n, generator=generator)
     n_valid = int(round(n * config.validation)) if n >= 20 and config.validation > 0 else 0
-    valid, fit_rows = data[order[:n_valid]].to(device), data[order[n_valid:]]
+    # the rows move to the device once: a minibatch is then an index into them, not a copy from the host
+    valid, fit_rows = data[order[:n_valid]].to(device), data[order[n_valid:]].to(device)
     module.to(device)
     # DDP synchronises gradients through its forward(); the loss is that forward, so any model's
     # loss function (which may call several submodules) trains data-parallel unchanged.
@@ -221,23 +222,25 @@ def train(module: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.G
         # a table too small for `min_batches` minibatches is passed over several times per epoch
         passes = max(1, math.ceil(config.min_batches * config.batch_size / max(len(fit_rows), 1)))
         permutation = torch.cat([torch.randperm(len(fit_rows), generator=generator) for _ in range(passes)])
-        permutation = permutation[rank::world]  # each rank its shard; identical when not distributed
-        total, batches = 0.0, 0
+        permutation = permutation[rank::world].to(device)  # each rank its shard; identical when not distributed
+        # the epoch's loss is summed on the device (in float64, as a Python float would) and read back
+        # every SYNC_BATCHES batches: on a GPU, reading it each step would wait for every step's kernels
+        total, batches = torch.zeros((), dtype=_accumulator(device), device=device), 0
         for begin in range(0, len(permutation), config.batch_size):
             if batches and not distributed and config.time_budget is not None and \
                     time.perf_counter() - start > config.time_budget:
                 break     # a budget spent mid-epoch (a large table's epoch can take minutes) ends it here
-            batch = fit_rows[permutation[begin:begin + config.batch_size]].to(device)
+            batch = fit_rows[permutation[begin:begin + config.batch_size]]
             loss = step(batch, generator)
-            if not torch.isfinite(loss):
-                module.load_state_dict(last_good)
-                raise TrainingError(f"{description}: the loss became {loss.item()} at epoch {epoch}; the last good "
-                                    "weights were kept. Try a smaller learning_rate or standardise extreme values.")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(module.parameters(), config.clip)
             optimizer.step()
-            total, batches = total + loss.item(), batches + 1
+            total, batches = total + loss.detach().to(total.dtype), batches + 1
+            if batches % SYNC_BATCHES == 0:
+                _guard(total, module, last_good, description, epoch)
+        _guard(total, module, last_good, description, epoch)
+        total = float(total)
         last_good = {k: v.detach().clone() for k, v in module.state_dict().items()}
         record = {"epoch": epoch, "train_loss": total / max(batches, 1)}
         if n_valid:
@@ -261,6 +264,23 @@ def train(module: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.G
     module.load_state_dict(best)
     module.eval()
     return history
+
+
+SYNC_BATCHES = 16   # batches between reads of the running loss (the NaN guard); each read waits for a GPU
+
+
+def _accumulator(device) -> torch.dtype:
+    """float64 where the device has it (CPU, CUDA), so that summing losses matches a Python float sum."""
+    return torch.float64 if torch.device(device).type in ("cpu", "cuda") else torch.float32
+
+
+def _guard(total: torch.Tensor, module: nn.Module, last_good: dict, description: str, epoch: int) -> None:
+    """Stop with the last good weights (those of the previous epoch's end) once the running loss
+    is NaN or infinite: a step on such a loss has already spoilt the weights."""
+    if not math.isfinite(float(total)):
+        module.load_state_dict(last_good)
+        raise TrainingError(f"{description}: the loss became {float(total)} at epoch {epoch}; the last good "
+                            "weights were kept. Try a smaller learning_rate or standardise extreme values.")
 
 
 VALIDATION_CHUNK = 8192   # validation rows per forward pass: bounded memory on a table of millions of rows
