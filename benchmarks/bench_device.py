@@ -52,14 +52,17 @@ def devices_available(wanted: list[str]) -> tuple[list[str], list[str]]:
     return run, notes
 
 
-def settings(name: str, epochs: int, device: str) -> dict:
-    """A fixed amount of training: `epochs` epochs, early stopping off where the model has it."""
+def settings(name: str, epochs: int, device: str, batch_size: int | None = None) -> dict:
+    """A fixed amount of training: `epochs` epochs, early stopping off where the model has it;
+    `batch_size` rows per minibatch where given (else the model's default)."""
     from plausible.registry import get_class
 
     params = get_class(name).params
     chosen = {"epochs": epochs, "device": device}
     if "patience" in params:
         chosen["patience"] = epochs
+    if batch_size is not None and "batch_size" in params:
+        chosen["batch_size"] = batch_size
     return chosen
 
 
@@ -70,8 +73,9 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def measure(name: str, device: str, train, holdout, epochs: int, sample_rows: int, seed: int) -> dict:
-    model = pl.make(name, seed=seed, **settings(name, epochs, device))
+def measure(name: str, device: str, train, holdout, epochs: int, sample_rows: int, seed: int,
+            batch_size: int | None = None) -> dict:
+    model = pl.make(name, seed=seed, **settings(name, epochs, device, batch_size))
     synchronize(device)
     start = time.perf_counter()
     model.fit(train)
@@ -82,21 +86,23 @@ def measure(name: str, device: str, train, holdout, epochs: int, sample_rows: in
     synthetic = model.sample(sample_rows, seed=seed + 1)
     sample_seconds = time.perf_counter() - start
     scored = synthetic.iloc[:len(holdout)]
-    return {"model": name, "device": device, "epochs": ran, "fit_seconds": fit_seconds,
+    return {"model": name, "device": device, "batch_size": model.get_params().get("batch_size"),
+            "epochs": ran, "fit_seconds": fit_seconds,
             "seconds_per_epoch": fit_seconds / max(ran, 1), "sample_rows_per_second": sample_rows / sample_seconds,
             "marginal_fidelity": metrics.marginal_fidelity(holdout, scored),
             "pairwise_fidelity": metrics.pairwise_fidelity(holdout, scored)}
 
 
 def table(records: list[dict]) -> list[str]:
-    lines = ["| model | device | epochs | fit s | s / epoch | CPU s / this device's s | sample rows/s | marginal | "
-             "pairwise |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    cpu = {r["model"]: r["fit_seconds"] for r in records if r["device"] == "cpu"}
+    lines = ["| model | device | batch | epochs | fit s | s / epoch | CPU s / this device's s | sample rows/s | "
+             "marginal | pairwise |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    cpu = {(r["model"], r.get("batch_size")): r["fit_seconds"] for r in records if r["device"] == "cpu"}
     for r in records:
-        speedup = f"{cpu[r['model']] / r['fit_seconds']:.1f}x" if r["model"] in cpu else "-"
-        lines.append(f"| {r['model']} | {r['device']} | {r['epochs']} | {r['fit_seconds']:.1f} | "
-                     f"{r['seconds_per_epoch']:.2f} | {speedup} | {r['sample_rows_per_second']:,.0f} | "
-                     f"{r['marginal_fidelity']:.3f} | {r['pairwise_fidelity']:.3f} |")
+        key = (r["model"], r.get("batch_size"))
+        speedup = f"{cpu[key] / r['fit_seconds']:.1f}x" if key in cpu else "-"
+        lines.append(f"| {r['model']} | {r['device']} | {r.get('batch_size') or '-'} | {r['epochs']} | "
+                     f"{r['fit_seconds']:.1f} | {r['seconds_per_epoch']:.2f} | {speedup} | "
+                     f"{r['sample_rows_per_second']:,.0f} | {r['marginal_fidelity']:.3f} | {r['pairwise_fidelity']:.3f} |")
     return lines
 
 
@@ -109,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                         "70%% for training")
     parser.add_argument("--epochs", type=int, default=5, help="epochs of training on every device (5)")
     parser.add_argument("--sample-rows", type=int, default=20_000, help="rows sampled to time sampling (20,000)")
+    parser.add_argument("--batch-sizes", default="default", help="comma-separated rows per minibatch, each "
+                        "run on every model and device; 'default' = each model's own (512 for most). Default: default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="2,000 rows, 1 epoch, two models: a smoke run")
     parser.add_argument("--results", type=Path, default=None, help="write the records as JSON here")
@@ -126,17 +134,21 @@ def main(argv: list[str] | None = None) -> int:
             pl.make(models[0], seed=0, **settings(models[0], 1, device)).fit(train.iloc[:500])
     import torch
 
+    batch_sizes = [None if b == "default" else int(b) for b in args.batch_sizes.split(",") if b]
     threads, records = torch.get_num_threads(), []
-    for name in models:
-        for device in devices:
-            print(f"{name} on {device} ...", file=sys.stderr, flush=True)
-            records.append(measure(name, device, train, holdout, args.epochs, args.sample_rows, args.seed))
-            print(table([records[-1]])[-1], flush=True)
+    for batch_size in batch_sizes:
+        for name in models:
+            for device in devices:
+                print(f"{name} on {device}, batch {batch_size or 'default'} ...", file=sys.stderr, flush=True)
+                records.append(measure(name, device, train, holdout, args.epochs, args.sample_rows, args.seed,
+                                       batch_size))
+                print(table(records)[-1], flush=True)
     body = "\n".join([
         "## bench_device: the deep models' training on the CPU and on a CUDA GPU (issue 4)", "",
         *run_lines("bench_device.py", argv), "",
         f"The generated mixed table, {len(train):,} training rows and {len(holdout):,} held-out rows; every model "
-        f"trains {args.epochs} epochs (early stopping off) on each device with seed {args.seed}; sampling "
+        f"trains {args.epochs} epochs (early stopping off) on each device with seed {args.seed} and the minibatch "
+        f"size of its row (batch); sampling "
         f"({args.sample_rows:,} rows) runs on the CPU for every device; fidelity of the first {len(holdout):,} "
         f"samples to the held-out rows (`plausible.metrics`, 1 = identical). PyTorch's CPU threads: {threads}.", "",
         *table(records), "",
