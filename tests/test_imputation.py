@@ -104,6 +104,20 @@ def test_choose_model_reads_the_column_kinds():
     assert name == "gaussian" and "26 columns" in reason
 
 
+def test_choose_model_ties_two_valued_numbers_to_the_others():
+    """A numeric column with two values (0/1, or sex coded as two numbers) is a discrete state to
+    every model; gaussian would impute it from its own frequencies, so auto takes gmm."""
+    rng = np.random.default_rng(0)
+    table = gaussian(100, seed=0)
+    flagged = table.assign(smoker=(table.iloc[:, 0] + rng.normal(size=100) > 0).astype(float))
+    name, reason = choose_model(hide_cells(flagged, 0.2, seed=0))
+    assert name == "gmm" and "smoker take only two values" in reason
+    only_flags = (table > 0).astype(float)                      # nothing continuous to tie them to
+    assert choose_model(only_flags)[0] == "gaussian"
+    wide = pd.DataFrame(rng.normal(size=(50, 25))).assign(flag=rng.integers(0, 2, 50).astype(float))
+    assert choose_model(wide)[0] == "gaussian"                  # gmm's cost grows with the width
+
+
 # ---------------------------------------------------------------------- spread
 def test_cell_spread_is_zero_on_observed_cells_and_positive_on_imputed_numbers():
     rng = np.random.default_rng(0)
