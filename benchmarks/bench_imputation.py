@@ -10,6 +10,11 @@ hide_cells`, several seeds), impute with M draws and score the hidden cells with
 Contenders: plausible models fitted on the masked table itself, scikit-learn's
 IterativeImputer(BayesianRidge(), sample_posterior=True, random_state=m) for m in range(M), and
 KNNImputer (one deterministic completion: no spread, so no coverage and CRPS = MAE / std).
+Tables: breast_cancer, wine and diabetes (numbers), wine with its cultivar (mixed), fashion and two
+tables cut into quartiles (categories), and two all-numeric tables with two-valued columns, which
+the layout holds as discrete states: `bc_diagnosis` (breast_cancer's 10 mean measurements and the
+diagnosis as 0/1), `indicators` (generated: 5 correlated numbers, two 0/1 columns tied to them) and
+`bc_flags` (bc_diagnosis with each measurement cut at its median: every column 0/1).
 Raw records go to benchmarks/imputation_results.json; the markdown section between
 `<!-- imputation:start -->` and `<!-- imputation:end -->` of RESULTS.md is re-rendered from them
 (the file is re-read right before the section is replaced, so other sections are untouched).
@@ -50,9 +55,31 @@ def load_table(name: str) -> pd.DataFrame:
         return pl.datasets.load("wine")
     if name == "wine_binned":                                # all categorical: the 13 numbers in quartiles, cultivar
         return quartiles(pl.datasets.load("wine"))
+    if name == "bc_diagnosis":                               # 10 measurements and the diagnosis as 0.0 / 1.0
+        frame = pl.datasets.load("breast_cancer")
+        return frame.iloc[:, :10].assign(malignant=(frame["target"] == frame["target"].iloc[0]).astype(float))
+    if name == "bc_flags":                                   # the same, each measurement cut at its median: all 0/1
+        frame = load_table("bc_diagnosis")
+        return frame.iloc[:, :10].gt(frame.iloc[:, :10].median()).astype(float).assign(malignant=frame["malignant"])
+    if name == "indicators":                                 # numbers and two 0/1 columns tied to them
+        return indicators_table()
     if name == "bc_binned":                                  # all categorical: 10 measurements in quartiles, diagnosis
         return quartiles(pl.datasets.load("breast_cancer").iloc[:, list(range(10)) + [30]])
     return pl.datasets.load(name).drop(columns="target")     # the numeric measurements
+
+
+def indicators_table(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """A generated all-numeric table with two indicator columns: x0..x4 jointly normal (a random
+    covariance), b = 1[x0 + noise > 0] and c = 1[x1 - x2 + noise > 0.5], stored as 0.0 / 1.0. The
+    layout models a column with two values as a discrete state; this table measures whether a model
+    ties such states to the numbers (`gaussian` keeps them independent of everything)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(5, 5))
+    x = rng.multivariate_normal(np.zeros(5), a @ a.T / 5 + 0.3 * np.eye(5), size=n)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(5)])
+    frame["b"] = (x[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(float)
+    frame["c"] = (x[:, 1] - x[:, 2] + 0.5 * rng.normal(size=n) > 0.5).astype(float)
+    return frame
 
 
 def quartiles(frame: pd.DataFrame) -> pd.DataFrame:
@@ -304,7 +331,8 @@ def metadata(argv) -> dict:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tables", default="breast_cancer,wine,diabetes,wine_labelled,fashion,wine_binned,bc_binned")
+    parser.add_argument("--tables", default="breast_cancer,wine,diabetes,wine_labelled,fashion,wine_binned,bc_binned,"
+                                             "bc_diagnosis,indicators,bc_flags")
     parser.add_argument("--contenders", default="auto,gmm,copula,gaussian,gaussian+fitted,student,student+fitted,"
                                                 "bayesnet,rbm,iterative_imputer,knn_imputer,most_frequent")
     parser.add_argument("--shares", default="0.2,0.5")

@@ -112,8 +112,9 @@ def test_choose_model_ties_two_valued_numbers_to_the_others():
     flagged = table.assign(smoker=(table.iloc[:, 0] + rng.normal(size=100) > 0).astype(float))
     name, reason = choose_model(hide_cells(flagged, 0.2, seed=0))
     assert name == "gmm" and "smoker take only two values" in reason
-    only_flags = (table > 0).astype(float)                      # nothing continuous to tie them to
-    assert choose_model(only_flags)[0] == "gaussian"
+    only_flags = (table > 0).astype(float).assign(kind="x")     # categories to every model
+    name, reason = choose_model(only_flags)
+    assert name == "rbm" and "two values" in reason
     wide = pd.DataFrame(rng.normal(size=(50, 25))).assign(flag=rng.integers(0, 2, 50).astype(float))
     assert choose_model(wide)[0] == "gaussian"                  # gmm's cost grows with the width
 

@@ -157,8 +157,8 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
     its label, fashion, wine and breast_cancer cut into quartiles; 20% and 50% of cells hidden
     completely at random, 3 seeds; medians in
     benchmarks/RESULTS.md, section bench_imputation):
-    - every column a category or boolean: `rbm`, a restricted Boltzmann machine (12 binary
-      hidden units, exact over their 4,096 states): its hidden units hold interactions of any
+    - every column a category, a boolean or a number with only two values: `rbm`, a restricted
+      Boltzmann machine (12 binary hidden units, exact over their 4,096 states): its hidden units hold interactions of any
       order between the columns. Accuracy at 20% / 50% hidden (medians of 3 masks): fashion
       0.452 / 0.396 against bayesnet's 0.447 / 0.307 and gmm's 0.392 / 0.323; wine with every
       column cut into quartiles 0.536 / 0.468 against 0.441 / 0.281 and 0.491 / 0.352; ten
@@ -166,8 +166,8 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
       0.567 and 0.492 / 0.434. It fits in seconds (fashion: 3.7 s for 1,000 rows, 33 s for
       50,000) where bayesnet takes a fraction of one;
     - every column a number (and none two-valued, see the next rule): `gaussian`, one
-      full-covariance multivariate normal fitted by EM with the gaps, its correlations shrunk by the amount that best predicts held-out present
-      cells, its parameters drawn from their posterior for each draw, and positive columns closer
+      full-covariance multivariate normal fitted by EM with the gaps, its correlations shrunk by
+      the amount that best predicts held-out present cells, its parameters drawn from their posterior for each draw, and positive columns closer
       to normal on the log scale modelled as log x (`transform="auto"`, its default; see
       `plausible.ladder.gaussian`), which makes products such as area ~ radius^2 linear. Medians
       of 10 masks, nRMSE at 20% / 50% hidden: breast_cancer 0.280 / 0.409 (IterativeImputer 0.316
@@ -186,15 +186,21 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
       below. The layout holds a two-valued column as a discrete state, like a category, and
       `gaussian` keeps discrete states independent of the numbers, so it imputed such a column
       from its own frequencies (nRMSE 1.01-1.06 on diabetes' `sex`, worse than the mean) and
-      learned nothing about the numbers from it. Medians of 3 masks, nRMSE at 20% / 50% hidden,
-      gmm against gaussian (IterativeImputer): diabetes 0.636 / 0.804 against 0.676 / 0.825
-      (0.662 / 0.802); breast_cancer's 10 mean measurements with the diagnosis as 0/1
-      (`bc_diagnosis`) 0.413 / 0.502 against 0.459 / 0.566 (0.428 / 0.551); a generated table of 5
+      learned nothing about the numbers from it. nRMSE at 20% / 50% hidden, gmm against gaussian
+      (IterativeImputer): diabetes 0.637 / 0.801 against 0.676 / 0.825 (0.662 / 0.802), medians
+      of 10 masks; the rest medians of 3 masks: breast_cancer's 10 mean measurements with the
+      diagnosis as 0/1 (`bc_diagnosis`) 0.413 / 0.502 against 0.459 / 0.566 (0.428 / 0.551); a generated table of 5
       correlated numbers and 2 indicators (`indicators`) 0.848 / 0.913 against 0.951 / 0.981
       (0.813 / 0.879); 90% coverage 0.91-0.94 for gmm, 0.90-0.93 for gaussian. `copula` ties
       them too and did best on `indicators` (0.803 / 0.888) but worst on diabetes (0.712 /
-      0.869). gmm is slower (20-55 s against 1-2 s on these tables). A table of only two-valued
-      numbers, or one wider than MAX_GMM_COLUMNS, takes `gaussian` as above;
+      0.869). gmm is slower (20-55 s against 1-2 s on these tables). A table wider than
+      MAX_GMM_COLUMNS takes `gaussian` as above, and one of only two-valued numbers (and
+      categories) is all-categorical to every model and takes `rbm` (first rule): breast_cancer's
+      10 mean measurements cut at their medians with the diagnosis, all as 0/1 (`bc_flags`, 3
+      masks), rbm 0.644 / 0.720 against gaussian's 1.027 / 1.024 (IterativeImputer 0.617 /
+      0.710). The 90% coverage of a two-valued column is near 1 by construction (its draws take
+      one of two values; an interval holding both holds the truth), so these tables' coverage
+      (0.93 on diabetes at 20% hidden, 0.98-0.99 on bc_flags) says little;
     - numbers and categories, at most MAX_GMM_COLUMNS columns: `gmm` with at most AUTO_COMPONENTS
       clusters chosen by BIC: its clusters tie categories to numbers, which `gaussian` keeps
       independent. Wine with its label (the one mixed table measured), 20% hidden: nRMSE 0.735 vs
@@ -213,14 +219,16 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
     missing = float(frame.isna().to_numpy().mean()) if frame.size else 0.0
     numeric = sum(kind == "numeric" for kind in kinds)
     gaps = f"{missing:.0%} of cells missing"
-    if numeric == 0:
-        return "rbm", (f"all {len(kinds)} columns are categorical and {gaps}: rbm (a restricted Boltzmann machine, "
-                       "exact over its hidden states) imputed categories most accurately of our models, at 20% and "
-                       "50% missing")
     two_valued = [str(name) for name, kind in zip(frame.columns, kinds)
                   if kind == "numeric" and frame[name].dropna().nunique() <= 2]
-    if numeric == len(kinds) and two_valued and len(two_valued) < numeric and len(kinds) <= MAX_GMM_COLUMNS:
-        shown = ", ".join(two_valued[:3]) + (f" and {len(two_valued) - 3} more" if len(two_valued) > 3 else "")
+    shown = ", ".join(two_valued[:3]) + (f" and {len(two_valued) - 3} more" if len(two_valued) > 3 else "")
+    if numeric == len(two_valued):         # no column of numbers with more than two values
+        what = "are categorical" if numeric == 0 else \
+            f"are categories or numbers with only two values ({shown}), which every model holds as categories,"
+        return "rbm", (f"all {len(kinds)} columns {what} and {gaps}: rbm (a restricted Boltzmann machine, "
+                       "exact over its hidden states) imputed categories most accurately of our models, at 20% and "
+                       "50% missing")
+    if numeric == len(kinds) and two_valued and len(kinds) <= MAX_GMM_COLUMNS:
         return "gmm", (f"all {numeric} columns are numbers, {gaps}, but {shown} take only two values: every model "
                        "holds such a column as a discrete state, which gaussian keeps independent of the numbers; "
                        f"gmm (at most {AUTO_COMPONENTS} Gaussian clusters by BIC, exact conditionals) ties it to "
