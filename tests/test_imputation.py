@@ -262,6 +262,23 @@ def test_evaluate_imputation_by_hand():
     assert scores["per_column"]["x"]["hidden"] == 2
 
 
+def test_evaluate_imputation_flags_two_valued_numbers_by_hand():
+    """A 0/1 column's draws hold both values often enough that its interval always covers; it is
+    marked, scored by the accuracy of its most common draw, and left out of coverage_90_continuous."""
+    complete = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "flag": [0.0, 1.0, 1.0, 0.0]})
+    masked = pd.DataFrame({"x": [np.nan, 1.0, 2.0, np.nan], "flag": [np.nan, np.nan, np.nan, 0.0]})
+    draws = [pd.DataFrame({"x": [0.5, 1.0, 2.0, 9.0], "flag": [0.0, 0.0, 1.0, 0.0]}),
+             pd.DataFrame({"x": [-0.5, 1.0, 2.0, 8.0], "flag": [1.0, 0.0, 1.0, 0.0]}),
+             pd.DataFrame({"x": [0.0, 1.0, 2.0, 10.0], "flag": [0.0, 1.0, 1.0, 0.0]})]
+    scores = pl.evaluate_imputation(complete, masked, draws)
+    flag, x = scores["per_column"]["flag"], scores["per_column"]["x"]
+    assert flag["two_valued"] and not x["two_valued"] and "accuracy" not in x
+    assert flag["accuracy"] == pytest.approx(2 / 3)         # modes 0, 0, 1 against truths 0, 1, 1
+    assert scores["coverage_90_continuous"] == x["coverage_90"] == 0.5   # row 3's 9, 8, 10 miss 3
+    assert scores["coverage_90"] == pytest.approx((x["coverage_90"] + flag["coverage_90"]) / 2)
+    assert scores["accuracy"] is None                        # categories only
+
+
 @pytest.mark.parametrize("n_draws", [5, 40])
 def test_intervals_of_draws_from_the_true_conditional_cover_ninety_percent(n_draws):
     # truth and draws both N(0, 1): a calibrated imputer. M = 5 uses the t interval, 40 the quantiles.

@@ -611,6 +611,12 @@ def evaluate_imputation(complete: pd.DataFrame, masked: pd.DataFrame, draws: lis
       docstring: quantiles of the draws when M >= 19, a t predictive interval below; None for M=1).
     Categories and booleans: accuracy of the most common draw. Also per_column details, n_hidden
     (all hidden cells) and interval_method.
+
+    A numeric column with only two values in `complete` (a 0/1 flag) is scored as a number as
+    above, and its per_column entry also says `two_valued: True` and gives the accuracy of its most
+    common draw. Its draws take one of two values, so an interval holding both holds the truth and
+    its coverage is near 1 by construction; coverage_90_continuous is coverage_90 over the other
+    numeric columns only (None when there are none).
     """
     complete, masked = _check_table(complete), _check_table(masked)
     frames = _check_draws(draws)
@@ -666,14 +672,19 @@ def evaluate_imputation(complete: pd.DataFrame, masked: pd.DataFrame, draws: lis
         low, high = _interval(values)
         coverage = None if low is None else float(np.mean((truth >= low) & (truth <= high)))
         entry = {"kind": "numeric", "hidden": int(hidden.sum()), "nrmse": rmse / scale, "crps": crps / scale,
-                 "coverage_90": coverage, "rmse": rmse, "std": scale}
+                 "coverage_90": coverage, "rmse": rmse, "std": scale,
+                 "two_valued": bool(truth_column.dropna().nunique() <= 2)}
+        if entry["two_valued"]:
+            entry["accuracy"] = float(np.mean(np.isclose(_modes(values).astype(float), truth, rtol=1e-9, atol=0.0)))
         per_column[name] = entry
         numeric.append(entry)
+    continuous = [e["coverage_90"] for e in numeric if not e["two_valued"]]
     return {
         "nrmse": float(np.mean([e["nrmse"] for e in numeric])) if numeric else None,
         "crps": float(np.mean([e["crps"] for e in numeric])) if numeric else None,
         "coverage_90": (float(np.mean([e["coverage_90"] for e in numeric]))
                         if numeric and method is not None else None),
+        "coverage_90_continuous": (float(np.mean(continuous)) if continuous and method is not None else None),
         "accuracy": float(np.mean(categorical)) if categorical else None,
         "n_hidden": int(sum(e["hidden"] for e in per_column.values())),
         "n_draws": m,
