@@ -1,4 +1,6 @@
 """Multiple imputation as a product: pl.impute, cell_spread, pool (Rubin's rules), evaluate_imputation."""
+import io
+import sys
 import warnings
 
 import numpy as np
@@ -536,3 +538,18 @@ def test_evaluate_imputation_refuses_what_would_score_nonsense():
     changed.loc[masked["a"].notna().idxmax(), "a"] = 1e6           # an observed cell
     with pytest.raises(ValueError, match="draw 1 changed observed cells of column 'a'"):
         pl.evaluate_imputation(complete, masked, [complete.copy(), changed])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_bootstrap_refits_show_a_progress_bar_on_a_terminal_only(terminal, monkeypatch):
+    masked = hide_cells(gaussian(60, seed=0), 0.2, seed=0)
+    stream = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    draws = pl.impute(masked, n_draws=3, model="gaussian", refits=3, seed=0)
+    assert len(draws) == 3
+    assert ("bootstrap refits" in stream.getvalue()) == terminal
