@@ -28,6 +28,7 @@ badly when M is small (the range of 5 draws covers a sixth draw only 4/6 = 67% o
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from typing import Callable
 
@@ -121,8 +122,6 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         copy_seed, *draw_seeds = np.random.SeedSequence(seed).generate_state(n_draws + 1)
         copies = instance.posterior_draws(data, n_draws, seed=int(copy_seed))
         return [twin.impute(data, n_draws=1, seed=int(s))[0] for twin, s in zip(copies, draw_seeds)]
-    import sys
-
     from tqdm.auto import tqdm
 
     draws = []
@@ -162,60 +161,60 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
     """The model `impute(model="auto")` uses for this table, and why, in one sentence.
 
     The rule, measured by benchmarks/bench_imputation.py (breast_cancer, wine, diabetes, wine with
-    its label, fashion, wine and breast_cancer cut into quartiles; 20% and 50% of cells hidden
-    completely at random, 3 seeds; medians in
-    benchmarks/RESULTS.md, section bench_imputation):
+    its label, fashion, wine and breast_cancer cut into quartiles, and the tables with two-valued
+    columns bc_diagnosis, indicators and bc_flags; 20% and 50% of cells hidden completely at random,
+    3 seeds; medians in benchmarks/RESULTS.md, section bench_imputation):
     - every column a category, a boolean or a number with only two values: `rbm`, a restricted
-      Boltzmann machine (12 binary hidden units, exact over their 4,096 states): its hidden units hold interactions of any
-      order between the columns. Accuracy at 20% / 50% hidden (medians of 3 masks): fashion
-      0.452 / 0.396 against bayesnet's 0.447 / 0.307 and gmm's 0.392 / 0.323; wine with every
-      column cut into quartiles 0.536 / 0.468 against 0.441 / 0.281 and 0.491 / 0.352; ten
-      breast_cancer measurements in quartiles with the diagnosis 0.680 / 0.594 against 0.668 /
-      0.567 and 0.492 / 0.434. It fits in seconds (fashion: 3.7 s for 1,000 rows, 33 s for
-      50,000) where bayesnet takes a fraction of one;
+      Boltzmann machine (12 binary hidden units, exact over their 4,096 states): its hidden units
+      hold interactions of any order between the columns. Accuracy at 20% / 50% hidden (medians of 3
+      masks): fashion 0.452 / 0.396 against bayesnet's 0.447 / 0.307 and gmm's 0.392 / 0.323; wine
+      with every column cut into quartiles 0.536 / 0.468 against 0.441 / 0.281 and 0.491 / 0.352;
+      ten breast_cancer measurements in quartiles with the diagnosis 0.680 / 0.594 against 0.668 /
+      0.567 and 0.492 / 0.434. It fits in seconds (fashion: 3.7 s for 1,000 rows, 33 s for 50,000)
+      where bayesnet takes a fraction of one;
     - every column a number (and none two-valued, see the next rule): `gaussian`, one
-      full-covariance multivariate normal fitted by EM with the gaps, its correlations shrunk by
-      the amount that best predicts held-out present cells, its parameters drawn from their posterior for each draw, and positive columns closer
-      to normal on the log scale modelled as log x (`transform="auto"`, its default; see
-      `plausible.ladder.gaussian`), which makes products such as area ~ radius^2 linear. Medians
-      of 10 masks, nRMSE at 20% / 50% hidden: breast_cancer 0.280 / 0.409 (IterativeImputer 0.316
-      / 0.461), wine 0.720 / 0.827 (0.730 / 0.826), diabetes 0.676 / 0.825 (0.662 / 0.802; diabetes
-      now takes the next rule, for its two-valued `sex`), with
-      90% coverage 0.90-0.93. `student` (the multivariate t, its heavy-tailed twin, the choice
-      until 2026-12-04) was within 1% everywhere (0.283 / 0.411, 0.717 / 0.821, 0.683 / 0.829)
-      and is slower (20 draws of breast_cancer: 8.5 s against 4.9 s at 50% hidden, 2.1 s against
-      1.5 s at 20%; 26.6 s against 17.5 s before gaps were solved block by block), so the simpler model
-      is the choice; what mattered was the log scale (without it breast_cancer was at 0.307 /
-      0.429 for student and 0.320 / 0.438 for gaussian). The Gaussian family is within 3% of
-      gmm's accuracy (at most 3 clusters) either way, and its intervals never fall far short (90%
-      coverage 0.90-0.94 against gmm's 0.78-0.86 on the wider tables);
-    - every column a number, but some take only two values (an indicator such as 0/1, sex coded
-      as two numbers), at most MAX_GMM_COLUMNS columns: `gmm`, as for numbers and categories
-      below. The layout holds a two-valued column as a discrete state, like a category, and
-      `gaussian` keeps discrete states independent of the numbers, so it imputed such a column
-      from its own frequencies (nRMSE 1.01-1.06 on diabetes' `sex`, worse than the mean) and
-      learned nothing about the numbers from it. nRMSE at 20% / 50% hidden, gmm against gaussian
-      (IterativeImputer): diabetes 0.637 / 0.801 against 0.676 / 0.825 (0.662 / 0.802), medians
-      of 10 masks; the rest medians of 3 masks: breast_cancer's 10 mean measurements with the
-      diagnosis as 0/1 (`bc_diagnosis`) 0.413 / 0.502 against 0.459 / 0.566 (0.428 / 0.551); a generated table of 5
-      correlated numbers and 2 indicators (`indicators`) 0.848 / 0.913 against 0.951 / 0.981
-      (0.813 / 0.879); 90% coverage 0.91-0.94 for gmm, 0.90-0.93 for gaussian. `copula` ties
-      them too and did best on `indicators` (0.803 / 0.888) but worst on diabetes (0.712 /
-      0.869). gmm is slower (20-55 s against 1-2 s on these tables). A table wider than
-      MAX_GMM_COLUMNS takes `gaussian` as above, and one of only two-valued numbers (and
-      categories) is all-categorical to every model and takes `rbm` (first rule): breast_cancer's
-      10 mean measurements cut at their medians with the diagnosis, all as 0/1 (`bc_flags`, 3
-      masks), rbm 0.644 / 0.720 against gaussian's 1.027 / 1.024 (IterativeImputer 0.617 /
-      0.710). The 90% coverage of a two-valued column is near 1 by construction (its draws take
-      one of two values; an interval holding both holds the truth), so these tables' coverage
-      (0.93 on diabetes at 20% hidden, 0.98-0.99 on bc_flags) says little;
+      full-covariance multivariate normal fitted by EM with the gaps, its correlations shrunk by the
+      amount that best predicts held-out present cells, its parameters drawn from their posterior
+      for each draw, and positive columns closer to normal on the log scale modelled as log x
+      (`transform="auto"`, its default; see `plausible.ladder.gaussian`), which makes products such
+      as area ~ radius^2 linear. Medians of 10 masks, nRMSE at 20% / 50% hidden: breast_cancer 0.280
+      / 0.409 (IterativeImputer 0.316 / 0.461), wine 0.720 / 0.827 (0.730 / 0.826), diabetes 0.676 /
+      0.825 (0.662 / 0.802; diabetes now takes the next rule, for its two-valued `sex`), with 90%
+      coverage 0.90-0.93. `student` (the multivariate t, its heavy-tailed twin, the choice until
+      2026-12-04) was within 1% everywhere (0.283 / 0.411, 0.717 / 0.821, 0.683 / 0.829) and is
+      slower (20 draws of breast_cancer: 8.5 s against 4.9 s at 50% hidden, 2.1 s against 1.5 s at
+      20%; 26.6 s against 17.5 s before gaps were solved block by block), so the simpler model is
+      the choice; what mattered was the log scale (without it breast_cancer was at 0.307 / 0.429 for
+      student and 0.320 / 0.438 for gaussian). The Gaussian family is within 3% of gmm's accuracy
+      (at most 3 clusters) either way, and its intervals never fall far short (90% coverage
+      0.90-0.94 against gmm's 0.78-0.86 on the wider tables);
+    - every column a number, but some take only two values (an indicator such as 0/1, sex coded as
+      two numbers), at most MAX_GMM_COLUMNS columns: `gmm`, as for numbers and categories below. The
+      layout holds a two-valued column as a discrete state, like a category, and `gaussian` keeps
+      discrete states independent of the numbers, so it imputed such a column from its own
+      frequencies (nRMSE 1.01-1.06 on diabetes' `sex`, worse than the mean) and learned nothing
+      about the numbers from it. nRMSE at 20% / 50% hidden, gmm against gaussian (IterativeImputer):
+      diabetes 0.637 / 0.801 against 0.676 / 0.825 (0.662 / 0.802), medians of 10 masks; the rest
+      medians of 3 masks: breast_cancer's 10 mean measurements with the diagnosis as 0/1
+      (`bc_diagnosis`) 0.413 / 0.502 against 0.459 / 0.566 (0.428 / 0.551); a generated table of 5
+      correlated numbers and 2 indicators (`indicators`) 0.848 / 0.913 against 0.951 / 0.981 (0.813
+      / 0.879); 90% coverage 0.91-0.94 for gmm, 0.90-0.93 for gaussian. `copula` ties them too and
+      did best on `indicators` (0.803 / 0.888) but worst on diabetes (0.712 / 0.869). gmm is slower
+      (20-55 s against 1-2 s on these tables). A table wider than MAX_GMM_COLUMNS takes `gaussian`
+      as above, and one of only two-valued numbers (and categories) is all-categorical to every
+      model and takes `rbm` (first rule): breast_cancer's 10 mean measurements cut at their medians
+      with the diagnosis, all as 0/1 (`bc_flags`, 3 masks), rbm 0.644 / 0.720 against gaussian's
+      1.027 / 1.024 (IterativeImputer 0.617 / 0.710). The 90% coverage of a two-valued column is
+      near 1 by construction (its draws take one of two values; an interval holding both holds the
+      truth), so these tables' coverage (0.93 on diabetes at 20% hidden, 0.98-0.99 on bc_flags) says
+      little;
     - numbers and categories, at most MAX_GMM_COLUMNS columns: `gmm` with at most AUTO_COMPONENTS
       clusters chosen by BIC: its clusters tie categories to numbers, which `gaussian` keeps
       independent. Wine with its label (the one mixed table measured), 20% hidden: nRMSE 0.735 vs
-      gaussian 0.734, label accuracy 0.607 vs 0.382. At 50% hidden it is no better (0.839 / 0.311
-      vs 0.846 / 0.359) and its 90% intervals cover only 0.79-0.84; `copula` recovers the label
-      best (0.865, 0.609) at a cost in the numbers (nRMSE 0.775, 1.020). A rule on one table
-      would be overfitted, so this branch stays as measured first;
+      gaussian 0.734, label accuracy 0.607 vs 0.382. At 50% hidden it is no better (0.839 / 0.311 vs
+      0.846 / 0.359) and its 90% intervals cover only 0.79-0.84; `copula` recovers the label best
+      (0.865, 0.609) at a cost in the numbers (nRMSE 0.775, 1.020). A rule on one table would be
+      overfitted, so this branch stays as measured first;
     - numbers and categories, more columns: `gaussian`, whose EM cost grows far slower with the
       width than gmm's.
     The deep models (autoregressive, diffusion; 30 s of training) were far behind on these small
@@ -228,7 +227,7 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
     numeric = sum(kind == "numeric" for kind in kinds)
     gaps = f"{missing:.0%} of cells missing"
     two_valued = [str(name) for name, kind in zip(frame.columns, kinds)
-                  if kind == "numeric" and frame[name].dropna().nunique() <= 2]
+                  if kind == "numeric" and _two_valued(frame[name])]
     shown = ", ".join(two_valued[:3]) + (f" and {len(two_valued) - 3} more" if len(two_valued) > 3 else "")
     if numeric == len(two_valued):         # no column of numbers with more than two values
         what = "are categorical" if numeric == 0 else \
@@ -681,7 +680,7 @@ def evaluate_imputation(complete: pd.DataFrame, masked: pd.DataFrame, draws: lis
         coverage = None if low is None else float(np.mean((truth >= low) & (truth <= high)))
         entry = {"kind": "numeric", "hidden": int(hidden.sum()), "nrmse": rmse / scale, "crps": crps / scale,
                  "coverage_90": coverage, "rmse": rmse, "std": scale,
-                 "two_valued": bool(truth_column.dropna().nunique() <= 2)}
+                 "two_valued": _two_valued(truth_column)}
         if entry["two_valued"]:
             entry["accuracy"] = float(np.mean(np.isclose(_modes(values).astype(float), truth, rtol=1e-9, atol=0.0)))
         per_column[name] = entry
@@ -759,6 +758,13 @@ def _kind(column: pd.Series) -> str:
     from .metrics import _is_numeric
 
     return "numeric" if _is_numeric(column) else "categorical"
+
+
+def _two_valued(column: pd.Series) -> bool:
+    """A column with at most two distinct present values (a 0/1 flag): the layout holds a numeric
+    one as a discrete state, so choose_model counts it as a category and evaluate_imputation
+    scores its accuracy beside its (by construction near-certain) coverage."""
+    return bool(column.dropna().nunique() <= 2)
 
 
 def _as_float(column: pd.Series) -> np.ndarray:
