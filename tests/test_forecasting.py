@@ -1,5 +1,6 @@
 """Forecasting: known answers for the metrics, the transforms, the models' paths, the CLI and the demo."""
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -683,3 +684,32 @@ def test_a_model_that_cannot_impute_is_refused_before_any_training():
     """gan trained for its whole budget, then failed with 'does not offer impute'."""
     with pytest.raises(ValueError, match="'gan' cannot forecast: window models forecast by imputing"):
         pl.forecast(np.random.default_rng(0).normal(size=80), horizon=3, model="statespace+gan")
+
+
+def _noisy_peer(history, horizon, n_paths, seed):
+    """A module-level (so picklable) callable that warns: its warnings must reach the caller."""
+    warnings.warn(f"peer saw {len(history)} values", UserWarning)
+    return np.random.default_rng(seed).normal(history[-1], 1.0, size=(n_paths, horizon))
+
+
+def test_backtest_origins_in_several_processes_score_the_same_and_keep_warnings():
+    y = np.cumsum(np.random.default_rng(3).standard_normal(90))
+    alone = pl.backtest(y, horizon=4, origins=3, n_paths=60, model="gaussian", seed=2, progress=False)
+    side_by_side = pl.backtest(y, horizon=4, origins=3, n_paths=60, model="gaussian", seed=2, progress=False,
+                               n_jobs=2)
+    columns = ["origin", "model", "crps", "mase", "coverage_50", "coverage_95", "paths_sd"]
+    pd.testing.assert_frame_equal(alone["per_origin"][columns], side_by_side["per_origin"][columns])
+    assert alone["per_origin"]["crps"].nunique() == 3            # three different origins were scored
+    with warnings.catch_warnings(record=True) as said:             # raised in the workers, seen here
+        warnings.simplefilter("always")
+        pl.backtest(y, horizon=4, origins=3, model=_noisy_peer, progress=False, n_jobs=2)
+    assert sorted(str(w.message) for w in said) == [f"peer saw {n} values" for n in (78, 82, 86)]
+
+    def closure(history, horizon, n_paths, seed):
+        return np.zeros((n_paths, horizon))
+    with pytest.raises(ValueError, match="cannot be sent"):
+        pl.backtest(y, horizon=4, origins=3, model=closure, progress=False, n_jobs=2)
+    with pytest.raises(ValueError, match="n_jobs"):
+        pl.backtest(y, horizon=4, origins=3, model="gaussian", progress=False, n_jobs=0)
+    assert main(["backtest", "nile", "--horizon", "5", "--origins", "2", "--paths", "30", "--model", "gaussian",
+                 "--jobs", "2"]) == 0

@@ -553,3 +553,37 @@ def test_bootstrap_refits_show_a_progress_bar_on_a_terminal_only(terminal, monke
     draws = pl.impute(masked, n_draws=3, model="gaussian", refits=3, seed=0)
     assert len(draws) == 3
     assert ("bootstrap refits" in stream.getvalue()) == terminal
+
+
+def test_refits_in_several_processes_give_the_same_draws():
+    masked = hide_cells(gaussian(80, seed=0), 0.2, seed=0)
+    alone = pl.impute(masked, n_draws=4, model="gaussian", refits=3, seed=5)
+    side_by_side = pl.impute(masked, n_draws=4, model="gaussian", refits=3, seed=5, n_jobs=2)
+    assert len(side_by_side) == 4
+    for one, other in zip(alone, side_by_side):
+        pd.testing.assert_frame_equal(one, other)
+    assert not alone[0].equals(alone[-1])            # the refits differ: the comparison is not vacuous
+    with pytest.raises(ValueError, match="n_jobs"):
+        pl.impute(masked, n_draws=2, model="gaussian", refits=2, n_jobs=0)
+    with pytest.raises(ValueError, match="n_jobs"):
+        pl.impute(masked, n_draws=2, model="gaussian", refits=2, n_jobs=True)
+
+
+def test_cli_impute_passes_jobs_and_refuses_it_with_a_fitted_model(tmp_path, capsys):
+    from plausible.cli import main
+
+    masked = hide_cells(gaussian(80, seed=0), 0.2, seed=0)
+    source, folder = tmp_path / "holes.csv", tmp_path / "m.plausible"
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    masked.to_csv(source, index=False)
+    for out, jobs in ((one, "1"), (two, "2")):
+        assert main(["impute", str(source), "--model", "gaussian", "--refits", "3", "--draws", "3",
+                     "--jobs", jobs, "--out", str(out)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(one), pd.read_csv(two))
+    assert main(["impute", str(source), "--refits", "2", "--draws", "2", "--jobs", "0", "--out", str(one)]) == 2
+    assert "n_jobs" in capsys.readouterr().err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["fit", str(source), "--model", "gaussian", "--out", str(folder)]) == 0
+    assert main(["impute", str(folder), str(source), "--jobs", "2", "--out", str(one)]) == 2
+    assert "--jobs" in capsys.readouterr().err

@@ -463,6 +463,27 @@ def _check_count(n, name: str, minimum: int = 0) -> int:
     return int(n)
 
 
+
+def _check_jobs(n_jobs) -> int:
+    """n_jobs as a number of processes: a positive whole number, or -1 for every CPU."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not (n_jobs >= 1 or n_jobs == -1):
+        raise ValueError(f"n_jobs must be a positive whole number or -1 (every CPU), got {n_jobs!r}")
+    return (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
+
+
+def one_thread() -> None:
+    """A worker process's start (n_jobs of them run side by side): one BLAS / OpenMP / PyTorch
+    thread each, for the libraries loaded already and, through the environment, for those a deep
+    model loads later."""
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    threadpool_limits(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
 def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()

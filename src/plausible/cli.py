@@ -141,6 +141,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="posterior: every draw from its own posterior draw of the model's parameters "
                              "(proper imputation; gaussian and student offer it); fitted: all draws from the fitted "
                              "model; auto (default): posterior where offered")
+    impute.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="processes fitting bootstrap refits side by side (default 1; -1: one per CPU); the "
+                             "draws are the same for any N. Refits happen with --refits K, or by default when "
+                             "auto picks gmm on a table of at most 5,000 rows (one refit per draw)")
     impute.add_argument("--spread", metavar="FILE", help="also write each cell's spread across the draws")
     impute.add_argument("--pool", metavar="STATISTIC", action="append", default=[],
                         help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2" (repeatable; '
@@ -232,6 +236,9 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
     backtest.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
     backtest.add_argument("--seed", type=int, default=0)
+    backtest.add_argument("--jobs", type=int, default=1, metavar="N",
+                          help="processes forecasting origins side by side (default 1; -1: one per CPU); the scores "
+                               "are the same for any N")
     backtest.add_argument("--json", action="store_true", help="print JSON (with the per-origin table)")
     for option in ("id", "time", "value"):
         backtest.add_argument(f"--{option}-column", default=option, metavar="NAME",
@@ -355,10 +362,10 @@ def _impute(args) -> str:
     if len(args.inputs) == 2:                      # the model folder form: no refit
         folder, source = args.inputs
         if (args.model is not None or args.set or args.time_budget is not None or args.refits != 1
-                or args.uncertainty == "posterior"):
-            raise ValueError(f"--model, --set, --time-budget, --refits and --uncertainty posterior choose how to "
-                             f"fit on DATA; {folder} is "
-                             "already fitted: drop them, or drop the model folder to fit on DATA")
+                or args.uncertainty == "posterior" or args.jobs != 1):
+            raise ValueError(f"--model, --set, --time-budget, --refits, --jobs and --uncertainty posterior choose "
+                             f"how to fit on DATA; {folder} is already fitted: drop them, or drop the model "
+                             "folder to fit on DATA")
         model = load(folder)
         data = read_table(source, na_values=args.na_values)
     else:
@@ -385,7 +392,7 @@ def _impute(args) -> str:
     for statistic in args.pool:                    # a typo should cost nothing, not a whole imputation
         check_statistic(statistic, data)
     draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
-                   refits=args.refits, uncertainty=args.uncertainty)
+                   refits=args.refits, uncertainty=args.uncertainty, n_jobs=args.jobs)
     long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)
     long = long[["draw", "row", *data.columns]]
     write_table(long, args.out)
@@ -631,7 +638,7 @@ def _backtest(args) -> str:
             results[key] = backtest(values, horizon=args.horizon, origins=args.origins, n_paths=args.paths,
                                     model=args.model, seed=args.seed, season=args.season, errors=args.errors,
                                     spread=args.spread, window=args.window, difference=_difference(args.difference),
-                                    progress=False if args.json else None)
+                                    progress=False if args.json else None, n_jobs=args.jobs)
         except ValueError as error:
             raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
     keys = ["model", "crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality", "seconds"]

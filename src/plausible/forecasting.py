@@ -112,6 +112,7 @@ default (a whole season), shortened so the series gives at least 3 x (window + h
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import time as _time
 import warnings
@@ -120,6 +121,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .base import _check_jobs, one_thread
 from .series_metrics import LEVELS, naive_scale
 
 AUTO_CANDIDATES = ("statespace", "gaussian", "statespace+gaussian")   # what "auto" chooses among
@@ -1006,15 +1008,6 @@ def _forecast_series(task) -> tuple:
     return outcome[0], outcome[1], [(str(w.message), w.category) for w in said], outcome[2]
 
 
-def _check_jobs(n_jobs) -> int:
-    """n_jobs as a number of processes: a positive whole number, or -1 for every CPU."""
-    import os
-
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not (n_jobs >= 1 or n_jobs == -1):
-        raise ValueError(f"n_jobs must be a positive whole number or -1 (every CPU), got {n_jobs!r}")
-    return (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
-
-
 def _forecast_frame(frame, id_column, time_column, value_column, progress, options, on_error: str = "raise",
                     n_jobs: int = 1):
     import sys
@@ -1070,7 +1063,8 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
 # ---------------------------------------------------------------------- backtest
 def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: str | Callable = "auto",
              seed: int = 0, step: int | None = None, season: int | None = None, progress: bool | None = None,
-             id_column: str = "id", time_column: str = "time", value_column: str = "value", **options) -> dict:
+             id_column: str = "id", time_column: str = "time", value_column: str = "value", n_jobs: int = 1,
+             **options) -> dict:
     """Rolling-origin evaluation: forecast from each of the last `origins` origins and score it.
 
     Origin k (k = 1..origins) forecasts the `horizon` values after the first
@@ -1081,6 +1075,9 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     `forecast` (window, difference, params, time_budget).
     `series` may also be a DataFrame holding one series (time and value columns, named by
     `time_column` / `value_column`); a table of several series is backtested one id at a time.
+    `n_jobs`: processes forecasting origins side by side (default 1; -1: one per CPU), each with
+    one BLAS / OpenMP thread; the scores are the same for any n_jobs (origin k always draws from
+    seed + k). A callable model must then be picklable (a module-level function, not a closure).
 
     Returns {"crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality",
     "seconds", "model", "per_origin": DataFrame}: metrics averaged over origins (typicality as a
@@ -1099,6 +1096,15 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     horizon = _check_positive(horizon, "horizon")
     origins = _check_positive(origins, "origins")
     step = horizon if step is None else _check_positive(step, "step")
+    jobs = min(_check_jobs(n_jobs), origins)
+    if jobs > 1 and callable(model):
+        import pickle
+
+        try:
+            pickle.dumps(model)
+        except Exception as error:   # noqa: BLE001 (any failure to pickle means the same to the user)
+            raise ValueError(f"n_jobs={n_jobs} sends the model to other processes, and this callable cannot be sent "
+                             f"({type(error).__name__}: {error}); define it at module level, or use n_jobs=1") from None
     known = set(inspect.signature(forecast_one).parameters) - {"values", "horizon", "n_paths", "model", "seed",
                                                                 "season", "index"}
     unknown = sorted(set(options) - known)
@@ -1125,27 +1131,36 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
                          f"every {step} steps (the first origin would have {first} values of history); "
                          "use fewer origins or a shorter horizon")
     metric_season = season if season is not None else (_frequency_season(index) or acf_season(y[:first]))
-    rows = []
     show = progress if progress is not None else sys.stderr.isatty()
-    for k in tqdm(range(origins), desc="backtest", unit="origin", disable=not show, leave=False):
+    tasks = []
+    for k in range(origins):
         cut = first + k * step
-        history, actual = y[:cut], observed[cut:cut + horizon]
-        start = _time.perf_counter()
-        if callable(model):
-            paths = np.asarray(model(history, horizon=horizon, n_paths=n_paths, seed=seed + k), dtype=float)
-            name = getattr(model, "__name__", "callable")
+        tasks.append((y[:cut], horizon, n_paths, model, seed + k, season,
+                      index[:cut] if index is not None and len(index) == len(y) else None, options))
+    executor = None
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(jobs, initializer=one_thread)
+        results = executor.map(_origin_paths, tasks, [True] * len(tasks))
+    else:
+        results = (_origin_paths(task) for task in tasks)
+    rows = []
+    try:
+        for k, (paths, name, seconds, said) in enumerate(tqdm(results, total=origins, desc="backtest",
+                                                              unit="origin", disable=not show, leave=False)):
+            for text, category in said:      # a worker's warnings, raised here where the caller can see them
+                warnings.warn(text, category, stacklevel=2)
+            cut = first + k * step
             if paths.ndim != 2 or paths.shape[1] != horizon:
                 raise ValueError(f"the model callable {name!r} returned paths of shape {paths.shape}; "
                                  f"backtest needs (n_paths, horizon) = (S, {horizon})")
-        else:
-            result = forecast_one(history, horizon, n_paths=n_paths, model=model, seed=seed + k, season=season,
-                                  index=index[:cut] if index is not None and len(index) == len(y) else None,
-                                  **options)
-            paths, name = result.paths, result.model
-        seconds = _time.perf_counter() - start
-        row = {"origin": cut, "model": name, "seconds": seconds}
-        row.update(series_metrics.score(paths, actual, history, metric_season))
-        rows.append(row)
+            row = {"origin": cut, "model": name, "seconds": seconds}
+            row.update(series_metrics.score(paths, observed[cut:cut + horizon], y[:cut], metric_season))
+            rows.append(row)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
     table = pd.DataFrame(rows)
     summary = {"crps": float(table["crps"].mean()), "mase": float(table["mase"].mean())}
     for level in LEVELS:
@@ -1156,6 +1171,25 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     summary.update(seconds=float(table["seconds"].sum()), model=", ".join(table["model"].unique()),
                    season=metric_season, naive_scale=naive_scale(y[:first], metric_season), per_origin=table)
     return summary
+
+
+def _origin_paths(task, record: bool = False) -> tuple:
+    """One backtest origin: (paths, model name, seconds, [(warning text, category)]). In a worker
+    (`record`) the warnings travel back as values, so the caller sees them."""
+    history, horizon, n_paths, model, seed, season, index, options = task
+    with warnings.catch_warnings(record=True) if record else contextlib.nullcontext() as said:
+        if record:
+            warnings.simplefilter("always")
+        start = _time.perf_counter()
+        if callable(model):
+            paths = np.asarray(model(history, horizon=horizon, n_paths=n_paths, seed=seed), dtype=float)
+            name = getattr(model, "__name__", "callable")
+        else:
+            result = forecast_one(history, horizon, n_paths=n_paths, model=model, seed=seed, season=season,
+                                  index=index, **options)
+            paths, name = result.paths, result.model
+        seconds = _time.perf_counter() - start
+    return paths, name, seconds, [(str(w.message), w.category) for w in said or []]
 
 
 # ---------------------------------------------------------------------- fan chart

@@ -35,7 +35,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .base import Model, NotSupportedError, ParameterError, _check_budget, _check_count
+from .base import Model, NotSupportedError, ParameterError, _check_budget, _check_count, _check_jobs, one_thread
 
 QUANTILE_DRAWS = 19   # from this many draws on, the 90% interval is the draws' own quantiles
 MAX_GMM_COLUMNS = 20  # "auto" uses gmm for numbers and categories up to this many columns (choose_model)
@@ -47,7 +47,7 @@ UNCERTAINTY = ("auto", "posterior", "fitted")   # impute(uncertainty=...)
 
 # ---------------------------------------------------------------------- impute
 def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | None = None,
-           time_budget: float | None = None, refits: int = 1, uncertainty: str = "auto") -> list:
+           time_budget: float | None = None, refits: int = 1, uncertainty: str = "auto", n_jobs: int = 1) -> list:
     """`n_draws` completed copies of `data`: each missing cell drawn from P(missing | observed).
 
     data: a DataFrame (or 2-D numeric array) with missing cells (NaN / None / NaT).
@@ -76,6 +76,10 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         between-draw variance include the parameter uncertainty; it costs `refits` fits. In between,
         the draws are split evenly over the refits. (A resample that misses a category seen in
         the data gets one row holding it added back, so every observed value stays known.)
+    n_jobs: processes fitting the bootstrap refits side by side (default 1; -1: one per CPU), each
+        limited to one BLAS/OpenMP thread. The draws are the same for any n_jobs: every refit's
+        resample and seeds are drawn first, in order. Only refits run in parallel (`refits` > 1,
+        or "auto" uncertainty's one refit per draw for gmm); a single fit ignores it.
 
     The model is fitted on `data` itself, so the rows with gaps teach it too. Observed cells are
     returned unchanged. A table with no missing cell gives `n_draws` copies and a warning.
@@ -88,6 +92,7 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
     if refits > n_draws:
         raise ValueError(f"refits ({refits}) cannot exceed n_draws ({n_draws}): each refit gives at least one draw")
     _check_budget(time_budget)
+    n_jobs = _check_jobs(n_jobs)
     if uncertainty not in UNCERTAINTY:
         raise ValueError(f"uncertainty must be one of {list(UNCERTAINTY)}, got {uncertainty!r}")
     if uncertainty == "posterior" and refits > 1:
@@ -124,22 +129,58 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         return [twin.impute(data, n_draws=1, seed=int(s))[0] for twin, s in zip(copies, draw_seeds)]
     from tqdm.auto import tqdm
 
-    draws = []
+    # every refit's resample and seeds first, in order: the same draws for any n_jobs
     streams = np.random.SeedSequence(seed).spawn(refits)
-    # one fit per refit (auto's gmm on diabetes: 20 fits, about a minute): a bar on a terminal
-    with tqdm(total=refits, desc="impute: bootstrap refits", unit="fit", disable=not sys.stderr.isatty(),
-              leave=False) as bar:
-        for stream, count in zip(streams, np.diff(np.linspace(0, n_draws, refits + 1).round().astype(int))):
-            rng = np.random.default_rng(stream)
-            rows = _bootstrap_rows(frame, rng)
-            resample = data[rows] if isinstance(data, np.ndarray) else data.iloc[rows].reset_index(drop=True)
-            fit_seed, draw_seed = (int(v) for v in rng.integers(0, 2**31, 2))
-            instance = _build(model, frame, fit_seed, params, time_budget)
-            if isinstance(model, Model):   # an unfitted instance: a fresh copy of it for each resample
-                instance = type(model)(seed=fit_seed, **model.get_params())
-            draws += instance.fit(resample).impute(data, n_draws=int(count), seed=draw_seed)
-            bar.update(1)
+    tasks = []
+    for stream, count in zip(streams, np.diff(np.linspace(0, n_draws, refits + 1).round().astype(int))):
+        rng = np.random.default_rng(stream)
+        rows = _bootstrap_rows(frame, rng)
+        fit_seed, draw_seed = (int(v) for v in rng.integers(0, 2**31, 2))
+        tasks.append((rows, fit_seed, draw_seed, int(count)))
+    shared = (data, frame, model, params, time_budget)
+    jobs = min(n_jobs, refits)
+    executor = None
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(jobs, initializer=_refit_worker_start, initargs=(shared,))
+        results = executor.map(_refit_task, tasks)
+    else:
+        results = (_refit_draws(shared, task) for task in tasks)
+    draws = []
+    try:
+        # one fit per refit (auto's gmm on diabetes: 20 fits, about a minute): a bar on a terminal
+        for piece in tqdm(results, total=refits, desc="impute: bootstrap refits", unit="fit",
+                          disable=not sys.stderr.isatty(), leave=False):
+            draws += piece
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
     return draws
+
+
+def _refit_draws(shared, task) -> list:
+    """One bootstrap refit: the model fitted on the resample's rows, then its draws of all of `data`."""
+    data, frame, model, params, time_budget = shared
+    rows, fit_seed, draw_seed, count = task
+    resample = data[rows] if isinstance(data, np.ndarray) else data.iloc[rows].reset_index(drop=True)
+    instance = _build(model, frame, fit_seed, params, time_budget)
+    if isinstance(model, Model):   # an unfitted instance: a fresh copy of it for each resample
+        instance = type(model)(seed=fit_seed, **model.get_params())
+    return instance.fit(resample).impute(data, n_draws=count, seed=draw_seed)
+
+
+_WORKER_SHARED = None   # in a refit worker process: (data, frame, model, params, time_budget), sent once
+
+
+def _refit_worker_start(shared) -> None:
+    global _WORKER_SHARED
+    one_thread()
+    _WORKER_SHARED = shared
+
+
+def _refit_task(task) -> list:
+    return _refit_draws(_WORKER_SHARED, task)
 
 
 def _bootstrap_rows(frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
@@ -200,14 +241,14 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
       correlated numbers and 2 indicators (`indicators`) 0.848 / 0.913 against 0.951 / 0.981 (0.813
       / 0.879); 90% coverage 0.91-0.94 for gmm, 0.90-0.93 for gaussian. `copula` ties them too and
       did best on `indicators` (0.803 / 0.888) but worst on diabetes (0.712 / 0.869). gmm is slower
-      (20-55 s against 1-2 s on these tables). A table wider than MAX_GMM_COLUMNS takes `gaussian`
-      as above, and one of only two-valued numbers (and categories) is all-categorical to every
-      model and takes `rbm` (first rule): breast_cancer's 10 mean measurements cut at their medians
-      with the diagnosis, all as 0/1 (`bc_flags`, 3 masks), rbm 0.644 / 0.720 against gaussian's
-      1.027 / 1.024 (IterativeImputer 0.617 / 0.710). The 90% coverage of a two-valued column is
-      near 1 by construction (its draws take one of two values; an interval holding both holds the
-      truth), so these tables' coverage (0.93 on diabetes at 20% hidden, 0.98-0.99 on bc_flags) says
-      little;
+      (20-55 s against 1-2 s on these tables, on one core; `n_jobs` fits its refits side by side).
+      A table wider than MAX_GMM_COLUMNS takes `gaussian` as above, and one of only two-valued
+      numbers (and categories) is all-categorical to every model and takes `rbm` (first rule):
+      breast_cancer's 10 mean measurements cut at their medians with the diagnosis, all as 0/1
+      (`bc_flags`, 3 masks), rbm 0.644 / 0.720 against gaussian's 1.027 / 1.024 (IterativeImputer
+      0.617 / 0.710). The 90% coverage of a two-valued column is near 1 by construction (its
+      draws take one of two values; an interval holding both holds the truth), so these tables'
+      coverage (0.93 on diabetes at 20% hidden, 0.98-0.99 on bc_flags) says little;
     - numbers and categories, at most MAX_GMM_COLUMNS columns: `gmm` with at most AUTO_COMPONENTS
       clusters chosen by BIC: its clusters tie categories to numbers, which `gaussian` keeps
       independent. Wine with its label (the one mixed table measured), 20% hidden: nRMSE 0.735 vs
