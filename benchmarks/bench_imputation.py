@@ -97,15 +97,17 @@ def numeric_table(frame: pd.DataFrame) -> bool:
 def run_ours(name, masked, draws, seed, time_budget, settings):
     import plausible as pl
 
+    name, _, option = name.partition(":")    # "NAME:jobs=N": the same with n_jobs=N (same draws, other seconds)
+    jobs = int(option.removeprefix("jobs=")) if option else 1
     if name == "auto":      # exactly what a user gets from pl.impute(df): the model and settings auto picks
-        return pl.impute(masked, n_draws=draws, model="auto", seed=seed)
+        return pl.impute(masked, n_draws=draws, model="auto", seed=seed, n_jobs=jobs)
     # "gaussian+refits": one bootstrap refit per draw; "gaussian+fitted": every draw from the one fit
     name, _, variant = name.partition("+")
     params = {"time_budget": time_budget} if name in ("autoregressive", "vae", "diffusion", "flow") else {}
     params.update(settings.get(name, {}))
     return pl.impute(masked, n_draws=draws, model=name, seed=seed, params=params,
                      refits=draws if variant == "refits" else 1,
-                     uncertainty="fitted" if variant == "fitted" else "auto")
+                     uncertainty="fitted" if variant == "fitted" else "auto", n_jobs=jobs)
 
 
 def parse_settings(items) -> dict:
@@ -235,7 +237,7 @@ def render(store: dict, meta: dict) -> str:
               "per draw. `gaussian` draws its parameters from their posterior (data augmentation, the default "
               "`uncertainty='auto'`), and so do student's; `gmm` refits once per draw on a bootstrap resample (what "
               "`uncertainty='auto'` does for it on tables up to 5,000 rows); `NAME+fitted` draws every completion from "
-              "the one fitted model. Deep models (autoregressive, diffusion) trained for `time_budget` = 30 s. gmm ran with "
+              "the one fitted model; `NAME:jobs=N` is NAME with `n_jobs=N`, its bootstrap refits fitted by N processes side by side (the same draws, so only the seconds differ). Deep models (autoregressive, diffusion) trained for `time_budget` = 30 s. gmm ran with "
               "`max_components=3`, as `auto` uses it. `auto` is `pl.impute(df)` as a user calls it: the model "
               "`choose_model` picks, with the settings it gives it (gmm with `max_components=3`; gaussian and student "
               "with their default `transform='auto'`).", ""]
