@@ -1077,7 +1077,7 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     `time_column` / `value_column`); a table of several series is backtested one id at a time.
     `n_jobs`: processes forecasting origins side by side (default 1; -1: one per CPU), each with
     one BLAS / OpenMP thread; the scores are the same for any n_jobs (origin k always draws from
-    seed + k). A callable model must then be picklable (a module-level function, not a closure).
+    seed + k). A callable model must then be defined at module level (not a closure or a lambda).
 
     Returns {"crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality",
     "seconds", "model", "per_origin": DataFrame}: metrics averaged over origins (typicality as a
@@ -1097,14 +1097,12 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     origins = _check_positive(origins, "origins")
     step = horizon if step is None else _check_positive(step, "step")
     jobs = min(_check_jobs(n_jobs), origins)
-    if jobs > 1 and callable(model):
-        import pickle
-
-        try:
-            pickle.dumps(model)
-        except Exception as error:   # noqa: BLE001 (any failure to pickle means the same to the user)
-            raise ValueError(f"n_jobs={n_jobs} sends the model to other processes, and this callable cannot be sent "
-                             f"({type(error).__name__}: {error}); define it at module level, or use n_jobs=1") from None
+    named = getattr(model, "__qualname__", type(model).__qualname__) if callable(model) else ""
+    if jobs > 1 and "<" in named:
+        # worker processes receive a function by reference to its module and name: a function
+        # defined inside another one (a closure) or a lambda has none
+        raise ValueError(f"n_jobs={n_jobs} sends the model to other processes, and {named!r} (a closure or a "
+                         "lambda) cannot be sent; define it at module level, or use n_jobs=1")
     known = set(inspect.signature(forecast_one).parameters) - {"values", "horizon", "n_paths", "model", "seed",
                                                                 "season", "index"}
     unknown = sorted(set(options) - known)
