@@ -113,7 +113,10 @@ def test_choose_model_ties_two_valued_numbers_to_the_others():
     table = gaussian(100, seed=0)
     flagged = table.assign(smoker=(table.iloc[:, 0] + rng.normal(size=100) > 0).astype(float))
     name, reason = choose_model(hide_cells(flagged, 0.2, seed=0))
-    assert name == "gmm" and "smoker take only two values" in reason
+    assert name == "gmm" and "smoker takes only two values" in reason and "ties it to" in reason
+    both = flagged.assign(member=(table.iloc[:, 1] > 0).astype(float))
+    reason = choose_model(hide_cells(both, 0.2, seed=0))[1]
+    assert "smoker, member take only two values" in reason and "ties them to" in reason
     only_flags = (table > 0).astype(float).assign(kind="x")     # categories to every model
     name, reason = choose_model(only_flags)
     assert name == "rbm" and "two values" in reason
@@ -587,3 +590,23 @@ def test_cli_impute_passes_jobs_and_refuses_it_with_a_fitted_model(tmp_path, cap
         assert main(["fit", str(source), "--model", "gaussian", "--out", str(folder)]) == 0
     assert main(["impute", str(folder), str(source), "--jobs", "2", "--out", str(one)]) == 2
     assert "--jobs" in capsys.readouterr().err
+
+
+def test_cli_impute_says_how_many_fits_and_suggests_jobs(tmp_path, capsys, monkeypatch):
+    from plausible.cli import main
+
+    rng = np.random.default_rng(0)
+    table = gaussian(80, seed=0).assign(kind=rng.choice(["x", "y"], 80))
+    source, out = tmp_path / "holes.csv", tmp_path / "filled.csv"
+    hide_cells(table, 0.2, seed=0).to_csv(source, index=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert main(["impute", str(source), "--draws", "3", "--out", str(out)]) == 0      # auto -> gmm: 3 refits
+    printed = capsys.readouterr().out
+    assert "3 fits of gmm, a bootstrap refit per draw" in printed and "on all 8 CPUs" in printed
+    assert main(["impute", str(source), "--draws", "3", "--jobs", "2", "--out", str(out)]) == 0
+    assert "--jobs -1" not in capsys.readouterr().out
+    assert main(["impute", str(source), "--draws", "3", "--uncertainty", "fitted", "--out", str(out)]) == 0
+    assert "fits of" not in capsys.readouterr().out
+    assert main(["impute", str(source), "--draws", "3", "--model", "gaussian", "--refits", "3",
+                 "--out", str(out)]) == 0
+    assert "3 fits of gaussian, --refits" in capsys.readouterr().out

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -349,7 +350,7 @@ def _impute(args) -> str:
     import pandas as pd
 
     from .base import load
-    from .imputation import cell_spread, check_statistic, choose_model, impute, pool
+    from .imputation import cell_spread, check_statistic, choose_model, impute, planned_refits, pool
     from .io import read_table, write_table
     from .registry import get_class
 
@@ -391,6 +392,15 @@ def _impute(args) -> str:
         raise ValueError("--pool needs --draws 2 or more (Rubin's rules use the spread between draws); 20 is typical")
     for statistic in args.pool:                    # a typo should cost nothing, not a whole imputation
         check_statistic(statistic, data)
+    if len(args.inputs) == 1:
+        name = chosen if model == "auto" else model
+        fits = planned_refits(len(data), args.draws, name, args.refits, args.uncertainty)
+        cpus = os.cpu_count() or 1
+        if fits > 1 and args.jobs == 1 and cpus > 1:
+            why = f"a bootstrap refit per draw ({name} has no posterior to draw its parameters from)" \
+                if args.refits == 1 else "--refits"
+            lines.append(f"{fits} fits of {name}, {why}, one after another: --jobs -1 fits them side by side on "
+                         f"all {cpus} CPUs, with the same draws")
     draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
                    refits=args.refits, uncertainty=args.uncertainty, n_jobs=args.jobs)
     long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)

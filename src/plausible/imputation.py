@@ -111,11 +111,10 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         return [data.copy() for _ in range(n_draws)]
     if fitted is not None:
         return fitted.impute(data, n_draws=n_draws, seed=seed)
-    if uncertainty == "auto" and refits == 1 and len(frame) <= MAX_BOOTSTRAP_ROWS:
+    if uncertainty == "auto" and refits == 1:
         name = model.name if isinstance(model, Model) else choose_model(frame, time_budget)[0] if model == "auto" \
             else model
-        if name in BOOTSTRAP_MODELS:
-            refits = n_draws
+        refits = planned_refits(len(frame), n_draws, name, refits, uncertainty)
     if refits == 1:
         instance = _build(model, frame, seed, params, time_budget)
         if uncertainty == "posterior" and not instance.has_posterior:
@@ -157,6 +156,14 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
     return draws
+
+
+def planned_refits(rows: int, n_draws: int, name: str, refits: int = 1, uncertainty: str = "auto") -> int:
+    """How many fits `impute` makes: `refits`, or one bootstrap refit per draw when uncertainty is
+    "auto" and the model (`name`) is one of BOOTSTRAP_MODELS on a table of at most MAX_BOOTSTRAP_ROWS."""
+    if uncertainty == "auto" and refits == 1 and rows <= MAX_BOOTSTRAP_ROWS and name in BOOTSTRAP_MODELS:
+        return n_draws
+    return refits
 
 
 def _refit_draws(shared, task) -> list:
@@ -277,10 +284,11 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
                        "exact over its hidden states) imputed categories most accurately of our models, at 20% and "
                        "50% missing")
     if numeric == len(kinds) and two_valued and len(kinds) <= MAX_GMM_COLUMNS:
-        return "gmm", (f"all {numeric} columns are numbers, {gaps}, but {shown} take only two values: every model "
-                       "holds such a column as a discrete state, which gaussian keeps independent of the numbers; "
-                       f"gmm (at most {AUTO_COMPONENTS} Gaussian clusters by BIC, exact conditionals) ties it to "
-                       "them and imputed such tables with lower error")
+        verb, them = ("takes", "it") if len(two_valued) == 1 else ("take", "them")
+        return "gmm", (f"all {numeric} columns are numbers, {gaps}, but {shown} {verb} only two values: every "
+                       "model holds such a column as a discrete state, which gaussian keeps independent of the "
+                       f"numbers; gmm (at most {AUTO_COMPONENTS} Gaussian clusters by BIC, exact conditionals) ties "
+                       f"{them} to the numbers and imputed such tables with lower error")
     if numeric == len(kinds):
         return "gaussian", (f"all {numeric} columns are numbers, {gaps}: one full-covariance multivariate normal "
                             "(exact conditionals, correlations shrunk as far as held-out cells say, positive skewed "
