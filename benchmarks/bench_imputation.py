@@ -11,7 +11,8 @@ Contenders: plausible models fitted on the masked table itself, scikit-learn's
 IterativeImputer(BayesianRidge(), sample_posterior=True, random_state=m) for m in range(M), and
 KNNImputer (one deterministic completion: no spread, so no coverage and CRPS = MAE / std).
 Tables: breast_cancer, wine and diabetes (numbers), wine with its cultivar (mixed), fashion and two
-tables cut into quartiles (categories), and two all-numeric tables with two-valued columns, which
+tables cut into quartiles (categories), `bc_means` (breast_cancer's 10 mean measurements alone), and
+all-numeric tables with two-valued columns, which
 the layout holds as discrete states: `bc_diagnosis` (breast_cancer's 10 mean measurements and the
 diagnosis as 0/1), `indicators` (generated: 5 correlated numbers, two 0/1 columns tied to them) and
 `bc_flags` (bc_diagnosis with each measurement cut at its median: every column 0/1).
@@ -58,6 +59,8 @@ def load_table(name: str) -> pd.DataFrame:
     if name == "bc_diagnosis":                               # 10 measurements and the diagnosis as 0.0 / 1.0
         frame = pl.datasets.load("breast_cancer")
         return frame.iloc[:, :10].assign(malignant=(frame["target"] == frame["target"].iloc[0]).astype(float))
+    if name == "bc_means":                                   # breast_cancer's 10 mean measurements alone
+        return pl.datasets.load("breast_cancer").iloc[:, :10]
     if name == "bc_flags":                                   # the same, each measurement cut at its median: all 0/1
         frame = load_table("bc_diagnosis")
         return frame.iloc[:, :10].gt(frame.iloc[:, :10].median()).astype(float).assign(malignant=frame["malignant"])
@@ -334,7 +337,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tables", default="breast_cancer,wine,diabetes,wine_labelled,fashion,wine_binned,bc_binned,"
-                                             "bc_diagnosis,indicators,bc_flags")
+                                             "bc_means,bc_diagnosis,indicators,bc_flags")
     parser.add_argument("--contenders", default="auto,gmm,copula,gaussian,gaussian+fitted,student,student+fitted,"
                                                 "bayesnet,rbm,iterative_imputer,knn_imputer,most_frequent")
     parser.add_argument("--shares", default="0.2,0.5")

@@ -98,12 +98,14 @@ def test_choose_model_reads_the_column_kinds():
     assert name == "rbm" and "categorical" in reason
     assert choose_model(hide_cells(pl.datasets.load("fashion", n=100, seed=0), 0.5, seed=0))[0] == "rbm"
     name, reason = choose_model(gaussian(100, seed=0))
-    assert name == "gaussian" and "all 3 columns are numbers" in reason
+    assert name == "gmm" and "all 3 columns are numbers" in reason and "lower error than one Gaussian" in reason
     mixed = gaussian(100, seed=0).assign(kind=np.random.default_rng(0).choice(["x", "y"], 100))
     assert choose_model(mixed)[0] == "gmm"
     wide = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 25))).assign(kind="x")
     name, reason = choose_model(wide)
     assert name == "gaussian" and "26 columns" in reason
+    name, reason = choose_model(pd.DataFrame(np.random.default_rng(0).normal(size=(50, 25))))
+    assert name == "gaussian" and "all 25 columns are numbers" in reason and "this wide" in reason
 
 
 def test_choose_model_ties_two_valued_numbers_to_the_others():

@@ -220,42 +220,49 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
       ten breast_cancer measurements in quartiles with the diagnosis 0.680 / 0.594 against 0.668 /
       0.567 and 0.492 / 0.434. It fits in seconds (fashion: 3.7 s for 1,000 rows, 33 s for 50,000)
       where bayesnet takes a fraction of one;
-    - every column a number (and none two-valued, see the next rule): `gaussian`, one
-      full-covariance multivariate normal fitted by EM with the gaps, its correlations shrunk by the
-      amount that best predicts held-out present cells, its parameters drawn from their posterior
-      for each draw, and positive columns closer to normal on the log scale modelled as log x
+    - every column a number, at most MAX_GMM_COLUMNS columns: `gmm` with at most AUTO_COMPONENTS
+      clusters chosen by BIC, one bootstrap refit per draw (`uncertainty="auto"` up to
+      MAX_BOOTSTRAP_ROWS rows). nRMSE at 20% / 50% hidden against `gaussian` below
+      (IterativeImputer): wine 0.691 / 0.782 against 0.720 / 0.827 (0.730 / 0.826), lower on all 20 masks (medians of
+      10); breast_cancer's 10 mean measurements (`bc_means`, 10 masks) 0.392 / 0.512 against 0.413 /
+      0.528 (0.448 / 0.554), lower on 19 of 20; 90% coverage 0.933 / 0.918 on wine, 0.920 / 0.912 on
+      bc_means (gaussian 0.913 / 0.904 and 0.907 / 0.915). On Gaussian tables with wine's and
+      diabetes' mean and covariance (bench_ceiling, 5 masks), where one Gaussian is the true model,
+      gmm lost little: 0.990 / 0.997 and 0.997 / 1.005 of IterativeImputer's nRMSE against
+      gaussian's 0.978 / 0.991 and 0.984 / 1.021, covering 0.88-0.90. Most of the gain is the
+      average over 20 refits (bagging): one gmm fit for all draws scored 0.735 / 0.878 on wine (3
+      masks). The cost: 20-55 s on one core where gaussian takes 1-2 s (`n_jobs` fits the refits side by side; the CLI
+      says so). Until 2026-12-04 these tables took `gaussian`; the earlier claim that the Gaussian
+      family was within 3% of gmm came from single gmm fits.
+      Some columns of such tables take only two values (an indicator such as 0/1, sex coded as two
+      numbers). The layout holds a two-valued column as a discrete state, like a category, and
+      `gaussian` keeps discrete states independent of the numbers, so it imputed such a column from
+      its own frequencies (nRMSE 1.01-1.06 on diabetes' `sex`, worse than the mean) and learned
+      nothing about the numbers from it; gmm ties them through its clusters. nRMSE at 20% / 50%
+      hidden, gmm against gaussian (IterativeImputer): diabetes 0.637 / 0.801 against 0.676 / 0.825
+      (0.662 / 0.802), medians of 10 masks; the rest medians of 3 masks: breast_cancer's 10 mean
+      measurements with the diagnosis as 0/1 (`bc_diagnosis`) 0.413 / 0.502 against 0.459 / 0.566
+      (0.428 / 0.551); a generated table of 5 correlated numbers and 2 indicators (`indicators`)
+      0.848 / 0.913 against 0.951 / 0.981 (0.813 / 0.879); 90% coverage 0.91-0.94 for gmm, 0.90-0.93
+      for gaussian. `copula` ties them too and did best on `indicators` (0.803 / 0.888) but worst
+      on diabetes (0.712 / 0.869). A table of only two-valued numbers (and categories) is
+      all-categorical to every model and takes `rbm` (first rule): breast_cancer's 10 mean
+      measurements cut at their medians with the diagnosis, all as 0/1 (`bc_flags`, 3 masks), rbm
+      0.644 / 0.720 against gaussian's 1.027 / 1.024 (IterativeImputer 0.617 / 0.710). The 90%
+      coverage of a two-valued column is near 1 by construction (its draws take one of two values;
+      an interval holding both holds the truth), so these tables' coverage (0.93 on diabetes at 20%
+      hidden, 0.98-0.99 on bc_flags) says little;
+    - every column a number, more than MAX_GMM_COLUMNS columns: `gaussian`, one full-covariance
+      multivariate normal fitted by EM with the gaps, its correlations shrunk by the amount that
+      best predicts held-out present cells, its parameters drawn from their posterior for each
+      draw, and positive columns closer to normal on the log scale modelled as log x
       (`transform="auto"`, its default; see `plausible.ladder.gaussian`), which makes products such
-      as area ~ radius^2 linear. Medians of 10 masks, nRMSE at 20% / 50% hidden: breast_cancer 0.280
-      / 0.409 (IterativeImputer 0.316 / 0.461), wine 0.720 / 0.827 (0.730 / 0.826), diabetes 0.676 /
-      0.825 (0.662 / 0.802; diabetes now takes the next rule, for its two-valued `sex`), with 90%
-      coverage 0.90-0.93. `student` (the multivariate t, its heavy-tailed twin, the choice until
-      2026-12-04) was within 1% everywhere (0.283 / 0.411, 0.717 / 0.821, 0.683 / 0.829) and is
-      slower (20 draws of breast_cancer: 8.5 s against 4.9 s at 50% hidden, 2.1 s against 1.5 s at
-      20%; 26.6 s against 17.5 s before gaps were solved block by block), so the simpler model is
-      the choice; what mattered was the log scale (without it breast_cancer was at 0.307 / 0.429 for
-      student and 0.320 / 0.438 for gaussian). The Gaussian family is within 3% of gmm's accuracy
-      (at most 3 clusters) either way, and its intervals never fall far short (90% coverage
-      0.90-0.94 against gmm's 0.78-0.86 on the wider tables);
-    - every column a number, but some take only two values (an indicator such as 0/1, sex coded as
-      two numbers), at most MAX_GMM_COLUMNS columns: `gmm`, as for numbers and categories below. The
-      layout holds a two-valued column as a discrete state, like a category, and `gaussian` keeps
-      discrete states independent of the numbers, so it imputed such a column from its own
-      frequencies (nRMSE 1.01-1.06 on diabetes' `sex`, worse than the mean) and learned nothing
-      about the numbers from it. nRMSE at 20% / 50% hidden, gmm against gaussian (IterativeImputer):
-      diabetes 0.637 / 0.801 against 0.676 / 0.825 (0.662 / 0.802), medians of 10 masks; the rest
-      medians of 3 masks: breast_cancer's 10 mean measurements with the diagnosis as 0/1
-      (`bc_diagnosis`) 0.413 / 0.502 against 0.459 / 0.566 (0.428 / 0.551); a generated table of 5
-      correlated numbers and 2 indicators (`indicators`) 0.848 / 0.913 against 0.951 / 0.981 (0.813
-      / 0.879); 90% coverage 0.91-0.94 for gmm, 0.90-0.93 for gaussian. `copula` ties them too and
-      did best on `indicators` (0.803 / 0.888) but worst on diabetes (0.712 / 0.869). gmm is slower
-      (20-55 s against 1-2 s on these tables, on one core; `n_jobs` fits its refits side by side).
-      A table wider than MAX_GMM_COLUMNS takes `gaussian` as above, and one of only two-valued
-      numbers (and categories) is all-categorical to every model and takes `rbm` (first rule):
-      breast_cancer's 10 mean measurements cut at their medians with the diagnosis, all as 0/1
-      (`bc_flags`, 3 masks), rbm 0.644 / 0.720 against gaussian's 1.027 / 1.024 (IterativeImputer
-      0.617 / 0.710). The 90% coverage of a two-valued column is near 1 by construction (its
-      draws take one of two values; an interval holding both holds the truth), so these tables'
-      coverage (0.93 on diabetes at 20% hidden, 0.98-0.99 on bc_flags) says little;
+      as area ~ radius^2 linear. breast_cancer (30 columns), medians of 10 masks, nRMSE at 20% / 50%
+      hidden: 0.280 / 0.409 (IterativeImputer 0.316 / 0.461), 90% coverage 0.919 / 0.914; one gmm
+      fit there scored 0.301 / 0.433 with intervals covering only 0.857 / 0.780, and gmm's cost
+      grows far faster with the width. `student` (the multivariate t, its heavy-tailed twin) was
+      within 1% (0.283 / 0.411) and is slower (20 draws: 8.5 s against 4.9 s at 50% hidden); what
+      mattered was the log scale (without it 0.307 / 0.429 for student, 0.320 / 0.438 for gaussian);
     - numbers and categories, at most MAX_GMM_COLUMNS columns: `gmm` with at most AUTO_COMPONENTS
       clusters chosen by BIC: its clusters tie categories to numbers, which `gaussian` keeps
       independent. Wine with its label (the one mixed table measured), 20% hidden: nRMSE 0.735 vs
@@ -283,17 +290,22 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
         return "rbm", (f"all {len(kinds)} columns {what} and {gaps}: rbm (a restricted Boltzmann machine, "
                        "exact over its hidden states) imputed categories most accurately of our models, at 20% and "
                        "50% missing")
-    if numeric == len(kinds) and two_valued and len(kinds) <= MAX_GMM_COLUMNS:
+    if numeric == len(kinds) and len(kinds) <= MAX_GMM_COLUMNS:
+        if not two_valued:
+            return "gmm", (f"all {numeric} columns are numbers, {gaps}: gmm (at most {AUTO_COMPONENTS} Gaussian "
+                           "clusters by BIC, exact conditionals) imputed each such table measured with 3-6% lower "
+                           "error than one Gaussian, at 20-50 times its time on one core (its bootstrap refits "
+                           "run side by side with n_jobs / --jobs)")
         verb, them = ("takes", "it") if len(two_valued) == 1 else ("take", "them")
         return "gmm", (f"all {numeric} columns are numbers, {gaps}, but {shown} {verb} only two values: every "
                        "model holds such a column as a discrete state, which gaussian keeps independent of the "
                        f"numbers; gmm (at most {AUTO_COMPONENTS} Gaussian clusters by BIC, exact conditionals) ties "
                        f"{them} to the numbers and imputed such tables with lower error")
     if numeric == len(kinds):
-        return "gaussian", (f"all {numeric} columns are numbers, {gaps}: one full-covariance multivariate normal "
-                            "(exact conditionals, correlations shrunk as far as held-out cells say, positive skewed "
-                            "columns on the log scale) was as accurate as the heavier-tailed student and gmm, and "
-                            "simpler and faster")
+        return "gaussian", (f"all {numeric} columns are numbers, {gaps}: on a table this wide one full-covariance "
+                            "multivariate normal (exact conditionals, correlations shrunk as far as held-out cells "
+                            "say, positive skewed columns on the log scale) was the most accurate of our models and "
+                            "is far faster than gmm")
     if len(kinds) <= MAX_GMM_COLUMNS:
         return "gmm", (f"{numeric} numeric and {len(kinds) - numeric} categorical columns, {gaps}: gmm (at most "
                        f"{AUTO_COMPONENTS} Gaussian clusters by BIC, exact conditionals) ties the categories to "
