@@ -398,6 +398,12 @@ def test_posterior_draws_make_rubins_standard_error_honest():
     plug_in = pl.pool(pl.impute(table, n_draws=40, model="gaussian", seed=0, uncertainty="fitted"), "mean(y)")
     assert proper.loc["mean(y)", "std_error"] == pytest.approx(observed_se, rel=0.2)
     assert plug_in.loc["mean(y)", "std_error"] < 0.85 * observed_se
+    # the default: auto picks gmm for this all-numeric table, whose draws each come from a bootstrap refit
+    assert choose_model(table)[0] == "gmm"
+    default = pl.pool(pl.impute(table, n_draws=40, seed=0), "mean(y)").loc["mean(y)", "std_error"]
+    one_fit = pl.pool(pl.impute(table, n_draws=40, seed=0, uncertainty="fitted"), "mean(y)").loc["mean(y)", "std_error"]
+    assert 0.9 * observed_se < default < 1.2 * observed_se       # 0.94 x; one gmm fit for all draws: 0.84 x
+    assert one_fit < 0.87 * observed_se
 
 
 def test_uncertainty_option_is_checked():
