@@ -463,7 +463,6 @@ def _check_count(n, name: str, minimum: int = 0) -> int:
     return int(n)
 
 
-
 def _check_jobs(n_jobs) -> int:
     """n_jobs as a number of processes: a positive whole number, or -1 for every CPU."""
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not (n_jobs >= 1 or n_jobs == -1):
@@ -483,6 +482,7 @@ def one_thread() -> None:
     threadpool_limits(1)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
+
 
 def _json_default(value):
     if isinstance(value, np.generic):

@@ -111,7 +111,7 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         return [data.copy() for _ in range(n_draws)]
     if fitted is not None:
         return fitted.impute(data, n_draws=n_draws, seed=seed)
-    if uncertainty == "auto" and refits == 1:
+    if uncertainty == "auto" and refits == 1 and len(frame) <= MAX_BOOTSTRAP_ROWS:   # else no schema pass
         name = model.name if isinstance(model, Model) else choose_model(frame, time_budget)[0] if model == "auto" \
             else model
         refits = planned_refits(len(frame), n_draws, name, refits, uncertainty)
@@ -209,9 +209,10 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
     """The model `impute(model="auto")` uses for this table, and why, in one sentence.
 
     The rule, measured by benchmarks/bench_imputation.py (breast_cancer, wine, diabetes, wine with
-    its label, fashion, wine and breast_cancer cut into quartiles, and the tables with two-valued
-    columns bc_diagnosis, indicators and bc_flags; 20% and 50% of cells hidden completely at random,
-    3 seeds; medians in benchmarks/RESULTS.md, section bench_imputation):
+    its label, fashion, wine and breast_cancer cut into quartiles, breast_cancer's 10 mean
+    measurements (bc_means), and the tables with two-valued columns bc_diagnosis, indicators and
+    bc_flags; 20% and 50% of cells hidden completely at random, 3 or 10 seeds; medians in
+    benchmarks/RESULTS.md, section bench_imputation):
     - every column a category, a boolean or a number with only two values: `rbm`, a restricted
       Boltzmann machine (12 binary hidden units, exact over their 4,096 states): its hidden units
       hold interactions of any order between the columns. Accuracy at 20% / 50% hidden (medians of 3
@@ -223,17 +224,17 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
     - every column a number, at most MAX_GMM_COLUMNS columns: `gmm` with at most AUTO_COMPONENTS
       clusters chosen by BIC, one bootstrap refit per draw (`uncertainty="auto"` up to
       MAX_BOOTSTRAP_ROWS rows). nRMSE at 20% / 50% hidden against `gaussian` below
-      (IterativeImputer): wine 0.691 / 0.782 against 0.720 / 0.827 (0.730 / 0.826), lower on all 20 masks (medians of
-      10); breast_cancer's 10 mean measurements (`bc_means`, 10 masks) 0.392 / 0.512 against 0.413 /
-      0.528 (0.448 / 0.554), lower on 19 of 20; 90% coverage 0.933 / 0.918 on wine, 0.920 / 0.912 on
-      bc_means (gaussian 0.913 / 0.904 and 0.907 / 0.915). On Gaussian tables with wine's and
-      diabetes' mean and covariance (bench_ceiling, 5 masks), where one Gaussian is the true model,
-      gmm lost little: 0.990 / 0.997 and 0.997 / 1.005 of IterativeImputer's nRMSE against
-      gaussian's 0.978 / 0.991 and 0.984 / 1.021, covering 0.88-0.90. Most of the gain is the
-      average over 20 refits (bagging): one gmm fit for all draws scored 0.735 / 0.878 on wine (3
-      masks). The cost: 20-55 s on one core where gaussian takes 1-2 s (`n_jobs` fits the refits side by side; the CLI
-      says so). Until 2026-12-04 these tables took `gaussian`; the earlier claim that the Gaussian
-      family was within 3% of gmm came from single gmm fits.
+      (IterativeImputer): wine 0.691 / 0.782 against 0.720 / 0.827 (0.730 / 0.826), lower on all 20
+      masks (medians of 10); breast_cancer's 10 mean measurements (`bc_means`, 10 masks) 0.392 /
+      0.512 against 0.413 / 0.528 (0.448 / 0.554), lower on 19 of 20; 90% coverage 0.933 / 0.918 on
+      wine, 0.920 / 0.912 on bc_means (gaussian 0.913 / 0.904 and 0.907 / 0.915). On Gaussian tables
+      with wine's and diabetes' mean and covariance (bench_ceiling, 5 masks), where one Gaussian is
+      the true model, gmm lost little: 0.990 / 0.997 and 0.997 / 1.005 of IterativeImputer's nRMSE
+      against gaussian's 0.978 / 0.991 and 0.984 / 1.021, covering 0.88-0.90. Most of the gain is
+      the average over 20 refits (bagging): one gmm fit for all draws scored 0.735 / 0.878 on wine
+      (3 masks). The cost: 20-55 s on one core where gaussian takes 1-2 s (`n_jobs` fits the refits
+      side by side; the CLI says so). Until 2026-12-04 these tables took `gaussian`; the earlier
+      claim that the Gaussian family was within 3% of gmm came from single gmm fits.
       Some columns of such tables take only two values (an indicator such as 0/1, sex coded as two
       numbers). The layout holds a two-valued column as a discrete state, like a category, and
       `gaussian` keeps discrete states independent of the numbers, so it imputed such a column from
