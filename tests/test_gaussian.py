@@ -137,6 +137,50 @@ def test_rare_gap_patterns_batched_through_the_precision_agree_with_the_grouped_
     np.testing.assert_allclose(small_draws, batched_draws, atol=1e-12)
 
 
+
+def test_a_solved_computes_the_rows_conditionals_once_and_changes_no_number(monkeypatch):
+    """EM asks for the rare-pattern rows' conditionals twice under the same parameters (likelihood,
+    then update); a `Solved` keeps them from the first call. The numbers must be the very same."""
+    from plausible import _gaussian
+
+    rng = np.random.default_rng(1)
+    C, K = 6, 2
+    x = rng.multivariate_normal(np.zeros(C), 0.5 * np.eye(C) + 0.5, size=200)
+    x[rng.random(x.shape) < 0.4] = np.nan
+    means = rng.normal(size=(K, C)) * 0.3
+    covariances = np.stack([np.eye(C) + 0.4, np.eye(C) * 2 - 0.2 * (np.eye(C) - 1)])
+    weights, ridge = rng.dirichlet(np.ones(K), size=len(x)), np.full(C, 1e-6)
+    groups = _gaussian.patterns(x)
+    assert groups[-1].present.ndim == 2                              # there are rare-pattern rows
+    calls = []
+    solve = _gaussian._row_conditionals
+    monkeypatch.setattr(_gaussian, "_row_conditionals", lambda *args: calls.append(1) or solve(*args))
+
+    plain = (_gaussian.log_density(x, means, covariances, groups),
+             _gaussian.em_update(x, means, covariances, ridge, weights, groups))
+    fresh = len(calls)
+    keep = _gaussian.Solved()
+    kept = (_gaussian.log_density(x, means, covariances, groups, keep),
+            _gaussian.em_update(x, means, covariances, ridge, weights, groups, keep=keep))
+    assert len(calls) - fresh == fresh // 2 and len(keep) > 0 and keep.bytes > 0   # half the solves
+    np.testing.assert_array_equal(kept[0], plain[0])
+    np.testing.assert_array_equal(kept[1][0], plain[1][0])
+    np.testing.assert_array_equal(kept[1][1], plain[1][1])
+
+    one = _gaussian.Solved()                                          # one Gaussian: mahalanobis shares too
+    distances = _gaussian.mahalanobis(x, means[0], covariances[0], groups, one)
+    before = len(calls)
+    np.testing.assert_array_equal(_gaussian.log_density(x, means[:1], covariances[:1], groups, one),
+                                  _gaussian.log_density(x, means[:1], covariances[:1], groups))
+    assert len(calls) - before == len(one)                            # only the call without `keep` solved
+    np.testing.assert_array_equal(distances, _gaussian.mahalanobis(x, means[0], covariances[0], groups))
+
+    monkeypatch.setattr(_gaussian, "KEEP_BYTES", 0)                   # no room: recomputed, same numbers
+    full = _gaussian.Solved()
+    np.testing.assert_array_equal(_gaussian.log_density(x, means, covariances, groups, full), plain[0])
+    assert len(full) == 0 and full.bytes == 0
+
+
 def test_shrinkage_divides_every_correlation_and_keeps_the_variances():
     data = correlated_table(3000, seed=8)
     plain = pl.make("gaussian", shrinkage=0.0).fit(data)

@@ -23,6 +23,10 @@ with the same number of absent dimensions invert their own blocks P_MM together,
     x_M | x_O ~ N(mu_M - P_MM^-1 P_MO (x_O - mu_O),  P_MM^-1),     log det S_OO = log det S + log det P_MM,
 
 and |L^-1 (x_O - mu_O)|^2 = (x^ - mu)' P (x^ - mu) with x^ the row filled with its conditional mean.
+These batches are most of the cost of EM with gaps, and an EM iteration wants them twice under the
+same parameters: for the log-likelihood (or a mixture's responsibilities) and for the next update.
+A `Solved` passed to `log_density`, `mahalanobis` and `em_update` keeps them from the first call for
+the next ones (same rows, groups and parameters), which halves the cost of an iteration.
 
 EM for (mu, S) with gaps, row i weighted by w_i (1 for a single Gaussian, the responsibility r_ik
 for component k of a mixture). E-step under the current (mu, S): x^_i is x_i with x_M replaced by
@@ -47,6 +51,7 @@ import numpy as np
 LOG_2PI = float(np.log(2 * np.pi))
 MIN_GROUP = 4         # rows of a pattern shared by fewer rows are handled together, row by row in batches
 BATCH_ENTRIES = 1 << 22   # floats per array of a batch of such rows (32 MiB)
+KEEP_BYTES = 1 << 28      # a `Solved` keeps batches up to this many bytes (256 MiB); past it, they are recomputed
 RIDGE = 1e-6          # added to each variance, in units of that dimension's variance
 SECONDS_PER_DAY = 86400.0
 
@@ -139,6 +144,31 @@ def _row_conditionals(x: np.ndarray, present: np.ndarray, means: np.ndarray, cov
     return RowConditionals(filled, log_pdf, blocks)
 
 
+class Solved(dict):
+    """The rare-pattern batches of `_row_conditionals` under ONE set of Gaussians, kept by the first
+    of `log_density`, `mahalanobis` or `em_update` that computes them for the others: pass a fresh
+    one with each new set of parameters (and the same x and groups). Keyed by (group, batch start);
+    holds at most KEEP_BYTES, so on a huge table the rest is simply recomputed."""
+
+    def __init__(self):
+        super().__init__()
+        self.bytes = 0
+
+
+def _solved(keep: Solved | None, key: tuple, x, present, means, covariances) -> RowConditionals:
+    """`_row_conditionals(x, present, means, covariances)`, from `keep` if it holds `key`, else computed
+    (and kept there while it has room)."""
+    if keep is not None and key in keep:
+        return keep[key]
+    solved = _row_conditionals(x, present, means, covariances)
+    if keep is not None:
+        size = solved.filled.nbytes + solved.log_pdf.nbytes + sum(a.nbytes + b.nbytes + c.nbytes
+                                                                  for a, b, c in solved.blocks)
+        if keep.bytes + size <= KEEP_BYTES:
+            keep[key], keep.bytes = solved, keep.bytes + size
+    return solved
+
+
 def _batches(group: Group, k: int):
     """Slices of a rare-pattern group small enough for `_row_conditionals` with k Gaussians: its
     (K, n, C) arrays hold at most BATCH_ENTRIES floats each (the m x m blocks are cut to fit too)."""
@@ -148,15 +178,18 @@ def _batches(group: Group, k: int):
         yield slice(start, start + step)
 
 
-def log_density(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, groups=None) -> np.ndarray:
+def log_density(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, groups=None,
+                keep: Solved | None = None) -> np.ndarray:
     """(N, K): log N(x_O; mu_kO, S_kOO) for each row and each of K Gaussians, absent dimensions
-    integrated out (0 for a row with nothing present). means (K, C), covariances (K, C, C)."""
+    integrated out (0 for a row with nothing present). means (K, C), covariances (K, C, C).
+    `keep`: a `Solved` for these parameters (see the module doc)."""
     out = np.zeros((len(x), len(means)))
-    for group in patterns(x) if groups is None else groups:
+    for g, group in enumerate(patterns(x) if groups is None else groups):
         rows, present, block = group
         if present.ndim == 2:
             for part in _batches(group, len(means)):
-                out[rows[part]] = _row_conditionals(block[part], present[part], means, covariances).log_pdf.T
+                out[rows[part]] = _solved(keep, (g, part.start), block[part], present[part], means,
+                                          covariances).log_pdf.T
             continue
         if not present.any():
             continue
@@ -167,16 +200,19 @@ def log_density(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, group
     return out
 
 
-def mahalanobis(x: np.ndarray, mean: np.ndarray, covariance: np.ndarray, groups=None) -> np.ndarray:
-    """(N,): (x_O - mu_O)' S_OO^-1 (x_O - mu_O) of each row over its present dimensions (0 if none)."""
+def mahalanobis(x: np.ndarray, mean: np.ndarray, covariance: np.ndarray, groups=None,
+                keep: Solved | None = None) -> np.ndarray:
+    """(N,): (x_O - mu_O)' S_OO^-1 (x_O - mu_O) of each row over its present dimensions (0 if none).
+    `keep`: a `Solved` for N(mean, covariance) as one Gaussian (see the module doc)."""
     out = np.zeros(len(x))
     means, covariances = mean[None], covariance[None]
-    for group in patterns(x) if groups is None else groups:
+    for g, group in enumerate(patterns(x) if groups is None else groups):
         rows, present, block = group
         if present.ndim == 2:
             precision = np.linalg.inv(covariance)
             for part in _batches(group, 1):
-                filled = _row_conditionals(block[part], present[part], means, covariances).filled[0]   # (n, C)
+                filled = _solved(keep, (g, part.start), block[part], present[part], means,
+                                 covariances).filled[0]                                        # (n, C)
                 out[rows[part]] = np.einsum("nc,cd,nd->n", filled, precision, filled)
             continue
         if not present.any():
@@ -199,8 +235,8 @@ def conditional(means: np.ndarray, covariances: np.ndarray, present: np.ndarray)
 
 def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: np.ndarray,
               weights: np.ndarray | None = None, groups=None, shrink: float = 0.0,
-              spread_weights: np.ndarray | None = None, denominator: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
+              spread_weights: np.ndarray | None = None, denominator: np.ndarray | None = None,
+              keep: Solved | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One EM step for K Gaussians at once, row i weighted by weights[i, k] (all 1 if None).
 
     `spread_weights` (N, K) weigh the conditional covariances V_i instead (default: `weights`) and
@@ -211,18 +247,19 @@ def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: 
     moments are accumulated around the current means, group by group (x is never copied whole).
     A Gaussian whose weights sum to (almost) nothing keeps its parameters. `shrink` = lambda >= 0
     pulls the covariances toward their diagonal, S' <- (S' + lambda diag(S')) / (1 + lambda): the
-    variances stay, every correlation is divided by 1 + lambda (see `shrinkage_path`).
+    variances stay, every correlation is divided by 1 + lambda (see `shrinkage_path`). `keep`: a
+    `Solved` for the current (means, covariances) (see the module doc).
     """
     weights = np.ones((len(x), len(means))) if weights is None else weights
     spread_weights = weights if spread_weights is None else spread_weights
     first, second = np.zeros_like(means), np.zeros_like(covariances)  # sum w (x^ - mu), sum w [(..)(..)' + V]
     width = x.shape[1]
-    for group in patterns(x) if groups is None else groups:
+    for g, group in enumerate(patterns(x) if groups is None else groups):
         rows, present, block = group
         if present.ndim == 2:
             for part in _batches(group, len(means)):
                 w, v = weights[rows[part]], spread_weights[rows[part]]                   # (n, K)
-                solved = _row_conditionals(block[part], present[part], means, covariances)
+                solved = _solved(keep, (g, part.start), block[part], present[part], means, covariances)
                 first += np.einsum("nk,knc->kc", w, solved.filled)
                 second += (solved.filled * w.T[:, :, None]).transpose(0, 2, 1) @ solved.filled
                 for within, index, spread in solved.blocks:                     # + sum_i v_ik V_i, scattered

@@ -68,8 +68,8 @@ import copy
 import numpy as np
 from scipy.stats import invwishart
 
-from .._gaussian import (em_iterations, em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density, patterns,
-                         sample_missing, standardization)
+from .._gaussian import (Solved, em_iterations, em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density,
+                         patterns, sample_missing, standardization)
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import dirichlet, draw_categorical, laplace
@@ -166,10 +166,11 @@ class Gaussian(Model):
         (default: the model's) iterations; returns ((means, covariances), iterations)."""
         groups = patterns(z)
         means, covariances = start
-        previous = -np.inf
+        previous, keep = -np.inf, None
         for iteration in em_iterations(z, min(self.max_iter, max_iter or self.max_iter), "gaussian EM"):
-            means, covariances = em_update(z, means, covariances, self.ridge_, groups=groups, shrink=shrink)
-            log_likelihood = log_density(z, means, covariances, groups).sum()
+            means, covariances = em_update(z, means, covariances, self.ridge_, groups=groups, shrink=shrink, keep=keep)
+            keep = Solved()     # conditionals under the new parameters: for this log-likelihood and the next update
+            log_likelihood = log_density(z, means, covariances, groups, keep).sum()
             if log_likelihood - previous < TOLERANCE * len(z):
                 break
             previous = log_likelihood

@@ -41,8 +41,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 
-from .._gaussian import (FEW_ROWS_PER_COLUMN, em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density,
-                         patterns, standardization)
+from .._gaussian import (FEW_ROWS_PER_COLUMN, Solved, em_update, few_rows, impute_values, ledoit_wolf_lambda,
+                         log_density, patterns, standardization)
 from ..base import Model, Param
 from ..layout import Encoded
 from ..marginals import draw_categorical, laplace
@@ -140,7 +140,8 @@ class GaussianMixture(Model):
         """EM from `mixture` until the log-likelihood stalls: (fitted mixture, its log-likelihood)."""
         previous = -np.inf
         for iteration in range(self.max_iter + 1):
-            log_joint = _log_joint(mixture, z, codes, None, groups)            # (N, K)
+            keep = Solved()                            # the rows' conditionals, for this E-step and the M-step
+            log_joint = _log_joint(mixture, z, codes, None, groups, keep)      # (N, K)
             top = log_joint.max(axis=1, keepdims=True)
             joint = np.exp(log_joint - top)                                     # logsumexp, keeping the exp
             total = joint.sum(axis=1, keepdims=True)
@@ -148,10 +149,11 @@ class GaussianMixture(Model):
             if log_likelihood - previous < TOLERANCE * len(z) or iteration == self.max_iter:
                 return mixture, log_likelihood
             previous = log_likelihood
-            mixture = self._m_step(joint / total, z, codes, groups, mixture)
+            mixture = self._m_step(joint / total, z, codes, groups, mixture, keep)
 
-    def _m_step(self, responsibilities, z, codes, groups, current: Mixture) -> Mixture:
-        """New parameters from responsibilities (N, K); gaps are filled under `current`'s Gaussians."""
+    def _m_step(self, responsibilities, z, codes, groups, current: Mixture, keep: Solved | None = None) -> Mixture:
+        """New parameters from responsibilities (N, K); gaps are filled under `current`'s Gaussians
+        (`keep`: their rows' conditionals, if the E-step kept them)."""
         size = responsibilities.shape[1]
         sizes = np.maximum(responsibilities.sum(axis=0), 1e-10)              # an empty cluster keeps a sliver
         weights = sizes / sizes.sum()
@@ -161,7 +163,7 @@ class GaussianMixture(Model):
             counts = np.bincount(cells, responsibilities.ravel(), var.cardinality * size).reshape(var.cardinality, size)
             probs.append(laplace(counts.T, self.alpha))
         means, covariances = em_update(z, current.means, current.covariances, self.ridge_, responsibilities, groups,
-                                       shrink=self.shrink_)
+                                       shrink=self.shrink_, keep=keep)
         if self.covariance == "diag":
             covariances = covariances * np.eye(z.shape[1])
         elif self.covariance == "tied":  # the pooled within-cluster covariance: each S_k weighted by its N_k
@@ -218,8 +220,9 @@ class GaussianMixture(Model):
         self.bic_ = {int(k): v for k, v in state["bic"].items()}
 
 
-def _log_joint(mixture: Mixture, z, codes, allowed, groups) -> np.ndarray:
-    """(N, K): log pi_k + log P(known codes | k) + log N(present z | k), unknown codes by `allowed` mass."""
+def _log_joint(mixture: Mixture, z, codes, allowed, groups, keep: Solved | None = None) -> np.ndarray:
+    """(N, K): log pi_k + log P(known codes | k) + log N(present z | k), unknown codes by `allowed` mass
+    (`keep`: a `Solved` for the mixture's Gaussians, filled here for the M-step)."""
     out = np.tile(np.log(mixture.weights), (len(z), 1))
     for j, probs in enumerate(mixture.discrete_probs):                     # probs (K, cardinality)
         known = codes[:, j] >= 0
@@ -228,4 +231,4 @@ def _log_joint(mixture: Mixture, z, codes, allowed, groups) -> np.ndarray:
         else:
             out[known] += np.log(probs).T[codes[known, j]]
             out[~known] += np.log(allowed[j][~known] @ probs.T)
-    return out + log_density(z, mixture.means, mixture.covariances, groups)
+    return out + log_density(z, mixture.means, mixture.covariances, groups, keep)

@@ -46,7 +46,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import gammaln
 
-from .._gaussian import em_iterations, em_update, log_density, mahalanobis, patterns, sample_missing
+from .._gaussian import Solved, em_iterations, em_update, log_density, mahalanobis, patterns, sample_missing
 from ..base import Param
 from ..layout import Encoded
 from ..registry import register
@@ -57,12 +57,13 @@ DOF_MIN, DOF_MAX = 2.5, 500.0   # the range searched for nu (2.5: the covariance
 
 
 def t_log_density(z: np.ndarray, mean: np.ndarray, covariance: np.ndarray, dof: float, groups=None,
-                  distances: np.ndarray | None = None) -> np.ndarray:
-    """(N,): log t_nu(z_O; mean_O, covariance_OO) of each row's present values (0 if none)."""
+                  distances: np.ndarray | None = None, keep: Solved | None = None) -> np.ndarray:
+    """(N,): log t_nu(z_O; mean_O, covariance_OO) of each row's present values (0 if none); `keep`: a
+    `Solved` for N(mean, covariance) (see `plausible._gaussian`)."""
     groups = patterns(z) if groups is None else groups
-    delta = mahalanobis(z, mean, covariance, groups) if distances is None else distances
+    delta = mahalanobis(z, mean, covariance, groups, keep) if distances is None else distances
     p = (~np.isnan(z)).sum(axis=1)
-    log_normal = log_density(z, mean[None], covariance[None], groups)[:, 0]
+    log_normal = log_density(z, mean[None], covariance[None], groups, keep)[:, 0]
     # log N = -1/2 (p log 2 pi + log det + delta): swap its kernel for the t's
     return (log_normal + 0.5 * (p * np.log(2 * np.pi) + delta) + gammaln((dof + p) / 2) - gammaln(dof / 2)
             - 0.5 * p * np.log(dof * np.pi) - 0.5 * (dof + p) * np.log1p(delta / dof))
@@ -110,15 +111,17 @@ class Student(Gaussian):
         dof = self.dof if self.dof is not None else getattr(self, "dof_", None) or DOF_START
         previous = -np.inf
         ones, total = np.ones((n, 1)), np.array([float(n)])
-        delta = mahalanobis(z, means[0], covariances[0], groups)       # then carried from each M-step
+        keep = Solved()     # the rows' conditionals under the current parameters, computed once for three uses
+        delta = mahalanobis(z, means[0], covariances[0], groups, keep)       # then carried from each M-step
         for iteration in em_iterations(z, min(self.max_iter, max_iter or self.max_iter), "student ECME"):
             weights = ((dof + p) / (dof + delta))[:, None]
             means, covariances = em_update(z, means, covariances, self.ridge_, weights=weights, groups=groups,
-                                           shrink=shrink, spread_weights=ones, denominator=total)
-            delta = mahalanobis(z, means[0], covariances[0], groups)
+                                           shrink=shrink, spread_weights=ones, denominator=total, keep=keep)
+            keep = Solved()
+            delta = mahalanobis(z, means[0], covariances[0], groups, keep)
             if self.dof is None:
                 dof = best_dof(delta, p)
-            log_likelihood = t_log_density(z, means[0], covariances[0], dof, groups, delta).sum()
+            log_likelihood = t_log_density(z, means[0], covariances[0], dof, groups, delta, keep).sum()
             if log_likelihood - previous < TOLERANCE * n:
                 break
             previous = log_likelihood
