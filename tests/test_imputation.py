@@ -395,15 +395,16 @@ def test_posterior_draws_make_rubins_standard_error_honest():
     table.loc[rng.permutation(120)[:60], "y"] = np.nan
     observed_se = table["y"].std() / np.sqrt(60)
     proper = pl.pool(pl.impute(table, n_draws=40, model="gaussian", seed=0), "mean(y)")
-    plug_in = pl.pool(pl.impute(table, n_draws=40, model="gaussian", seed=0, uncertainty="fitted"), "mean(y)")
+    # plug-in: about 0.84 x (0.82-0.86 over seeds with 200 draws; with 40 draws 0.79-0.88, too noisy to test)
+    plug_in = pl.pool(pl.impute(table, n_draws=200, model="gaussian", seed=0, uncertainty="fitted"), "mean(y)")
     assert proper.loc["mean(y)", "std_error"] == pytest.approx(observed_se, rel=0.2)
-    assert plug_in.loc["mean(y)", "std_error"] < 0.85 * observed_se
+    assert plug_in.loc["mean(y)", "std_error"] < 0.9 * observed_se
     # the default: auto picks gmm for this all-numeric table, whose draws each come from a bootstrap refit
     assert choose_model(table)[0] == "gmm"
     default = pl.pool(pl.impute(table, n_draws=40, seed=0), "mean(y)").loc["mean(y)", "std_error"]
-    one_fit = pl.pool(pl.impute(table, n_draws=40, seed=0, uncertainty="fitted"), "mean(y)").loc["mean(y)", "std_error"]
-    assert 0.9 * observed_se < default < 1.2 * observed_se       # 0.94 x; one gmm fit for all draws: 0.84 x
-    assert one_fit < 0.87 * observed_se
+    one_fit = pl.pool(pl.impute(table, n_draws=200, seed=0, uncertainty="fitted"), "mean(y)").loc["mean(y)", "std_error"]
+    assert 0.9 * observed_se < default < 1.2 * observed_se       # 0.94 x; one gmm fit for all draws: 0.85 x
+    assert one_fit < 0.9 * observed_se
 
 
 def test_uncertainty_option_is_checked():
@@ -420,12 +421,13 @@ def test_uncertainty_option_is_checked():
 
 
 def test_a_frame_labelled_by_numbers_is_read_and_given_back_with_its_labels():
-    frame = pd.DataFrame(np.random.default_rng(0).multivariate_normal([0, 0, 0], np.eye(3) + 0.5, 80))
+    # correlation 2/3: the mean of 3 draws has nRMSE about 0.55-0.8 (with 1/3 it was about 1, a coin flip)
+    frame = pd.DataFrame(np.random.default_rng(0).multivariate_normal([0, 0, 0], np.eye(3) + 2.0, 80))
     holes = frame.mask(np.random.default_rng(1).random(frame.shape) < 0.2)
     draws = pl.impute(holes, n_draws=3, seed=0)
     assert [list(d.columns) for d in draws] == [[0, 1, 2]] * 3
     assert not draws[0].isna().any().any()
-    assert pl.evaluate_imputation(frame, holes, draws)["nrmse"] < 1.0
+    assert pl.evaluate_imputation(frame, holes, draws)["nrmse"] < 0.9
     model = pl.make("gaussian", seed=0).fit(frame)
     assert list(model.sample(2, seed=0).columns) == ["0", "1", "2"]
     with pytest.raises(pl.SchemaError, match="distinct when written as text"):
