@@ -449,20 +449,26 @@ def test_auto_uncertainty_refits_a_mixture_once_per_draw_on_small_tables(monkeyp
 
     fits = []
     original = GaussianMixture._fit
-    monkeypatch.setattr(GaussianMixture, "_fit", lambda self, data, rng: fits.append(len(data)) or original(self, data, rng))
+    starts = []
+    monkeypatch.setattr(GaussianMixture, "_fit", lambda self, data, rng: fits.append(len(data))
+                        or starts.append(self.initializations) or original(self, data, rng))
     rng = np.random.default_rng(0)
     mixed = gaussian(120, seed=0).assign(kind=rng.choice(["x", "y"], 120))
     masked = hide_cells(mixed, 0.2, seed=0)
     assert imputation.choose_model(masked)[0] == "gmm"
     pl.impute(masked, n_draws=4, seed=0)                     # auto: one bootstrap refit per draw
     assert len(fits) == 4
-    fits.clear()
+    assert starts == [imputation.AUTO_REFIT_STARTS] * 4 == [1] * 4   # one k-means++ start per K in each refit
+    fits.clear(), starts.clear()
+    pl.impute(masked, n_draws=4, seed=0, model="gmm")        # named: the refits keep gmm's own default (2)
+    assert starts == [GaussianMixture.params["initializations"].default] * 4 == [2] * 4
+    fits.clear(), starts.clear()
     pl.impute(masked, n_draws=4, seed=0, uncertainty="fitted")
-    assert len(fits) == 1
-    fits.clear()
+    assert len(fits) == 1 and starts == [2]                  # one fit for all draws: its starts are not cut
+    fits.clear(), starts.clear()
     monkeypatch.setattr(imputation, "MAX_BOOTSTRAP_ROWS", 100)   # a larger table: one fit
     pl.impute(masked, n_draws=4, seed=0)
-    assert len(fits) == 1
+    assert len(fits) == 1 and starts == [2]
 
 
 # ---------------------------------------------------------------------- what a user probe found (session 10)
