@@ -69,7 +69,9 @@ def render(records: list[dict], argv_lines: list[str]) -> str:
               "run; identical = the draws hash the same as at N = 1. A speed-up above N (4.7x from 4 processes on "
               "the 16-core machine) means the single process ran slower than a worker does: workers pin one BLAS / "
               "OpenMP thread each (threadpoolctl), while N = 1 runs with the environment's settings; not "
-              "investigated further.", ""]
+              "investigated further. The 16-core rows (2026-12-04 18:22) ran before the EM speed-ups of that "
+              "evening (c911afd, f9c9a2a, 5414f2c), the 2-core rows after them: on this 2-core machine N = 1 took "
+              "49.8 s on diabetes and 53.4 s on bc_diagnosis before (2.01x and 1.98x with N = 2).", ""]
     lines += ["| machine | table | hidden | auto → | N | seconds | speed-up | identical draws |",
               "|---|---|---:|---|---:|---:|---:|---|"]
     for record in records:

@@ -29,6 +29,8 @@ Scenarios (all data generated here with fixed seeds, or bundled with scikit-lear
   cells (`plausible.evaluate_imputation`). Peer: IterativeImputer(BayesianRidge,
   sample_posterior=True), 5 draws, as in bench_imputation.
 - `breast_cancer_impute`: the same on scikit-learn's breast_cancer (569 x 30), 50% hidden, 20 draws.
+- `auto_impute`: `pl.impute(n_draws=20)` as a user calls it (model and uncertainty "auto": gmm with
+  one bootstrap refit per draw) on scikit-learn's diabetes (442 x 10), 50% hidden; the same peer.
 - `histogram_impute`: `histogram` fitted on 100,000 rows of the generated mixed table, then 20,000
   other rows imputed with three gap patterns (income; segment and region; spend); the impute call
   is timed. No peer: nothing else draws from a 10-column joint histogram.
@@ -61,6 +63,7 @@ CONTENDERS = {   # scenario -> [(contender, whether it runs plausible, and so on
     "wide_fit_units": [("gaussian", True), ("sklearn LedoitWolf", False)],
     "gappy_impute": [("gaussian", True), ("IterativeImputer", False)],
     "breast_cancer_impute": [("gaussian", True), ("IterativeImputer", False)],
+    "auto_impute": [("auto", True), ("IterativeImputer", False)],
     "histogram_impute": [("histogram", True)],
     "time_budget": [("vae", True), ("gan", True)],
     "forecast_jobs": [("auto, n_jobs=1", True), ("auto, n_jobs=2", True)],
@@ -141,21 +144,26 @@ def run_once(scenario: str, contender: str) -> dict:
             seconds = time.perf_counter() - start
             score = float(model.score(test))
         return {"seconds": seconds, "quality": score, "quality_name": "log-lik / row", "truth": truth}
-    if scenario in ("gappy_impute", "breast_cancer_impute"):
+    if scenario in ("gappy_impute", "breast_cancer_impute", "auto_impute"):
         if scenario == "gappy_impute":
             x, _ = factor_table(300 if QUICK else 1000, 40 if QUICK else 150, 5, seed=2)
             share, draws = 0.2, 5
-        else:
+        elif scenario == "breast_cancer_impute":
             from sklearn.datasets import load_breast_cancer
 
             x = load_breast_cancer().data
             share, draws = 0.5, 20
+        else:
+            from sklearn.datasets import load_diabetes
+
+            x = load_diabetes().data
+            share, draws = 0.5, 5 if QUICK else 20
         masked = hide(x, share, seed=3)
-        if contender == "gaussian":
+        if contender in ("gaussian", "auto"):
             import plausible as pl
 
             def impute(table, count):
-                return [d.to_numpy(float) for d in pl.impute(frame(table), n_draws=count, model="gaussian", seed=0)]
+                return [d.to_numpy(float) for d in pl.impute(frame(table), n_draws=count, model=contender, seed=0)]
         else:
             import importlib
 

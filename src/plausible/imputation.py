@@ -151,7 +151,7 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         results = (_refit_draws(shared, task) for task in tasks)
     draws = []
     try:
-        # one fit per refit (auto's gmm on diabetes: 20 fits, about a minute): a bar on a terminal
+        # one fit per refit (auto's gmm on diabetes at 50% hidden: 20 fits, about 10 s): a bar on a terminal
         for piece in tqdm(results, total=refits, desc="impute: bootstrap refits", unit="fit",
                           disable=not sys.stderr.isatty(), leave=False):
             draws += piece
@@ -227,28 +227,30 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
     - every column a number, at most MAX_GMM_COLUMNS columns: `gmm` with at most AUTO_COMPONENTS
       clusters chosen by BIC, one bootstrap refit per draw (`uncertainty="auto"` up to
       MAX_BOOTSTRAP_ROWS rows). nRMSE at 20% / 50% hidden against `gaussian` below
-      (IterativeImputer): wine 0.691 / 0.782 against 0.720 / 0.827 (0.730 / 0.826), lower on all 20
-      masks (medians of 10); breast_cancer's 10 mean measurements (`bc_means`, 10 masks) 0.392 /
-      0.512 against 0.413 / 0.528 (0.448 / 0.554), lower on 19 of 20; 90% coverage 0.933 / 0.918 on
-      wine, 0.920 / 0.912 on bc_means (gaussian 0.913 / 0.904 and 0.907 / 0.915). On Gaussian tables
+      (IterativeImputer): wine 0.680 / 0.780 against 0.720 / 0.827 (0.730 / 0.826), lower on all 20
+      masks (medians of 10); breast_cancer's 10 mean measurements (`bc_means`, 10 masks) 0.390 /
+      0.506 against 0.413 / 0.528 (0.448 / 0.554), lower on 18 of 20; 90% coverage 0.930 / 0.917 on
+      wine, 0.920 / 0.915 on bc_means (gaussian 0.913 / 0.904 and 0.907 / 0.915). On Gaussian tables
       with wine's and diabetes' mean and covariance (bench_ceiling, 5 masks), where one Gaussian is
       the true model, gmm lost little: 0.990 / 0.997 and 0.997 / 1.005 of IterativeImputer's nRMSE
       against gaussian's 0.978 / 0.991 and 0.984 / 1.021, covering 0.88-0.90. Most of the gain is
       the average over 20 refits (bagging): one gmm fit for all draws scored 0.735 / 0.878 on wine
-      (3 masks). The cost: 20-55 s on one core where gaussian takes 1-2 s (`n_jobs` fits the refits
-      side by side; the CLI says so). Until 2026-12-04 these tables took `gaussian`; the earlier
+      (3 masks). Each refit makes one k-means++ start per number of clusters (AUTO_REFIT_STARTS; the
+      refits' own starts differ anyway). The cost: 3-13 s for 20 draws on one core where gaussian
+      takes 1-1.5 s (`n_jobs` fits the refits side by side; the CLI says so); it was 20-70 s before
+      the EM speed-ups of 2026-12-04. Until 2026-12-04 these tables took `gaussian`; the earlier
       claim that the Gaussian family was within 3% of gmm came from single gmm fits.
       Some columns of such tables take only two values (an indicator such as 0/1, sex coded as two
       numbers). The layout holds a two-valued column as a discrete state, like a category, and
       `gaussian` keeps discrete states independent of the numbers, so it imputed such a column from
       its own frequencies (nRMSE 1.01-1.06 on diabetes' `sex`, worse than the mean) and learned
       nothing about the numbers from it; gmm ties them through its clusters. nRMSE at 20% / 50%
-      hidden, gmm against gaussian (IterativeImputer): diabetes 0.637 / 0.801 against 0.676 / 0.825
-      (0.662 / 0.802), medians of 10 masks; the rest medians of 3 masks: breast_cancer's 10 mean
-      measurements with the diagnosis as 0/1 (`bc_diagnosis`) 0.413 / 0.502 against 0.459 / 0.566
-      (0.428 / 0.551); a generated table of 5 correlated numbers and 2 indicators (`indicators`)
-      0.848 / 0.913 against 0.951 / 0.981 (0.813 / 0.879); 90% coverage 0.91-0.94 for gmm, 0.90-0.93
-      for gaussian. `copula` ties them too and did best on `indicators` (0.803 / 0.888) but worst
+      hidden, gmm against gaussian (IterativeImputer): diabetes 0.634 / 0.805 against 0.676 / 0.825
+      (0.662 / 0.802), medians of 10 masks; breast_cancer's 10 mean measurements with the diagnosis
+      as 0/1 (`bc_diagnosis`) 0.399 / 0.505 against 0.459 / 0.566 (0.428 / 0.559); a generated table
+      of 5 correlated numbers and 2 indicators (`indicators`) 0.823 / 0.925 against 0.951 / 0.981
+      (0.794 / 0.886), gmm and IterativeImputer on 10 masks, gaussian on 3; 90% coverage 0.91-0.93
+      for gmm, 0.90-0.93 for gaussian. `copula` ties them too and did best on `indicators` (0.803 / 0.888) but worst
       on diabetes (0.712 / 0.869). A table of only two-valued numbers (and categories) is
       all-categorical to every model and takes `rbm` (first rule): breast_cancer's 10 mean
       measurements cut at their medians with the diagnosis, all as 0/1 (`bc_flags`, 3 masks), rbm
@@ -298,7 +300,7 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
         if not two_valued:
             return "gmm", (f"all {numeric} columns are numbers, {gaps}: gmm (at most {AUTO_COMPONENTS} Gaussian "
                            "clusters by BIC, exact conditionals) imputed each such table measured with 3-6% lower "
-                           "error than one Gaussian, at 20-50 times its time on one core (its bootstrap refits "
+                           "error than one Gaussian, at 3-10 times its time on one core (its bootstrap refits "
                            "run side by side with n_jobs / --jobs)")
         verb, them = ("takes", "it") if len(two_valued) == 1 else ("take", "them")
         return "gmm", (f"all {numeric} columns are numbers, {gaps}, but {shown} {verb} only two values: every "
