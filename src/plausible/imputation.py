@@ -250,9 +250,9 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
       as 0/1 (`bc_diagnosis`) 0.399 / 0.505 against 0.459 / 0.566 (0.428 / 0.559); a generated table
       of 5 correlated numbers and 2 indicators (`indicators`) 0.823 / 0.925 against 0.951 / 0.981
       (0.794 / 0.886), gmm and IterativeImputer on 10 masks, gaussian on 3; 90% coverage 0.91-0.93
-      for gmm, 0.90-0.93 for gaussian. `copula` ties them too and did best on `indicators` (0.803 / 0.888) but worst
-      on diabetes (0.712 / 0.869). A table of only two-valued numbers (and categories) is
-      all-categorical to every model and takes `rbm` (first rule): breast_cancer's 10 mean
+      for gmm, 0.90-0.93 for gaussian. `copula` ties them too and did best on `indicators` (0.803 /
+      0.888, 3 masks) but worst on diabetes (0.712 / 0.869). A table of only two-valued numbers
+      (and categories) is all-categorical to every model and takes `rbm` (first rule): breast_cancer's 10 mean
       measurements cut at their medians with the diagnosis, all as 0/1 (`bc_flags`, 3 masks), rbm
       0.644 / 0.720 against gaussian's 1.027 / 1.024 (IterativeImputer 0.617 / 0.710). The 90%
       coverage of a two-valued column is near 1 by construction (its draws take one of two values;
@@ -349,7 +349,8 @@ def _resolve_model(frame, model, seed, params, time_budget) -> Model | None:
 
 def _build(model, frame, seed, params, time_budget, refit: bool = False) -> Model:
     """The unfitted model to fit: `model` by name (auto: `choose_model`'s, with auto's settings), or a
-    copy of an unfitted instance. `refit`: it is one of auto uncertainty's bootstrap refits."""
+    copy of an unfitted instance. `refit`: it will be fitted on a bootstrap resample (auto's gmm then
+    makes AUTO_REFIT_STARTS k-means++ starts per K, the resamples varying the starts anyway)."""
     from .registry import make
 
     if isinstance(model, Model):   # an unfitted instance: fit a copy, so the caller's stays unfitted
