@@ -280,6 +280,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(RESULTS_MD))
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.imputers.split(",")) - set(IMPUTERS))
+    if unknown:   # it would otherwise run as IterativeImputer under its own label
+        parser.error(f"--imputers: unknown {', '.join(unknown)}; choose from {', '.join(IMPUTERS)}")
     results = Path(args.results)
     if not args.report_only:
         env = bf.environment()

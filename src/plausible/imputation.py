@@ -232,7 +232,7 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
       0.506 against 0.413 / 0.528 (0.448 / 0.554), lower on 18 of 20; 90% coverage 0.930 / 0.917 on
       wine, 0.920 / 0.915 on bc_means (gaussian 0.913 / 0.904 and 0.907 / 0.915). On Gaussian tables
       with wine's and diabetes' mean and covariance (bench_ceiling, 5 masks), where one Gaussian is
-      the true model, gmm lost little: 0.990 / 0.997 and 0.997 / 1.005 of IterativeImputer's nRMSE
+      the true model, gmm lost little: 0.994 / 1.002 and 0.982 / 1.010 of IterativeImputer's nRMSE
       against gaussian's 0.978 / 0.991 and 0.984 / 1.021, covering 0.88-0.90. Most of the gain is
       the average over 20 refits (bagging): one gmm fit for all draws scored 0.735 / 0.878 on wine
       (3 masks). Each refit makes one k-means++ start per number of clusters (AUTO_REFIT_STARTS; the
