@@ -113,6 +113,7 @@ default (a whole season), shortened so the series gives at least 3 x (window + h
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import time as _time
 import warnings
@@ -121,7 +122,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .base import _check_jobs, one_thread
+from .base import _check_jobs, side_by_side
 from .series_metrics import LEVELS, naive_scale
 
 AUTO_CANDIDATES = ("statespace", "gaussian", "statespace+gaussian")   # what "auto" chooses among
@@ -1011,7 +1012,6 @@ def _forecast_series(task) -> tuple:
 def _forecast_frame(frame, id_column, time_column, value_column, progress, options, on_error: str = "raise",
                     n_jobs: int = 1):
     import sys
-    from concurrent.futures import ProcessPoolExecutor
 
     import pandas as pd
     from tqdm.auto import tqdm
@@ -1021,12 +1021,9 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
     show = progress if progress is not None else (sys.stderr.isatty() and len(series) > 1)
     mode = "raise" if len(series) == 1 else on_error
     tasks = [(number, values, times, options, mode) for number, (_, values, times) in enumerate(series)]
-    jobs = min(_check_jobs(n_jobs), len(series))
-    # series are independent and each has its own seed (series_seed): the same paths for any n_jobs
-    executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
-    results = executor.map(_forecast_series, tasks) if executor else map(_forecast_series, tasks)
     pieces, chosen, skipped = [], {}, {}
-    try:
+    # series are independent and each has its own seed (series_seed): the same paths for any n_jobs
+    with side_by_side(_forecast_series, tasks, min(_check_jobs(n_jobs), len(series))) as results:
         for (key, _, times), (paths, used, said, failure) in zip(series, tqdm(
                 results, total=len(series), desc="forecast", unit="series", disable=not show, leave=False)):
             for text, category in said:   # each series' warnings name the series they are about
@@ -1047,9 +1044,6 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
             if key is not None:
                 piece.insert(0, "id", key)
             pieces.append(piece)
-    finally:
-        if executor:
-            executor.shutdown(wait=True, cancel_futures=True)
     if not pieces:
         raise ValueError(f"no series could be forecast; the first failed with: {next(iter(skipped.values()))}")
     long = pd.concat(pieces, ignore_index=True)
@@ -1135,16 +1129,8 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
         cut = first + k * step
         tasks.append((y[:cut], horizon, n_paths, model, seed + k, season,
                       index[:cut] if index is not None and len(index) == len(y) else None, options))
-    executor = None
-    if jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        executor = ProcessPoolExecutor(jobs, initializer=one_thread)
-        results = executor.map(_origin_paths, tasks, [True] * len(tasks))
-    else:
-        results = (_origin_paths(task) for task in tasks)
     rows = []
-    try:
+    with side_by_side(functools.partial(_origin_paths, record=True), tasks, jobs, here=_origin_paths) as results:
         for k, (paths, name, seconds, said) in enumerate(tqdm(results, total=origins, desc="backtest",
                                                               unit="origin", disable=not show, leave=False)):
             for text, category in said:      # a worker's warnings, raised here where the caller can see them
@@ -1156,9 +1142,6 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
             row = {"origin": cut, "model": name, "seconds": seconds}
             row.update(series_metrics.score(paths, observed[cut:cut + horizon], y[:cut], metric_season))
             rows.append(row)
-    finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
     table = pd.DataFrame(rows)
     summary = {"crps": float(table["crps"].mean()), "mase": float(table["mase"].mean())}
     for level in LEVELS:

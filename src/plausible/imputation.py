@@ -27,6 +27,7 @@ badly when M is small (the range of 5 draws covers a sixth draw only 4/6 = 67% o
 """
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import warnings
@@ -35,7 +36,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .base import Model, NotSupportedError, ParameterError, _check_budget, _check_count, _check_jobs, one_thread
+from .base import (Model, NotSupportedError, ParameterError, _check_budget, _check_count, _check_jobs, one_thread,
+                   side_by_side)
 
 QUANTILE_DRAWS = 19   # from this many draws on, the 90% interval is the draws' own quantiles
 MAX_GMM_COLUMNS = 20  # "auto" uses gmm for numbers and categories up to this many columns (choose_model)
@@ -139,25 +141,14 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         rows = _bootstrap_rows(frame, rng)
         fit_seed, draw_seed = (int(v) for v in rng.integers(0, 2**31, 2))
         tasks.append((rows, fit_seed, draw_seed, int(count)))
-    shared = (data, frame, model, params, time_budget)
-    jobs = min(n_jobs, refits)
-    executor = None
-    if jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        executor = ProcessPoolExecutor(jobs, initializer=_refit_worker_start, initargs=(shared,))
-        results = executor.map(_refit_task, tasks)
-    else:
-        results = (_refit_draws(shared, task) for task in tasks)
+    shared = (data, frame, model, params, time_budget)   # sent to each worker once, at its start
     draws = []
-    try:
+    with side_by_side(_refit_task, tasks, min(n_jobs, refits), initializer=_refit_worker_start, initargs=(shared,),
+                      here=functools.partial(_refit_draws, shared)) as results:
         # one fit per refit (auto's gmm on diabetes at 50% hidden: 20 fits, about 10 s): a bar on a terminal
         for piece in tqdm(results, total=refits, desc="impute: bootstrap refits", unit="fit",
                           disable=not sys.stderr.isatty(), leave=False):
             draws += piece
-    finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
     return draws
 
 
