@@ -240,10 +240,12 @@ def render(store: dict, meta: dict) -> str:
               "per draw. `gaussian` draws its parameters from their posterior (data augmentation, the default "
               "`uncertainty='auto'`), and so do student's; `gmm` refits once per draw on a bootstrap resample (what "
               "`uncertainty='auto'` does for it on tables up to 5,000 rows); `NAME+fitted` draws every completion from "
-              "the one fitted model; `NAME:jobs=N` is NAME with `n_jobs=N`, its bootstrap refits fitted by N processes side by side (the same draws, so only the seconds differ). Deep models (autoregressive, diffusion) trained for `time_budget` = 30 s. gmm ran with "
+              "the one fitted model; `NAME:jobs=N` is NAME with `n_jobs=N`, its bootstrap refits fitted by N "
+              "processes side by side (the same draws, so only the seconds differ). Deep models (autoregressive, "
+              "diffusion) trained for `time_budget` = 30 s. gmm ran with "
               "`max_components=3`, as `auto` uses it. `auto` is `pl.impute(df)` as a user calls it: the model "
-              "`choose_model` picks, with the settings it gives it (gmm with `max_components=3`, and one k-means++ start "
-              "per number of clusters in each bootstrap refit since 2026-12-04, where the `gmm` contender keeps its "
+              "`choose_model` picks, with the settings it gives it (gmm with `max_components=3`, and one k-means++ "
+              "start per number of clusters in each bootstrap refit since 2026-12-04, where the `gmm` contender keeps its "
               "default of 2; gaussian and student with their default `transform='auto'`).", ""]
     if table.empty:
         return "\n".join(lines + ["(no results)", END])
