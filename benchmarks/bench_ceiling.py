@@ -52,6 +52,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_forecast as bf  # noqa: E402
+
 import plausible as pl  # noqa: E402
 
 RESULTS_JSON = HERE / "ceiling_results.json"
@@ -142,7 +143,8 @@ def oracle_draws(masked: pd.DataFrame, mean: np.ndarray, cov: np.ndarray, seed: 
 
 def run_imputation(name: str, contender: str, share: float, seed: int) -> dict:
     from bench_imputation import run_peer
-    from plausible.imputation import hide_cells
+
+    from plausible.evaluation.imputation import hide_cells
 
     complete, mean, cov = gaussian_table(name, seed)
     masked = hide_cells(complete, share, seed=seed)
@@ -256,7 +258,7 @@ def render(records: dict) -> str:
 
 
 def write_section(markdown: str, path: Path) -> None:
-    from plausible.io import write_text
+    from plausible.data.io import write_text
 
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
@@ -306,7 +308,7 @@ def main(argv=None) -> int:
             if not args.quick:
                 records = bf.load_records(results)
                 records[key] = record
-                from plausible.io import write_text
+                from plausible.data.io import write_text
                 write_text(json.dumps(records, indent=1, default=float), results)
     if not args.quick:
         write_section(render(bf.load_records(results)), Path(args.out))

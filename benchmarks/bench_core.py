@@ -330,7 +330,7 @@ def measure(runner, dataset: Dataset, repeats: int, budget: float, timeout: floa
         columns = runner.columns(dataset.holdout)
         real = dataset.holdout[columns].reset_index(drop=True)
         fake = synthetic[columns].iloc[:len(real)].reset_index(drop=True)
-        from plausible import metrics
+        from plausible.evaluation.samples import metrics
 
         result.marginal = metrics.marginal_fidelity(real, fake)
         result.pairwise = metrics.pairwise_fidelity(real, fake)

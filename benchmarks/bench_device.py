@@ -27,13 +27,13 @@ import time
 import warnings
 from pathlib import Path
 
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import plausible as pl  # noqa: E402
 from bench_core import mixed_table, run_lines, split_rows, write_section  # noqa: E402
-from plausible import metrics  # noqa: E402
+
+import plausible as pl  # noqa: E402
+from plausible.evaluation.samples import metrics
 
 MODELS = ("vae", "gan", "autoregressive", "flow", "diffusion")
 SECTION = ("<!-- bench_device:start -->", "<!-- bench_device:end -->")
@@ -55,7 +55,7 @@ def devices_available(wanted: list[str]) -> tuple[list[str], list[str]]:
 def settings(name: str, epochs: int, device: str, batch_size: int | None = None) -> dict:
     """A fixed amount of training: `epochs` epochs, early stopping off where the model has it;
     `batch_size` rows per minibatch where given (else the model's default)."""
-    from plausible.registry import get_class
+    from plausible.core.registry import get_class
 
     params = get_class(name).params
     chosen = {"epochs": epochs, "device": device}

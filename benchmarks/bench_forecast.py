@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 import plausible as pl
-from plausible import forecasting
+from plausible.tasks import series_frames, transforms
 
 HERE = Path(__file__).resolve().parent
 RESULTS_JSON = HERE / "forecast_results.json"
@@ -95,7 +95,7 @@ def fit_arima(history, season):
 
     with warnings.catch_warnings():
         _quiet()
-        transform = forecasting.choose_transform(history, season, seasonality="difference")
+        transform = transforms.choose_transform(history, season, seasonality="difference")
         d, big_d = transform.difference, int(transform.seasonal_difference)
         if season and big_d:
             seasonal_order = (0, 1, 1, season)
@@ -150,7 +150,7 @@ def load_series(name: str):
     values = pd.Series(frame["value"].to_numpy(float))
     if pd.api.types.is_datetime64_any_dtype(frame["time"]):
         values.index = pd.DatetimeIndex(frame["time"], freq="infer")
-    season = forecasting._frequency_season(values.index)
+    season = series_frames._frequency_season(values.index)
     return values, season, pl.datasets.info(name).horizon
 
 
@@ -287,7 +287,7 @@ def render(records: dict) -> str:
 
 def write_section(markdown: str, path: Path = RESULTS_MD) -> None:
     """Replace only our section, re-reading the file right before (other engineers own other sections)."""
-    from plausible.io import write_text
+    from plausible.data.io import write_text
 
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
@@ -300,7 +300,7 @@ def load_records(path: Path) -> dict:
 
 
 def save_record(path: Path, key: str, record: dict) -> None:
-    from plausible.io import write_text
+    from plausible.data.io import write_text
 
     records = load_records(path)
     records[key] = record

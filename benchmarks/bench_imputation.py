@@ -115,7 +115,7 @@ def run_ours(name, masked, draws, seed, time_budget, settings):
 
 def parse_settings(items) -> dict:
     """["gmm:max_components=3"] -> {"gmm": {"max_components": 3}} (values parsed by the model's Param)."""
-    from plausible.registry import get_class
+    from plausible.core.registry import get_class
 
     out = {}
     for item in items:
@@ -157,7 +157,7 @@ def applicable(contender: str, frame: pd.DataFrame) -> bool:
 
 def measure(table, share, seed, contender, args) -> dict:
     import plausible as pl
-    from plausible.imputation import hide_cells
+    from plausible.evaluation.imputation import hide_cells
 
     complete = load_table(table)
     masked = hide_cells(complete, share, seed=seed)
@@ -216,7 +216,8 @@ def summary(records: list[dict]) -> pd.DataFrame:
 
 
 def render(store: dict, meta: dict) -> str:
-    from plausible.imputation import choose_model, hide_cells
+    from plausible.evaluation.imputation import hide_cells
+    from plausible.tasks.imputation import choose_model
 
     records = list(store["records"].values())
     table = summary(records)

@@ -31,11 +31,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-
-import plausible as pl  # noqa: E402
 from bench_core import machine, run_lines, write_section  # noqa: E402
 from bench_imputation import load_table  # noqa: E402
-from plausible.imputation import choose_model, hide_cells  # noqa: E402
+
+import plausible as pl  # noqa: E402
+from plausible.evaluation.imputation import hide_cells
+from plausible.tasks.imputation import choose_model
 
 SECTION = ("<!-- bench_jobs:start -->", "<!-- bench_jobs:end -->")
 

@@ -40,9 +40,22 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench_core import (
+    Dataset,
+    PlausibleRunner,
+    SDVRunner,
+    fmt,
+    fmt_rate,
+    machine,
+    mixed_table,
+    progress,
+    sdv_available,
+    split_rows,
+    versions,
+    write_section,
+)
+
 import plausible as pl
-from bench_core import (Dataset, PlausibleRunner, SDVRunner, fmt, fmt_rate, machine, mixed_table, progress,
-                        sdv_available, split_rows, versions, write_section)
 
 HERE = Path(__file__).resolve().parent
 RESULTS_JSON = HERE / "ladder_results.json"
@@ -125,7 +138,7 @@ def ladder() -> tuple[dict, dict]:
     except Exception:
         import pkgutil
 
-        from plausible import registry
+        from plausible.core import registry
 
         package = importlib.import_module("plausible.ladder")
         broken = {}

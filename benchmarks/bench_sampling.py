@@ -23,10 +23,10 @@ import warnings
 from pathlib import Path
 
 import torch
-
-import plausible as pl
 from bench_core import progress, run_lines, versions, write_section
 from bench_ladder import DATASETS, load_tables
+
+import plausible as pl
 
 HERE = Path(__file__).resolve().parent
 SECTION_START = "<!-- bench_sampling:start -->"

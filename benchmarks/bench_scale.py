@@ -178,13 +178,14 @@ def run_once(scenario: str, contender: str) -> dict:
         start = time.perf_counter()
         completed = impute(masked, draws)
         seconds = time.perf_counter() - start
-        from plausible import evaluate_imputation     # nRMSE of the mean draw, as in bench_imputation
+        from plausible import evaluate_imputation
 
         score = evaluate_imputation(frame(x), frame(masked), [frame(c) for c in completed])["nrmse"]
         return {"seconds": seconds, "quality": float(score), "quality_name": "nRMSE"}
     if scenario == "histogram_impute":
-        import plausible as pl
         from bench_core import mixed_table
+
+        import plausible as pl
 
         rows = 12_000 if QUICK else 120_000
         table = mixed_table(rows, seed=0)
@@ -201,8 +202,9 @@ def run_once(scenario: str, contender: str) -> dict:
         agree = float((filled["segment"].iloc[third:2 * third].to_numpy() == rest["segment"].iloc[third:2 * third].to_numpy()).mean())
         return {"seconds": seconds, "quality": agree, "quality_name": "segment accuracy (1 draw)"}
     if scenario == "time_budget":
-        import plausible as pl
         from bench_core import mixed_table
+
+        import plausible as pl
 
         table = mixed_table(50_000 if QUICK else 1_000_000, seed=0)
         budget = 2.0 if QUICK else 5.0

@@ -13,10 +13,10 @@ difference.
 
 - `seasons` (26, 30, 34 months): a season is removed from two full seasons of history (below
   three, a phase ANOVA must agree with STL's strength; see `choose_transform`); before, it needed
-  three (`forecasting.MIN_SEASONS`).
+  three (`transforms.MIN_SEASONS`).
 - `draws` (26, 36, 60, 120 months): each path draws its own seasonal profile and trend line around
   the estimates, with their standard errors, instead of taking them as known
-  (`forecasting.PROFILE_UNCERTAINTY`, `forecasting.TREND_UNCERTAINTY`).
+  (`transforms.PROFILE_UNCERTAINTY`, `transforms.TREND_UNCERTAINTY`).
 """
 from __future__ import annotations
 
@@ -26,10 +26,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
-from plausible import forecasting, series_metrics
 from bench_core import run_lines, write_section
 from bench_forecast import load_series
+
+from plausible.evaluation import series_metrics
+from plausible.tasks import forecast, transforms
 
 EXPERIMENTS = {
     # name: (lengths, the module settings of the code without the change, section marker, title, what the change is)
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     lengths, without, marker, title, change = EXPERIMENTS[args.experiment]
-    current = {key: getattr(forecasting, key) for key in without}
+    current = {key: getattr(transforms, key) for key in without}
     rng = np.random.default_rng(args.seed)
     lines = ["| series | months of history | mean CRPS, current | mean CRPS, without | ratio | "
              "windows where current is better | 95% coverage, current | 95% coverage, without |",
@@ -75,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                     history, truth = y[start:start + length], y[start + length:start + length + args.horizon]
                     for arm, settings in (("current", current), ("without", without)):
                         for key, value in settings.items():
-                            setattr(forecasting, key, value)
-                        paths = forecasting.forecast_one(history, args.horizon, n_paths=args.paths, seed=k,
+                            setattr(transforms, key, value)
+                        paths = forecast.forecast_one(history, args.horizon, n_paths=args.paths, seed=k,
                                                          season=season).paths
                         scores[arm].append(series_metrics.crps(paths, truth))
                         covered[arm].append(series_metrics.coverage(paths, truth, 0.95))
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(lines[-1], flush=True)
     finally:
         for key, value in current.items():
-            setattr(forecasting, key, value)
+            setattr(transforms, key, value)
     body = "\n".join([
         f"## bench_short_seasons ({args.experiment}): {title}", "",
         *run_lines("bench_short_seasons.py", argv), "",

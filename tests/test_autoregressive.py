@@ -1,9 +1,9 @@
 """autoregressive: exact probabilities that sum to one, and exact conditionals for any known subset."""
 import numpy as np
 import pandas as pd
+from _tables import colour_grid, colours, small_given_colour
 
 import plausible as pl
-from _tables import colour_grid, colours, small_given_colour
 
 FAST = {"epochs": 60, "hidden": 64, "layers": 2, "components": 4, "learning_rate": 3e-3, "batch_size": 128}
 

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plausible import io
 from plausible.cli import main
+from plausible.data import io
 from plausible.testing import mixed_table
 
 
@@ -70,7 +70,7 @@ def test_demo_runs_and_writes_its_table(tmp_path, capsys):
 
 
 def test_a_csv_column_that_only_looks_like_dates_stays_text(tmp_path):
-    from plausible.io import read_table
+    from plausible.data.io import read_table
 
     path = tmp_path / "bad.csv"
     path.write_text("d,x\n2020-01-01,1\n2021-02-30,2\n")
@@ -80,7 +80,7 @@ def test_a_csv_column_that_only_looks_like_dates_stays_text(tmp_path):
 
 
 def test_a_bare_list_of_numbers_is_a_value_column_with_its_first_value(tmp_path):
-    from plausible.io import read_table
+    from plausible.data.io import read_table
 
     path = tmp_path / "bare.csv"
     path.write_text("112\n118\n132\n129\n")
@@ -91,12 +91,12 @@ def test_outputs_are_checked_before_the_work_and_odd_inputs_are_one_line_errors(
     import os
     import stat
 
-    import plausible.base
+    import plausible.core.model
 
     io.write_table(mixed_table(60, seed=0), tmp_path / "data.csv")
     (tmp_path / "afile").write_text("x")
     fitted = []
-    monkeypatch.setattr(plausible.base.Model, "fit", lambda self, *a, **k: fitted.append(1))
+    monkeypatch.setattr(plausible.core.model.Model, "fit", lambda self, *a, **k: fitted.append(1))
     for argv, message in [
         (["fit", str(tmp_path / "data.csv"), "--model", "copula", "--out", str(tmp_path / "afile")], "not a plausible model folder"),
         (["fit", str(tmp_path / "data.csv"), "--model", "copula", "--out", str(tmp_path / "afile" / "m")], "is a file"),
@@ -219,7 +219,7 @@ def test_a_large_csv_is_typed_from_all_its_rows_without_a_pandas_warning(tmp_pat
 
 
 def test_strict_json_turns_numpy_values_and_non_finite_numbers_into_standard_json():
-    from plausible.cli import _strict_json
+    from plausible.cli.files import _strict_json
 
     text = _strict_json({"a": np.float64("nan"), "b": np.array([1.0, np.inf]), "c": np.int64(3), "d": [-np.inf, "x"]})
     assert json.loads(text) == {"a": None, "b": [1.0, None], "c": 3, "d": [None, "x"]}

@@ -7,7 +7,7 @@ import pytest
 
 import plausible as pl
 from plausible.cli import main
-from plausible.compare import compare, recommendation
+from plausible.evaluation.compare import compare, recommendation
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_report_opens_in_a_browser_without_errors(report, tmp_path):
 
 def test_the_cli_and_the_function_share_one_default_budget():
     from plausible import cli
-    from plausible.compare import DEFAULT_TIME_BUDGET
+    from plausible.evaluation.compare import DEFAULT_TIME_BUDGET
 
     action = next(a for a in cli._parser()._subparsers._group_actions[0].choices["compare"]._actions
                   if a.dest == "time_budget")
@@ -98,7 +98,7 @@ def test_the_cli_and_the_function_share_one_default_budget():
 
 
 def test_default_ladder_is_the_table_models():
-    from plausible.compare import table_models
+    from plausible.evaluation.compare import table_models
 
     names = table_models()
     assert "copula" in names and "diffusion" in names

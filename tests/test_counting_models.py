@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 import plausible as pl
-from plausible import metrics
+from plausible.evaluation.samples import metrics
 
 
 def test_histogram_sums_to_one_over_all_fashion_combinations():

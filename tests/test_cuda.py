@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import plausible as pl
-from plausible import metrics
-from plausible.registry import get_class
+from plausible.core.registry import get_class
+from plausible.evaluation.samples import metrics
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible to PyTorch")
 

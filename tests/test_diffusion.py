@@ -6,9 +6,9 @@ settings against the tolerances the issue asks for (`pytest -m slow tests/test_d
 import numpy as np
 import pandas as pd
 import pytest
+from _tables import conditional, energy_distance, gaussian, mixture
 
 import plausible as pl
-from _tables import conditional, energy_distance, gaussian, mixture
 
 SMALL = {"updates": 1500, "hidden": 128, "batch_size": 256}
 

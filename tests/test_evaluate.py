@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import plausible as pl
-from plausible.evaluation import METRICS, evaluate
+from plausible.evaluation.samples import METRICS, evaluate
 
 
 def _table(seed: int, n: int = 800) -> pd.DataFrame:

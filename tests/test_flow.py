@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _tables import colour_grid, colours, small_given_colour
 
 import plausible as pl
-from _tables import colour_grid, colours, small_given_colour
 
 FAST = {"epochs": 40, "hidden": 32, "couplings": 4, "learning_rate": 3e-3}
 

@@ -8,8 +8,9 @@ import pytest
 from scipy import stats
 
 import plausible as pl
-from plausible import forecasting, series_metrics
 from plausible.cli import main
+from plausible.evaluation import series_metrics
+from plausible.tasks import forecast, plots, series_frames, transforms
 
 
 # ---------------------------------------------------------------------- metrics
@@ -71,7 +72,7 @@ def test_differencing_round_trip():
     history, future = y[:100], y[100:]
     for seasonal_difference, difference in [(False, 0), (False, 1), (True, 0), (True, 1), (False, 2)]:
         for profile, trend in [(None, None), (np.linspace(-1, 1, 12), None), (None, np.array([2.0, 0.3]))]:
-            transform = forecasting.Transform(12, seasonal_difference, difference, 0.7, 2.5, profile, trend)
+            transform = transforms.Transform(12, seasonal_difference, difference, 0.7, 2.5, profile, trend)
             z_future = transform.apply(y)[-20:]
             np.testing.assert_allclose(transform.invert(z_future[None, :], history)[0], future, atol=1e-9)
 
@@ -82,21 +83,21 @@ def test_transform_decisions():
     walk = np.cumsum(rng.standard_normal(300))
     t = np.arange(240)
     seasonal = 3 * np.sin(2 * np.pi * t / 12) + 0.3 * rng.standard_normal(240)
-    assert forecasting.choose_transform(noise, None).difference == 0
-    assert forecasting.choose_transform(walk, None).difference == 1
+    assert transforms.choose_transform(noise, None).difference == 0
+    assert transforms.choose_transform(walk, None).difference == 1
     line = 0.05 * np.arange(300) + noise                               # trend-stationary: a line is removed
-    transform = forecasting.choose_transform(line, None)
+    transform = transforms.choose_transform(line, None)
     assert transform.difference == 0 and transform.trend[1] == pytest.approx(0.05, abs=0.005)
-    assert forecasting.acf_season(seasonal) == 12
-    assert forecasting.acf_season(noise) is None
-    transform = forecasting.choose_transform(seasonal, 12)          # a strong, stable season: its means removed
+    assert transforms.acf_season(seasonal) == 12
+    assert transforms.acf_season(noise) is None
+    transform = transforms.choose_transform(seasonal, 12)          # a strong, stable season: its means removed
     assert transform.seasonal_profile is not None and not transform.seasonal_difference
     np.testing.assert_allclose(transform.seasonal_profile, 3 * np.sin(2 * np.pi * np.arange(12) / 12), atol=0.25)
-    assert forecasting.choose_transform(seasonal, 12, seasonality="difference").seasonal_difference
-    assert forecasting.choose_transform(seasonal, 12, seasonality="none").seasonal_profile is None
+    assert transforms.choose_transform(seasonal, 12, seasonality="difference").seasonal_difference
+    assert transforms.choose_transform(seasonal, 12, seasonality="none").seasonal_profile is None
     index = pd.date_range("2000-01-01", periods=24, freq="MS")
-    assert forecasting._frequency_season(index) == 12
-    assert forecasting._frequency_season(pd.date_range("2000-01-01", periods=9, freq="QS")) == 4
+    assert series_frames._frequency_season(index) == 12
+    assert series_frames._frequency_season(pd.date_range("2000-01-01", periods=9, freq="QS")) == 4
 
 
 def test_transform_of_a_series_is_positional():
@@ -105,8 +106,8 @@ def test_transform_of_a_series_is_positional():
     frame = pl.datasets.load("co2")
     series = frame.set_index("time")["value"]
     for seasonality in ("auto", "difference"):
-        by_label = forecasting.choose_transform(series, 12, seasonality=seasonality)
-        by_position = forecasting.choose_transform(series.to_numpy(), 12, seasonality=seasonality)
+        by_label = transforms.choose_transform(series, 12, seasonality=seasonality)
+        by_position = transforms.choose_transform(series.to_numpy(), 12, seasonality=seasonality)
         assert (by_label.seasonal_difference, by_label.difference) == (by_position.seasonal_difference,
                                                                       by_position.difference)
         assert by_label.scale == pytest.approx(by_position.scale)
@@ -165,9 +166,9 @@ def test_bootstrap_errors_keep_the_correlation_across_the_horizon():
 
 def test_a_mixture_draws_each_models_share_of_the_paths():
     y = np.random.default_rng(12).standard_normal(200)
-    result = forecasting.forecast_one(y, 4, n_paths=301, model="statespace+gaussian", params=None, seed=0)
+    result = forecast.forecast_one(y, 4, n_paths=301, model="statespace+gaussian", params=None, seed=0)
     assert result.model == "statespace+gaussian" and result.paths.shape == (301, 4)
-    alone = forecasting.forecast_one(y, 4, n_paths=151, model="statespace", seed=0).paths
+    alone = forecast.forecast_one(y, 4, n_paths=151, model="statespace", seed=0).paths
     assert any(np.allclose(alone[0], row) for row in result.paths)       # the statespace share, shuffled in
 
 
@@ -180,27 +181,27 @@ def test_auto_widens_paths_whose_validation_errors_are_larger_than_their_spread(
     def fake(width):
         def forecast_one(history, horizon, n_paths, model, seed, **options):
             paths = width * np.random.default_rng(seed + 100).standard_normal((n_paths, horizon))
-            return forecasting.Forecast(paths, model, None, None)
+            return forecast.Forecast(paths, model, None, None)
         return forecast_one
 
-    monkeypatch.setattr(forecasting, "forecast_one", fake(0.5))
-    names, scale = forecasting.validate(y, 20, None)
+    monkeypatch.setattr(forecast, "forecast_one", fake(0.5))
+    names, scale = forecast.validate(y, 20, None)
     assert scale in (1.75, 2.0), scale
-    monkeypatch.setattr(forecasting, "forecast_one", fake(1.0))
-    assert forecasting.validate(y, 20, None)[1] in (0.9, 1.0, 1.1)
-    widened = forecasting.widen(np.array([[0.0, 1.0], [2.0, 3.0]]), 1.5)
+    monkeypatch.setattr(forecast, "forecast_one", fake(1.0))
+    assert forecast.validate(y, 20, None)[1] in (0.9, 1.0, 1.1)
+    widened = forecast.widen(np.array([[0.0, 1.0], [2.0, 3.0]]), 1.5)
     np.testing.assert_allclose(widened, [[-0.5, 0.5], [2.5, 3.5]])    # the mean path (1, 2) stays
 
 
 def test_spread_validated_applies_the_factor_and_model_keeps_the_paths_as_drawn(monkeypatch):
     y = np.random.default_rng(5).standard_normal(120)
-    monkeypatch.setattr(forecasting, "validate", lambda *args, **options: (["statespace"], 1.5))
-    drawn = forecasting.forecast_one(y, 6, n_paths=50, model="auto", seed=0)
+    monkeypatch.setattr(forecast, "validate", lambda *args, **options: (["statespace"], 1.5))
+    drawn = forecast.forecast_one(y, 6, n_paths=50, model="auto", seed=0)
     assert drawn.spread == 1.0 and drawn.model == "statespace"
-    np.testing.assert_allclose(drawn.paths, forecasting.forecast_one(y, 6, n_paths=50, model="statespace").paths)
-    calibrated = forecasting.forecast_one(y, 6, n_paths=50, model="auto", spread="validated", seed=0)
+    np.testing.assert_allclose(drawn.paths, forecast.forecast_one(y, 6, n_paths=50, model="statespace").paths)
+    calibrated = forecast.forecast_one(y, 6, n_paths=50, model="auto", spread="validated", seed=0)
     assert calibrated.spread == 1.5
-    np.testing.assert_allclose(calibrated.paths, forecasting.widen(drawn.paths, 1.5))
+    np.testing.assert_allclose(calibrated.paths, forecast.widen(drawn.paths, 1.5))
     with pytest.raises(ValueError, match="spread must be one of"):
         pl.forecast(y, horizon=2, spread="wide")
     with pytest.raises(ValueError, match="seed must be a whole number"):
@@ -212,7 +213,7 @@ def test_spread_validated_applies_the_factor_and_model_keeps_the_paths_as_drawn(
 def test_random_walk_with_drift_grows_with_the_right_drift_and_spread():
     rng = np.random.default_rng(8)
     y = np.cumsum(0.5 + rng.standard_normal(500))
-    result = forecasting.forecast_one(y, 10, n_paths=3000, model="gaussian", seed=0)
+    result = forecast.forecast_one(y, 10, n_paths=3000, model="gaussian", seed=0)
     assert result.transform.difference == 1
     increments = result.paths.mean(axis=0) - y[-1]
     np.testing.assert_allclose(increments[-1] / 10, 0.5, atol=0.15)     # drift per step
@@ -224,7 +225,7 @@ def test_random_walk_with_drift_grows_with_the_right_drift_and_spread():
 def test_seasonal_series_forecast_follows_the_season():
     frame = pl.datasets.load("seasonal", n=240, seed=0)
     series = pd.Series(frame["value"].to_numpy(), index=pd.DatetimeIndex(frame["time"]))
-    result = forecasting.forecast_one(series.to_numpy(), 12, n_paths=500, model="gaussian", seed=0,
+    result = forecast.forecast_one(series.to_numpy(), 12, n_paths=500, model="gaussian", seed=0,
                                       index=series.index)
     assert result.transform.season == 12
     t = np.arange(240, 252)
@@ -239,15 +240,15 @@ def test_two_and_a_half_years_of_monthly_data_keep_their_season_and_noise_does_n
     t = np.arange(36)
     y = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 36)
     index = pd.date_range("2020-01-01", periods=36, freq="MS")
-    result = forecasting.forecast_one(y[:30], 6, n_paths=300, seed=0, index=index[:30])
+    result = forecast.forecast_one(y[:30], 6, n_paths=300, seed=0, index=index[:30])
     assert result.transform.season == 12 and result.transform.seasonal_profile is not None
     truth = 100 + 0.5 * t[30:] + 10 * np.sin(2 * np.pi * t[30:] / 12)
     assert np.abs(np.median(result.paths, axis=0) - truth).mean() < 3      # was ~8 without the season
     # on 2-3 seasons STL's strength alone calls most white noise seasonal; the phase ANOVA does not
-    false = sum(forecasting.choose_transform(rng.standard_normal(30), 12).seasonal_profile is not None
+    false = sum(transforms.choose_transform(rng.standard_normal(30), 12).seasonal_profile is not None
                 for _ in range(40))
     assert false <= 2
-    assert forecasting.phase_anova(y[:30], 12) < 1e-4
+    assert transforms.phase_anova(y[:30], 12) < 1e-4
 
 
 def test_dataframe_of_several_series_gives_a_long_table():
@@ -383,7 +384,7 @@ def test_datasets_lists_the_series(capsys):
     assert pl.datasets.info("nile").kind == "series" and pl.datasets.info("wine").kind == "table"
     assert "noise" not in pl.datasets.names("table")
     co2 = pl.datasets.load("co2")
-    assert co2["value"].notna().all() and forecasting._frequency(pd.DatetimeIndex(co2["time"])) == "MS"
+    assert co2["value"].notna().all() and series_frames._frequency(pd.DatetimeIndex(co2["time"])) == "MS"
 
 
 def test_demo_forecast_runs(tmp_path, capsys):
@@ -501,12 +502,12 @@ def test_short_histories_warn_and_bootstrap_errors_need_observed_futures():
 
 def test_the_fan_chart_is_written_in_the_format_its_suffix_names(tmp_path):
     history, paths = np.arange(20.0), np.random.default_rng(0).normal(20, 1, (30, 4))
-    forecasting.plot_fan(history, paths, tmp_path / "fan.svg")
+    plots.plot_fan(history, paths, tmp_path / "fan.svg")
     assert b"<svg" in (tmp_path / "fan.svg").read_bytes()[:500]
-    forecasting.plot_fan(history, paths, tmp_path / "fan.pdf")
+    plots.plot_fan(history, paths, tmp_path / "fan.pdf")
     assert (tmp_path / "fan.pdf").read_bytes().startswith(b"%PDF")
     with pytest.raises(ValueError, match="cannot write a figure as '.docx'"):
-        forecasting.plot_fan(history, paths, tmp_path / "fan.docx")
+        plots.plot_fan(history, paths, tmp_path / "fan.docx")
 
 
 def test_cli_backtest_of_one_step_prints_its_table(tmp_path, capsys):
@@ -609,7 +610,7 @@ def test_backtest_scores_observed_outcomes_only_and_names_unknown_options():
 
 
 def test_a_frequency_multiple_divides_the_calendar_season_and_a_numeric_index_is_sorted():
-    seasons = {code: forecasting._frequency_season(pd.date_range("2020-01-01", periods=40, freq=code))
+    seasons = {code: series_frames._frequency_season(pd.date_range("2020-01-01", periods=40, freq=code))
                for code in ["MS", "3MS", "2W", "6h", "2D", "5MS"]}
     assert seasons == {"MS": 12, "3MS": 4, "2W": 26, "6h": 4, "2D": None, "5MS": None}
     y = pd.Series(np.random.default_rng(2).normal(size=50).cumsum(), index=np.arange(1950, 2000))
@@ -634,7 +635,7 @@ def test_each_path_draws_its_own_seasonal_profile_around_the_estimate():
     """The removed profile is estimated from a few seasons: each path adds back the estimate plus
     centred noise of the phase means' standard errors, so a flat model path gets exactly that spread."""
     m, error = 4, np.array([0.5, 0.5, 1.0, 1.0])
-    transform = forecasting.Transform(m, False, 0, 0.0, 1.0, np.array([1.0, -1.0, 2.0, -2.0]), None, error)
+    transform = transforms.Transform(m, False, 0, 0.0, 1.0, np.array([1.0, -1.0, 2.0, -2.0]), None, error)
     y = np.zeros(8)
     fixed = transform.invert(np.zeros((20000, 4)), y)
     np.testing.assert_allclose(fixed, np.tile([1.0, -1.0, 2.0, -2.0], (20000, 1)))
@@ -643,7 +644,7 @@ def test_each_path_draws_its_own_seasonal_profile_around_the_estimate():
     # centred across phases: Var(e_k - mean(e)) = s_k^2 (1 - 2/m) + sum(s^2) / m^2
     expected = error ** 2 * (1 - 2 / m) + (error ** 2).sum() / m ** 2
     np.testing.assert_allclose(drawn.var(axis=0), expected, rtol=0.05)
-    profile_error = forecasting.choose_transform(
+    profile_error = transforms.choose_transform(
         10 + 3 * np.sin(2 * np.pi * np.arange(36) / 12) + np.random.default_rng(1).normal(size=36), 12).profile_error
     assert profile_error.shape == (12,) and 0.2 < profile_error.mean() < 0.8     # noise sd 1 over 3 seasons: ~0.58
 
@@ -652,7 +653,7 @@ def test_each_path_draws_its_own_trend_line_around_the_fitted_one():
     """A removed line is estimated too: each path adds back the line plus a draw of its (intercept,
     slope) error, so the paths' spread grows with the distance from the history's middle."""
     covariance = np.array([[0.04, -0.001], [-0.001, 0.0001]])
-    transform = forecasting.Transform(None, False, 0, 0.0, 1.0, None, np.array([1.0, 0.5]), None, covariance)
+    transform = transforms.Transform(None, False, 0, 0.0, 1.0, None, np.array([1.0, 0.5]), None, covariance)
     y = np.zeros(30)
     drawn = transform.invert(np.zeros((40000, 3)), y, rng=np.random.default_rng(0))
     future = np.arange(30, 33)
@@ -663,20 +664,20 @@ def test_each_path_draws_its_own_trend_line_around_the_fitted_one():
     residual = np.random.default_rng(1).normal(size=200)
     x = np.column_stack([np.ones(200), np.arange(200)])
     plain = residual @ residual / 198 * np.linalg.inv(x.T @ x)
-    np.testing.assert_allclose(forecasting._line_covariance(residual), plain, rtol=0.2)
+    np.testing.assert_allclose(transforms._line_covariance(residual), plain, rtol=0.2)
     walk = np.cumsum(residual)
     walk = walk - np.polyval(np.polyfit(np.arange(200), walk, 1), np.arange(200))
-    ratio = forecasting._line_covariance(walk)[1, 1] / (walk @ walk / 198 * np.linalg.inv(x.T @ x))[1, 1]
+    ratio = transforms._line_covariance(walk)[1, 1] / (walk @ walk / 198 * np.linalg.inv(x.T @ x))[1, 1]
     assert ratio == pytest.approx(3.0)
-    line = forecasting.choose_transform(0.05 * np.arange(300) + np.random.default_rng(2).normal(size=300), None)
+    line = transforms.choose_transform(0.05 * np.arange(300) + np.random.default_rng(2).normal(size=300), None)
     assert line.trend is not None and line.trend_error.shape == (2, 2) and line.trend_error[1, 1] > 0
 
 
 def test_a_float_time_grid_that_misses_observed_times_is_not_used():
     """0.1 * 7 != 0.7 in floating point: a grid that cannot hold every observed time would put a
     value in the wrong place (get_indexer's -1 is the last cell), so the times stay as they are."""
-    assert forecasting.regular_grid(pd.Series([0.0, 0.1, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])) is None
-    np.testing.assert_array_equal(forecasting.regular_grid(pd.Series([0.0, 0.5, 1.0, 2.0, 2.5, 3.0])),
+    assert series_frames.regular_grid(pd.Series([0.0, 0.1, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])) is None
+    np.testing.assert_array_equal(series_frames.regular_grid(pd.Series([0.0, 0.5, 1.0, 2.0, 2.5, 3.0])),
                                   np.arange(7) * 0.5)
 
 

@@ -100,7 +100,7 @@ def test_log_prob_is_in_user_units():
 def test_rare_gap_patterns_batched_through_the_precision_agree_with_the_grouped_path(monkeypatch):
     """Cells missing at random give every row its own pattern; those rows go through the precision
     matrix in batches. Densities, EM updates and conditional draws must match the per-pattern path."""
-    from plausible import _gaussian
+    from plausible.ladder import _gaussian
 
     rng = np.random.default_rng(0)
     C, K = 5, 2
@@ -141,7 +141,7 @@ def test_rare_gap_patterns_batched_through_the_precision_agree_with_the_grouped_
 def test_a_solved_computes_the_rows_conditionals_once_and_changes_no_number(monkeypatch):
     """EM asks for the rare-pattern rows' conditionals twice under the same parameters (likelihood,
     then update); a `Solved` keeps them from the first call. The numbers must be the very same."""
-    from plausible import _gaussian
+    from plausible.ladder import _gaussian
 
     rng = np.random.default_rng(1)
     C, K = 6, 2
@@ -334,7 +334,7 @@ class _Terminal(io.StringIO):
 
 
 def test_em_shows_a_progress_bar_on_a_terminal_only_when_iterations_are_heavy(monkeypatch):
-    from plausible import _gaussian
+    from plausible.ladder import _gaussian
 
     data = correlated_table(300, seed=3)
     gappy = data.mask(np.random.default_rng(0).random(data.shape) < 0.2)

@@ -6,12 +6,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _tables import COVARIANCE, gaussian
 
 import plausible as pl
-from plausible.base import NotSupportedError, ParameterError
-from plausible.imputation import choose_model, hide_cells
-
-from _tables import COVARIANCE, gaussian
+from plausible.core.errors import NotSupportedError, ParameterError
+from plausible.evaluation.imputation import hide_cells
+from plausible.tasks.imputation import choose_model
 
 
 # ---------------------------------------------------------------------- impute
@@ -445,8 +445,8 @@ def test_impute_keeps_each_label_on_its_own_column_whatever_the_order():
 
 
 def test_auto_uncertainty_refits_a_mixture_once_per_draw_on_small_tables(monkeypatch):
-    from plausible import imputation
     from plausible.ladder.gmm import GaussianMixture
+    from plausible.tasks import imputation
 
     fits = []
     original = GaussianMixture._fit

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from plausible import metrics
+from plausible.evaluation.samples import metrics
 
 
 def _table(seed, n=2000):

@@ -10,10 +10,9 @@ import pytest
 import torch
 
 import plausible as pl
-
+from plausible.data.layout import TableLayout
+from plausible.data.schema import Schema
 from plausible.neural import TableTensors, TrainConfig, TrainingError, mlp, seeded, train
-from plausible.layout import TableLayout
-from plausible.schema import Schema
 from plausible.testing import mixed_table
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -69,7 +68,7 @@ def test_a_time_budget_spent_mid_epoch_ends_the_epoch_there():
 
 
 def test_validation_loss_in_chunks_is_the_mean_over_all_rows(monkeypatch):
-    from plausible import neural
+    from plausible.neural import training as neural
 
     data = ddp_worker.data()
     with seeded(0):
@@ -84,7 +83,7 @@ def test_validation_loss_in_chunks_is_the_mean_over_all_rows(monkeypatch):
 def test_nan_guard_keeps_the_last_good_weights(sync_batches, monkeypatch):
     """The running loss is read back every SYNC_BATCHES batches (each read waits for a GPU); a NaN
     between two reads still stops training with the previous epoch's weights, not spoilt ones."""
-    from plausible import neural
+    from plausible.neural import training as neural
 
     monkeypatch.setattr(neural, "SYNC_BATCHES", sync_batches)
     calls = {"n": 0}

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import plausible as pl
-from plausible.base import ParameterError
+from plausible.core.errors import ParameterError
 
 
 def clusters(n, seed):

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 import plausible as pl
-from plausible.layout import MISSING, VALUE, TableLayout
-from plausible.schema import Schema, SchemaError
+from plausible.data.layout import MISSING, VALUE, TableLayout
+from plausible.data.schema import Schema, SchemaError
 from plausible.testing import mixed_table
 
 

@@ -3,9 +3,9 @@ is a proper importance-weighted estimate, and the decoder starts at the marginal
 import numpy as np
 import pandas as pd
 import pytest
+from _tables import conditional, gaussian
 
 import plausible as pl
-from _tables import conditional, gaussian
 
 SETTINGS = {"epochs": 100, "hidden": 64}
 

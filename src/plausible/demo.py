@@ -16,8 +16,9 @@ import time
 
 import pandas as pd
 
-from . import datasets, metrics
-from .registry import make
+from . import datasets
+from .core.registry import make
+from .evaluation import metrics
 
 MODELS = ("histogram", "independent", "bayesnet")
 SIZES = (50, 500, 5000, 50000)
@@ -110,8 +111,8 @@ def forecast_demo(n: int = 50, horizon: int = 20, n_paths: int = 1000, model: st
     """
     import numpy as np
 
-    from . import series_metrics
-    from .forecasting import forecast_one
+    from .evaluation import series_metrics
+    from .tasks.forecast import forecast_one
 
     stream = stream if stream is not None else sys.stdout     # looked up now: callers may redirect it
 
@@ -178,7 +179,7 @@ def _forecast_figure(history, paths, mean_path, figure, seed: int) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .forecasting import save_figure
+    from .tasks.plots import save_figure
 
     n, horizon = len(history), paths.shape[1]
     t_past, t_future = np.arange(n), np.arange(n, n + horizon)

@@ -20,9 +20,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .base import ModelFileError, NotFittedError, NotSupportedError, ParameterError, load
-from .registry import get_class, make
-from .schema import SchemaError
+from .core.errors import ModelFileError, NotFittedError, NotSupportedError, ParameterError
+from .core.registry import load
+from .core.registry import get_class, make
+from .data.schema import SchemaError
 
 
 # ---------------------------------------------------------------------- data the checks use

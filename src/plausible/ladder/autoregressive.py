@@ -43,12 +43,23 @@ import torch
 from scipy.special import ndtr, ndtri, softmax
 from torch import nn
 
-from ..base import Model, Param
-from ..layout import Encoded
-from ..marginals import draw_categorical
-from ..neural import (TIME_BUDGET, TableTensors, config_for, load_numpy_state, mlp, seeded, select_device, state_to_numpy,
-                      torch_seed, train)
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ..neural import (
+    TIME_BUDGET,
+    TableTensors,
+    config_for,
+    load_numpy_state,
+    mlp,
+    seeded,
+    select_device,
+    state_to_numpy,
+    torch_seed,
+    train,
+)
+from ._marginals import draw_categorical
 
 Z_EDGE = 30.0     # normal score standing for a CDF of exactly 0 or 1 (an integer at an end of the support)
 MIN_SCALE = 1e-2  # smallest mixture component standard deviation, in normal-score units

@@ -62,10 +62,11 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.special import ndtr, ndtri
 
-from ..base import Model, Param
-from ..layout import Encoded
-from ..marginals import Bins, laplace
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ._marginals import Bins, laplace
 
 U_CLIP = 1e-9             # continuous cells keep u in [U_CLIP, 1 − U_CLIP], so |z| < 6
 QMC_SHIFT_SEED = 0        # the lattice's random shift is fixed: log_prob is deterministic
@@ -395,7 +396,7 @@ def _em_correlation(scores: np.ndarray, start: np.ndarray) -> np.ndarray:
     Pairwise correlations of nearly collinear columns, each from other rows, disagree and their
     projection distorts the conditionals (breast_cancer, 20% of cells hidden: imputation nRMSE
     0.58 pairwise, 0.45 with EM); EM uses every observed cell consistently."""
-    from .._gaussian import Solved, em_update, log_density, patterns
+    from ._gaussian import Solved, em_update, log_density, patterns
 
     x = (scores - np.nanmean(scores, axis=0)) / np.nanstd(scores, axis=0)
     groups = patterns(x)

@@ -77,11 +77,24 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import Model, Param
-from ..layout import Encoded
-from ..neural import (TIME_BUDGET, Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device,
-                      start_at_frequencies, state_to_numpy, torch_seed, train)
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ..neural import (
+    TIME_BUDGET,
+    Z_CLIP,
+    TableTensors,
+    TrainConfig,
+    load_numpy_state,
+    mlp,
+    seeded,
+    select_device,
+    start_at_frequencies,
+    state_to_numpy,
+    torch_seed,
+    train,
+)
 
 UNCONDITIONAL_SHARE = 0.5  # share of training rows with nothing known
 EMBEDDING = 64             # sinusoidal features of the timestep

@@ -62,11 +62,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..base import Model, Param
-from ..layout import Encoded
-from ..neural import (TIME_BUDGET, Z_CLIP, TableTensors, config_for, load_numpy_state, mlp, seeded, select_device,
-                      start_at_frequencies, state_to_numpy, torch_seed, train)
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ..neural import (
+    TIME_BUDGET,
+    Z_CLIP,
+    TableTensors,
+    config_for,
+    load_numpy_state,
+    mlp,
+    seeded,
+    select_device,
+    start_at_frequencies,
+    state_to_numpy,
+    torch_seed,
+    train,
+)
 
 BOUND = 6.0            # the splines act on [−BOUND, BOUND] (scores are within ±Z_CLIP), identity outside
 MIN_BIN = 1e-3         # smallest bin width and height of a spline, as a share of the interval

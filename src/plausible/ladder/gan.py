@@ -72,11 +72,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..base import Model, Param
-from ..layout import Encoded
-from ..neural import (TIME_BUDGET, Z_CLIP, TableTensors, TrainConfig, load_numpy_state, mlp, seeded, select_device,
-                      state_to_numpy, torch_seed, train)
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ..neural import (
+    TIME_BUDGET,
+    Z_CLIP,
+    TableTensors,
+    TrainConfig,
+    load_numpy_state,
+    mlp,
+    seeded,
+    select_device,
+    state_to_numpy,
+    torch_seed,
+    train,
+)
 
 SMALL_TABLE_BATCHES = 16   # an epoch has at least this many minibatches (small tables are repeated)
 MONITOR_ROWS = 2048   # held-out rows the energy distance is computed on, at most

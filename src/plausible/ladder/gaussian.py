@@ -68,12 +68,23 @@ import copy
 import numpy as np
 from scipy.stats import invwishart
 
-from .._gaussian import (Solved, em_iterations, em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density,
-                         patterns, sample_missing, standardization)
-from ..base import Model, Param
-from ..layout import Encoded
-from ..marginals import dirichlet, draw_categorical, laplace
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ._gaussian import (
+    Solved,
+    em_iterations,
+    em_update,
+    few_rows,
+    impute_values,
+    ledoit_wolf_lambda,
+    log_density,
+    patterns,
+    sample_missing,
+    standardization,
+)
+from ._marginals import dirichlet, draw_categorical, laplace
 
 TOLERANCE = 1e-6  # EM stops when the log-likelihood gains less than this many nats per row
 SHRINKAGE_GRID = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)   # lambdas tried by shrinkage=None

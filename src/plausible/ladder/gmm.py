@@ -41,12 +41,22 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 
-from .._gaussian import (FEW_ROWS_PER_COLUMN, Solved, em_update, few_rows, impute_values, ledoit_wolf_lambda,
-                         log_density, patterns, standardization)
-from ..base import Model, Param
-from ..layout import Encoded
-from ..marginals import draw_categorical, laplace
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ._gaussian import (
+    FEW_ROWS_PER_COLUMN,
+    Solved,
+    em_update,
+    few_rows,
+    impute_values,
+    ledoit_wolf_lambda,
+    log_density,
+    patterns,
+    standardization,
+)
+from ._marginals import draw_categorical, laplace
 
 TOLERANCE = 1e-3      # EM stops when the log-likelihood gains less than this many nats per row
 SEARCH_ROWS = 20_000  # the BIC search runs on a subsample of this many rows

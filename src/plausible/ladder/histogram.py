@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import Model, Param
-from ..layout import Encoded
-from ..marginals import Bins, ColumnLevels, draw_categorical
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ._marginals import Bins, ColumnLevels, draw_categorical
 
 ROW_CHUNK = 512    # rows matched against every training cell at once (rows of rare gap patterns)
 LOOKUP_GROUP = 16  # rows sharing a gap pattern from which the cells are looked up instead of scanned

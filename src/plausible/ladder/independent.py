@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import Model, Param
-from ..layout import Encoded
-from ..marginals import Bins, draw_categorical, laplace
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ._marginals import Bins, draw_categorical, laplace
 
 
 @register

@@ -58,12 +58,23 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import Model, Param
-from ..layout import Encoded
-from ..marginals import draw_categorical, laplace
-from ..neural import (TIME_BUDGET, TableTensors, Z_CLIP, config_for, load_numpy_state, seeded, select_device, state_to_numpy,
-                      torch_seed, train)
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ..neural import (
+    TIME_BUDGET,
+    Z_CLIP,
+    TableTensors,
+    config_for,
+    load_numpy_state,
+    seeded,
+    select_device,
+    state_to_numpy,
+    torch_seed,
+    train,
+)
+from ._marginals import draw_categorical, laplace
 
 MAX_HIDDEN = 20                      # 2^20 hidden states are summed outright; more would need estimates
 LOG_SIGMA = (math.log(0.02), math.log(5.0))   # a Gaussian unit's σ stays in this range (normal-score units)

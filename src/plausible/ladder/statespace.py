@@ -74,10 +74,12 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, signal
 
-from ..base import Model, Param, ParameterError, _as_frame, _check_count
-from ..layout import TableLayout, restore_dtypes
-from ..registry import register
-from ..schema import Column, Schema, SchemaError
+from ..core.errors import ParameterError
+from ..core.model import Model, _as_frame
+from ..core.params import Param, _check_count
+from ..core.registry import register
+from ..data.layout import TableLayout, restore_dtypes
+from ..data.schema import Column, Schema, SchemaError
 
 LOG_2PI = float(np.log(2 * np.pi))
 MAX_RADIUS = 0.999   # A's spectral radius is clipped to this

@@ -46,10 +46,10 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import gammaln
 
-from .._gaussian import Solved, em_iterations, em_update, log_density, mahalanobis, patterns, sample_missing
-from ..base import Param
-from ..layout import Encoded
-from ..registry import register
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ._gaussian import Solved, em_iterations, em_update, log_density, mahalanobis, patterns, sample_missing
 from .gaussian import TOLERANCE, Gaussian
 
 DOF_START = 10.0              # nu at the first E-step when it is estimated

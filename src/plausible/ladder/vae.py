@@ -48,12 +48,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import Model, Param
-from ..layout import Encoded
-from ..marginals import draw_categorical
-from ..neural import (TIME_BUDGET, TableTensors, Z_CLIP, config_for, load_numpy_state, mlp, seeded, select_device,
-                      start_at_frequencies, state_to_numpy, torch_seed, train)
-from ..registry import register
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.layout import Encoded
+from ..neural import (
+    TIME_BUDGET,
+    Z_CLIP,
+    TableTensors,
+    config_for,
+    load_numpy_state,
+    mlp,
+    seeded,
+    select_device,
+    start_at_frequencies,
+    state_to_numpy,
+    torch_seed,
+    train,
+)
+from ._marginals import draw_categorical
 
 LOG_VARIANCE = (-9.0, 4.0)   # the decoder's log σ² of a normal score stays in this range
 LOG_PROB_SEED = 0            # the IWAE proposals of log_prob are fixed: log_prob is deterministic

@@ -17,91 +17,17 @@ once. Public calls never mutate a fitted model and take their random seed per ca
 """
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import shutil
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .io import make_public
-from .layout import Encoded, TableLayout, restore_dtypes
-from .schema import NUMERIC_KINDS, Schema, SchemaError, from_float, text_names
-
-FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "weights.safetensors"
-
-
-class NotFittedError(RuntimeError):
-    """A model was used before `fit`."""
-
-
-class NotSupportedError(NotImplementedError):
-    """The model cannot do this (its capabilities in `pl.models()` say so)."""
-
-
-class ParameterError(ValueError):
-    """A hyperparameter has a wrong name, type or value."""
-
-
-class ModelFileError(ValueError):
-    """A saved model folder is missing, damaged, or from an incompatible version."""
-
-
-@dataclass(frozen=True)
-class Param:
-    """A hyperparameter: default, type, allowed range or choices, and one line of help."""
-
-    default: Any
-    type: type
-    help: str = ""
-    low: float | None = None    # inclusive
-    high: float | None = None   # inclusive
-    choices: tuple | None = None
-    optional: bool = False      # None allowed (means "choose automatically")
-
-    def validate(self, name: str, value: Any) -> Any:
-        if value is None and self.optional:
-            return None
-        if self.type is float and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            value = float(value)
-        if self.type is int and isinstance(value, np.integer):
-            value = int(value)
-        if self.type is float and isinstance(value, np.floating):
-            value = float(value)
-        if not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
-            raise ParameterError(f"parameter {name!r} must be {self.type.__name__}, got {value!r}")
-        if self.type is float and not np.isfinite(value):   # NaN slips past every < and > check
-            raise ParameterError(f"parameter {name!r} must be a finite number, got {value!r}")
-        if self.choices is not None and value not in self.choices:
-            raise ParameterError(f"parameter {name!r} must be one of {list(self.choices)}, got {value!r}")
-        if self.low is not None and value < self.low:
-            raise ParameterError(f"parameter {name!r} must be >= {self.low}, got {value!r}")
-        if self.high is not None and value > self.high:
-            raise ParameterError(f"parameter {name!r} must be <= {self.high}, got {value!r}")
-        return value
-
-    def parse(self, name: str, text: str) -> Any:
-        """Read a value given as text (the command line's --set key=value)."""
-        if self.optional and text.lower() in ("none", "auto", ""):
-            return None
-        try:
-            if self.type is bool:
-                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError
-                return self.validate(name, text.lower() in ("true", "1", "yes"))
-            return self.validate(name, self.type(text))
-        except ValueError as error:
-            if isinstance(error, ParameterError):
-                raise
-            raise ParameterError(f"parameter {name!r} must be {self.type.__name__}, got {text!r}") from None
+from ..data.layout import Encoded, TableLayout, restore_dtypes
+from ..data.schema import NUMERIC_KINDS, Schema, SchemaError, from_float, text_names
+from .errors import ModelFileError, NotFittedError, NotSupportedError, ParameterError
+from .params import Param, _check_count, _check_seed
+from .storage import CONFIG_FILE, write_folder
 
 
 class Model:
@@ -312,34 +238,40 @@ class Model:
         The folder is written next to its final place and renamed into it, so a crash never leaves
         a half-written model. Loading it runs no code (no pickle).
         """
-        from safetensors.numpy import save_file
-
         self._check_fitted()
-        path = Path(path)
         state, arrays = self._get_state()
-        arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-        config = {
-            "format": "plausible-model", "format_version": FORMAT_VERSION, "library_version": __version__,
-            "model": self.name, "params": self.get_params(), "seed": self.seed, "input": self.input_kind_,
-            "n_training_rows": self.n_training_rows_,
-            "schema": self.schema_.to_dict(), "layout": self.layout_.to_dict(), "state": state,
-            "arrays": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()},
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
-            (temp / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=_json_default))
-            save_file(arrays, str(temp / WEIGHTS_FILE), metadata={"format": "plausible-model"})
-            for item in (temp, temp / CONFIG_FILE, temp / WEIGHTS_FILE):   # mkdtemp made the folder private
-                make_public(item)
-            _replace_folder(temp, path)
-        finally:
-            shutil.rmtree(temp, ignore_errors=True)
-        return path
+        config = {"model": self.name, "params": self.get_params(), "seed": self.seed, "input": self.input_kind_,
+                  "n_training_rows": self.n_training_rows_,
+                  "schema": self.schema_.to_dict(), "layout": self.layout_.to_dict(), "state": state}
+        return write_folder(path, config, arrays)
 
-    @staticmethod
-    def load(path) -> "Model":
-        return load(path)
+    @classmethod
+    def _restore(cls, config: dict, arrays: dict[str, np.ndarray], path) -> "Model":
+        """The fitted model a folder's checked `config` and `arrays` describe (`plausible.load`)."""
+        try:
+            model = cls(seed=config.get("seed"), **config.get("params", {}))
+            model.schema_ = Schema.from_dict(config["schema"])
+            model.layout_ = TableLayout.from_dict(model.schema_, config["layout"])
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as error:
+            raise ModelFileError(f"{path}: {CONFIG_FILE} does not describe a {cls.name!r} model "
+                                 f"({type(error).__name__}: {error}); was it edited by hand? Save the model again") from None
+        model.input_kind_ = config.get("input", "dataframe")
+        model.n_training_rows_ = config.get("n_training_rows", 0)
+        numeric = all(column.kind in NUMERIC_KINDS for column in model.schema_.columns)
+        if model.input_kind_ not in ("array", "dataframe") or (model.input_kind_ == "array" and not numeric):
+            raise ModelFileError(f"{path}: {CONFIG_FILE} says input {model.input_kind_!r}, which does not fit its "
+                                 "schema (an array model has numeric columns only); was it edited by hand? Save the "
+                                 "model again")
+        if isinstance(model.n_training_rows_, bool) or not isinstance(model.n_training_rows_, int) \
+                or model.n_training_rows_ < 0:
+            raise ModelFileError(f"{path}: {CONFIG_FILE} has n_training_rows {model.n_training_rows_!r}, not a "
+                                 "count; was it edited by hand? Save the model again")
+        try:
+            model._set_state(config["state"], arrays)
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError) as error:
+            raise ModelFileError(f"{path}: the saved state does not fit a {cls.name!r} model ({error}); the folder "
+                                 "was edited or its files do not belong together: save the model again") from None
+        return model
 
     # ------------------------------------------------------------------ helpers
     def _check_fitted(self) -> None:
@@ -358,74 +290,6 @@ class Model:
         return frame
 
 
-def load(path) -> Model:
-    """Load a model folder written by `Model.save`. Never executes code from the folder."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    from .registry import get_class
-
-    path = Path(path)
-    if not path.is_dir():
-        raise ModelFileError(f"{path} is not a model folder (expected a folder with {CONFIG_FILE} and {WEIGHTS_FILE})")
-    for name in (CONFIG_FILE, WEIGHTS_FILE):
-        if not (path / name).is_file():
-            raise ModelFileError(f"{path} is missing {name}: the model folder is incomplete; save the model again")
-    try:
-        config = json.loads((path / CONFIG_FILE).read_text())
-    except json.JSONDecodeError as error:
-        raise ModelFileError(f"{path / CONFIG_FILE} is not valid JSON: {error}") from None
-    if not isinstance(config, dict) or config.get("format") != "plausible-model":
-        raise ModelFileError(f"{path} is not a plausible model folder")
-    version = config.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ModelFileError(f"{path / CONFIG_FILE}: format_version {version!r} is not a whole number; the file "
-                             "was edited or damaged: save the model again")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(f"{path} was written in model format {version} by plausible "
-                             f"{config.get('library_version')}; this plausible ({__version__}) reads format "
-                             f"{FORMAT_VERSION} and older: upgrade plausible to load it")
-    try:
-        cls = get_class(config.get("model"))
-    except (ParameterError, TypeError) as error:
-        raise ModelFileError(f"{path}: {CONFIG_FILE} names model {config.get('model')!r}, which this plausible "
-                             f"does not have ({error})") from None
-    try:
-        arrays = load_file(str(path / WEIGHTS_FILE))
-    except (SafetensorError, OSError, ValueError) as error:
-        raise ModelFileError(f"{path / WEIGHTS_FILE} could not be read: {error}") from None
-    expected = config.get("arrays", {})
-    if set(expected) != set(arrays):
-        raise ModelFileError(f"{path}: weights file has arrays {sorted(arrays)} but config expects {sorted(expected)}")
-    for key, spec in expected.items():
-        if list(arrays[key].shape) != list(spec["shape"]):
-            raise ModelFileError(f"{path}: array {key!r} has shape {list(arrays[key].shape)}, "
-                                 f"config expects {spec['shape']}; the files do not belong together")
-    try:
-        model = cls(seed=config.get("seed"), **config.get("params", {}))
-        model.schema_ = Schema.from_dict(config["schema"])
-        model.layout_ = TableLayout.from_dict(model.schema_, config["layout"])
-    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as error:
-        raise ModelFileError(f"{path}: {CONFIG_FILE} does not describe a {cls.name!r} model "
-                             f"({type(error).__name__}: {error}); was it edited by hand? Save the model again") from None
-    model.input_kind_ = config.get("input", "dataframe")
-    model.n_training_rows_ = config.get("n_training_rows", 0)
-    numeric = all(column.kind in NUMERIC_KINDS for column in model.schema_.columns)
-    if model.input_kind_ not in ("array", "dataframe") or (model.input_kind_ == "array" and not numeric):
-        raise ModelFileError(f"{path}: {CONFIG_FILE} says input {model.input_kind_!r}, which does not fit its schema "
-                             "(an array model has numeric columns only); was it edited by hand? Save the model again")
-    if isinstance(model.n_training_rows_, bool) or not isinstance(model.n_training_rows_, int) \
-            or model.n_training_rows_ < 0:
-        raise ModelFileError(f"{path}: {CONFIG_FILE} has n_training_rows {model.n_training_rows_!r}, not a count; "
-                             "was it edited by hand? Save the model again")
-    try:
-        model._set_state(config["state"], arrays)
-    except (KeyError, ValueError, IndexError, TypeError, AttributeError) as error:
-        raise ModelFileError(f"{path}: the saved state does not fit a {cls.name!r} model ({error}); the folder was "
-                             "edited or its files do not belong together: save the model again") from None
-    return model
-
-
 # ---------------------------------------------------------------------- small helpers
 def _as_frame(data, names: list[str] | None = None) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
@@ -440,90 +304,3 @@ def _as_frame(data, names: list[str] | None = None) -> tuple[pd.DataFrame, str]:
             raise SchemaError(f"the array has {data.shape[1]} columns; the model was fitted on {len(columns)}")
         return pd.DataFrame(data.astype(float), columns=columns), "array"
     raise TypeError(f"expected a pandas DataFrame or a 2-D numpy array, got {type(data).__name__}")
-
-
-def _check_seed(seed, error: type = ValueError) -> int | None:
-    """A seed is None or a non-negative whole number (what NumPy's generators accept)."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise error(f"seed must be a non-negative integer or None, got {seed!r}")
-    return None if seed is None else int(seed)
-
-
-def _check_budget(seconds) -> float | None:
-    """A time budget is None (no limit) or a positive number of seconds (NaN is neither)."""
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0):
-        raise ValueError(f"time_budget must be a positive number of seconds or None (no limit), got {seconds!r}")
-    return seconds
-
-
-def _check_count(n, name: str, minimum: int = 0) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise ValueError(f"{name} must be a whole number, got {n!r}")
-    if n < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {n}")
-    return int(n)
-
-
-def _check_jobs(n_jobs) -> int:
-    """n_jobs as a number of processes: a positive whole number, or -1 for every CPU."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not (n_jobs >= 1 or n_jobs == -1):
-        raise ValueError(f"n_jobs must be a positive whole number or -1 (every CPU), got {n_jobs!r}")
-    return (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
-
-
-def one_thread() -> None:
-    """A worker process's start (n_jobs of them run side by side): one BLAS / OpenMP / PyTorch
-    thread each, for the libraries loaded already and, through the environment, for those a deep
-    model loads later."""
-    import sys
-
-    from threadpoolctl import threadpool_limits
-
-    os.environ["OMP_NUM_THREADS"] = "1"
-    threadpool_limits(1)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
-
-
-@contextlib.contextmanager
-def side_by_side(function, tasks: list, jobs: int, initializer=one_thread, initargs: tuple = (), here=None):
-    """Iterate, inside the block, over `function(task)` for each of `tasks`, in order: from `jobs`
-    worker processes (each started by `initializer(*initargs)`: one thread each by default) when
-    jobs > 1, else computed here one by one, by `here` (default `function`). Leaving the block,
-    normally or by an error, stops the workers and cancels the tasks they have not started."""
-    if jobs <= 1:
-        yield map(here or function, tasks)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    executor = ProcessPoolExecutor(jobs, initializer=initializer, initargs=initargs)
-    try:
-        yield executor.map(function, tasks)
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in config.json")
-
-
-def check_model_target(target: Path) -> None:
-    """Refuse a save path that holds something other than a model folder (or an empty folder)."""
-    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / CONFIG_FILE).exists())):
-        raise ModelFileError(f"{target} exists and is not a plausible model folder; choose another path")
-
-
-def _replace_folder(source: Path, target: Path) -> None:
-    """Move a finished folder into place; an existing one is swapped out, then removed."""
-    check_model_target(target)
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(source, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(source, target)

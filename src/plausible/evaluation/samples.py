@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..data.schema import text_names
 from . import metrics
-from .schema import text_names
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
             raise ValueError("truth= scores the model's own probabilities: give model= too (a model whose "
                              "log_prob is exact)")
         if isinstance(truth, str):
-            from . import datasets
+            from .. import datasets
             truth = datasets.truth(truth)
         if not isinstance(truth, pd.DataFrame) or "probability" not in truth.columns:
             raise ValueError("truth must be a built-in dataset name or a table with a 'probability' column")

@@ -8,7 +8,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import Model, ParameterError
+from .errors import ModelFileError, ParameterError
+from .model import Model
+from .storage import CONFIG_FILE, read_folder
 
 _REGISTRY: dict[str, type[Model]] = {}
 _DISCOVERED = False
@@ -28,7 +30,7 @@ def _discover() -> None:
     global _DISCOVERED
     if _DISCOVERED:
         return
-    package = importlib.import_module(f"{__package__}.ladder")
+    package = importlib.import_module("plausible.ladder")
 
     for info in pkgutil.iter_modules(package.__path__):
         if not info.name.startswith("_"):
@@ -69,3 +71,14 @@ def models() -> dict[str, dict]:
         }
         for cls in ranked
     }
+
+
+def load(path) -> Model:
+    """Load a model folder written by `Model.save`. Never executes code from the folder."""
+    config, arrays = read_folder(path)
+    try:
+        cls = get_class(config.get("model"))
+    except (ParameterError, TypeError) as error:
+        raise ModelFileError(f"{path}: {CONFIG_FILE} names model {config.get('model')!r}, which this plausible "
+                             f"does not have ({error})") from None
+    return cls._restore(config, arrays, path)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layout import Encoded, TableLayout
+from ..data.layout import Encoded, TableLayout
 
 
 class Bins:

@@ -42,8 +42,8 @@ def quality(values: dict) -> float:
 def _fit_in_child(name, params, seed, train, n_samples, folder, pipe) -> None:
     """Runs in a forked child: fit, save, sample; report times (or the error) through the pipe."""
     try:
-        from .io import write_table
-        from .registry import make
+        from ..core.registry import make
+        from ..data.io import write_table
 
         start = time.perf_counter()
         model = make(name, seed=seed, **params).fit(train)
@@ -84,7 +84,7 @@ def _run_one(name, params, seed, train, n_samples, budget, folder) -> dict:
 def table_models() -> list[str]:
     """The ladder `compare` runs by default: every registered model of tables. Series models (rows
     are series, columns time steps, like `statespace`) are compared by `plausible backtest`."""
-    from . import registry
+    from ..core import registry
 
     return [name for name, info in registry.models().items() if info["data_kind"] == "table"]
 
@@ -102,9 +102,9 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
     `recommended` column; its `.attrs` hold the tolerance, the floor quality and the split sizes.
     With `report`, also writes a self-contained HTML report (and PNG figures next to it).
     """
-    from . import registry
-    from .base import _check_budget
-    from .evaluation import evaluate
+    from ..core import registry
+    from ..core.params import _check_budget
+    from .samples import evaluate
 
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"compare needs a pandas DataFrame, got {type(data).__name__}")
@@ -150,8 +150,8 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
                 rows.append({**row, "status": outcome["error"]})
                 continue
             try:
-                from .base import load
-                from .io import read_table
+                from ..core.registry import load
+                from ..data.io import read_table
 
                 model = load(Path(folder) / "model.plausible")
                 synthetic = read_table(Path(folder) / "synthetic.parquet")
@@ -167,7 +167,7 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
     table = pd.DataFrame(rows)
     if "quality" not in table:
         table["quality"] = np.nan
-    from .evaluation import noise_floor
+    from .samples import noise_floor
 
     floor = next(iter(evaluations.values())).floor if evaluations else {}
     splits = tqdm(range(FLOOR_SPLITS), desc="noise floor", unit="split", disable=not show or not evaluations,

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.io import write_text
 from . import metrics
-from .io import write_text
 
 REAL, SYNTHETIC = "#1f77b4", "#ff7f0e"
 

@@ -1,0 +1,261 @@
+"""The command line's words: every command, flag and example `plausible --help` shows.
+"""
+from __future__ import annotations
+
+import argparse
+
+from .. import __version__
+
+EXAMPLES = {
+    "fit": """examples:
+  plausible fit customers.csv --model copula --out customers.plausible
+  plausible fit fashion --model histogram --set alpha=0.5 --out fashion.plausible
+  plausible fit sales.parquet --model gmm --schema store=categorical --out sales.plausible
+  torchrun --nproc_per_node=2 -m plausible.cli fit big.parquet --model diffusion --out big.plausible
+
+DATA is a .csv or .parquet file, or the name of a built-in dataset (see `plausible datasets`).""",
+    "sample": """example:
+  plausible sample customers.plausible --n 1000 --seed 1 --out synthetic.csv
+
+The same model folder and seed always give the same rows.""",
+    "impute": """examples:
+  plausible impute holes.csv --draws 20 --out completed.csv                 # fits on holes.csv itself
+  plausible impute holes.csv --model gmm --set n_components=4 --out completed.csv
+  plausible impute holes.csv --draws 20 --out completed.csv --spread spread.csv --pool "mean(age)"
+  plausible impute holes.csv --pool "income ~ age + region" --out completed.parquet
+  plausible impute customers.plausible holes.csv --draws 5 --seed 0 --out completed.csv
+
+Without a model folder, the model (--model, default auto: printed with the reason) is fitted on
+DATA itself, missing cells included. Writes one long table: the columns `draw` (0..M-1) and `row`
+(the input row), then every column of the data with its missing cells filled. Observed cells are
+never changed. --spread writes each cell's spread across the draws (std for numbers, share of draws
+differing from the most common one for categories; 0 where observed). --pool (repeatable) prints Rubin's rules
+for "mean(col)" or a linear regression "y ~ x1 + x2" (categorical predictors one-hot).""",
+    "score": """example:
+  plausible score customers.plausible new_customers.csv --out scores.csv
+
+Writes the input with a `log_prob` column (nats; probability mass for discrete cells times
+density for numbers). Low values are unusual records.""",
+    "evaluate": """examples:
+  plausible evaluate --real test.csv --synthetic synthetic.csv --train train.csv --target churn
+  plausible evaluate --real test.csv --synthetic synthetic.csv --model customers.plausible --json
+
+Every metric is printed beside its noise floor: the same metric for a second real sample of the
+same size, i.e. what a perfect generator scores with this much data.""",
+    "compare": """examples:
+  plausible compare customers.csv --target churn --report report.html
+  plausible compare fashion --models independent,histogram,bayesnet --time-budget 60
+  plausible compare wine --target target --json
+
+Splits the data (70% train, 30% held out), fits every model (or --models) with a time budget
+each, evaluates them, ranks them and recommends the simplest one within the noise of the best.""",
+    "models": """example:
+  plausible models          # a table
+  plausible models --json   # machine-readable, with hyperparameters""",
+    "datasets": """example:
+  plausible datasets""",
+    "demo": """examples:
+  plausible demo
+  plausible demo --sizes 50,500 --out demo.md
+  plausible demo forecast --out forecast-demo.png
+
+`plausible demo` (or `plausible demo fashion`) fits histogram, independent and bayesnet on N draws
+of the fashion avatars and measures the exact distance of each learned distribution to the known
+truth. `plausible demo forecast` forecasts 50 points of standard Gaussian noise: the most likely
+future (the mean path, all zeros) is not a typical one; it prints how the sample paths and the
+mean path compare with the true future N(0, I) and draws both (default plausible-forecast-demo.png).""",
+    "forecast": """examples:
+  plausible forecast sales.csv --horizon 12 --paths 500 --out paths.csv
+  plausible forecast co2 --horizon 24 --out co2-paths.parquet --plot co2.png
+  plausible forecast stores.parquet --horizon 8 --model gaussian --out paths.csv
+
+FILE is a .csv/.parquet file with one numeric column, or `time` and `value` columns, or `id`,
+`time` and `value` columns for several series (other names: --id-column, --time-column,
+--value-column); or a built-in series (`plausible datasets`). Writes a long table with the columns
+(id,) step (1..H), (time,) path (0..S-1), value, and a fan chart (history, median, 50/80/95%
+bands, a few paths) to --plot (default: OUT with .png; the first series when there are several).
+Decided on the history: a strong season's profile is removed (or differenced), and a trend by a
+straight line or by differencing (KPSS and ADF tests); rows missing from a regular time grid are
+gaps, filled by interpolation (a warning says which). See pl.forecast.""",
+    "backtest": """examples:
+  plausible backtest nile --horizon 10 --origins 5
+  plausible backtest sales.csv --horizon 12 --origins 4 --model gaussian --json
+
+Forecasts from each of the last K origins (one every H steps), refitting on the history before
+each, and scores the sample paths against what happened: CRPS, MASE of the median path, coverage
+of the central 50/80/95% intervals (nominal 0.50/0.80/0.95) and typicality (1: the paths move
+like the data does; 0: a flat mean path).""",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plausible",
+        description="Learn the distribution of your data, then sample, impute and score with it.",
+        epilog="Run `plausible COMMAND --help` for each command's options and an example.\n"
+               "Start with `plausible demo`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"plausible {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=help, epilog=EXAMPLES[name],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    fit = command("fit", "fit a model to a table and save it to a folder")
+    fit.add_argument("data", metavar="DATA", help="a .csv/.parquet file or a built-in dataset name")
+    fit.add_argument("--model", required=True, help="model name (see `plausible models`)")
+    fit.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to save the fitted model in")
+    fit.add_argument("--seed", type=int, default=0, help="random seed of the fit (default 0)")
+    fit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a hyperparameter (repeatable)")
+    fit.add_argument("--schema", action="append", default=[], metavar="COLUMN=KIND",
+                     help="override a column's kind: numeric, integer, categorical, boolean, datetime (repeatable)")
+
+    sample = command("sample", "draw new synthetic rows from a fitted model")
+    sample.add_argument("model_dir", metavar="MODEL_DIR")
+    sample.add_argument("--n", type=int, required=True, help="number of rows")
+    sample.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    impute = command("impute", "fill the missing cells of a table with several plausible draws")
+    impute.usage = "plausible impute [MODEL_DIR] DATA --out FILE [--draws M] [--model NAME] [options]"
+    impute.add_argument("inputs", nargs="+", metavar="[MODEL_DIR] DATA",
+                        help="a .csv/.parquet file with missing cells, optionally after a fitted model folder")
+    impute.add_argument("--draws", type=int, default=5, help="number of completed copies (default 5)")
+    impute.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
+    impute.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    impute.add_argument("--model", default=None, help="model to fit on DATA: auto (default) or a name "
+                                                      "(see `plausible models`); not with a MODEL_DIR")
+    impute.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a hyperparameter of --model (repeatable)")
+    impute.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                        help="training time limit for deep models")
+    impute.add_argument("--refits", type=int, default=1, metavar="K",
+                        help="fit the model K times on bootstrap resamples (K = draws: proper imputation, "
+                             "intervals include the parameters' uncertainty; default 1)")
+    impute.add_argument("--uncertainty", choices=["auto", "posterior", "fitted"], default="auto",
+                        help="posterior: every draw from its own posterior draw of the model's parameters "
+                             "(proper imputation; gaussian and student offer it); fitted: all draws from the fitted "
+                             "model; auto (default): posterior where offered")
+    impute.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="processes fitting bootstrap refits side by side (default 1; -1: one per CPU); the "
+                             "draws are the same for any N. Refits happen with --refits K, or by default when "
+                             "auto picks gmm on a table of at most 5,000 rows (one refit per draw)")
+    impute.add_argument("--spread", metavar="FILE", help="also write each cell's spread across the draws")
+    impute.add_argument("--pool", metavar="STATISTIC", action="append", default=[],
+                        help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2" (repeatable; '
+                             'a name holding + - ~ goes between backticks: "`age-group` ~ x")')
+
+    score = command("score", "score how likely each row is under a fitted model (log_prob)")
+    score.add_argument("model_dir", metavar="MODEL_DIR")
+    score.add_argument("data", metavar="DATA")
+    score.add_argument("--out", required=True, metavar="FILE")
+    score.add_argument("--column", default="log_prob", metavar="NAME",
+                       help="name of the added score column (default log_prob; DATA must not have it already)")
+    score.add_argument("--unseen", choices=["raise", "impossible"], default="raise",
+                       help="a row holding a value the model never saw (a new category, a gap in a column never "
+                            "missing in training): raise (default) stops with the column's name; impossible "
+                            "scores the row -inf (probability 0) and scores the others")
+
+    evaluate = command("evaluate", "measure how close synthetic rows are to real ones, and whether they copy")
+    evaluate.add_argument("--real", required=True, metavar="FILE", help="real held-out rows (not used for fitting)")
+    evaluate.add_argument("--synthetic", required=True, metavar="FILE", help="synthetic rows")
+    evaluate.add_argument("--train", metavar="FILE", help="the training rows: enables the privacy metrics")
+    evaluate.add_argument("--model", metavar="MODEL_DIR", help="the fitted model: enables held-out log-likelihood")
+    evaluate.add_argument("--target", metavar="COL", help="a column to predict: enables the utility ratio")
+    evaluate.add_argument("--truth", metavar="DATASET", help="a built-in dataset with a known truth (fashion)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--json", action="store_true", help="print JSON (with meanings and details)")
+
+    DEFAULT_TIME_BUDGET = 120.0  # compare.DEFAULT_TIME_BUDGET, not imported: `plausible --help` stays fast
+    compare = command("compare", "fit the model ladder on one table, rank the models and recommend one")
+    compare.add_argument("data", metavar="DATA", help="a .csv/.parquet file or a built-in dataset name")
+    compare.add_argument("--models", metavar="a,b,c", help="models to compare (default: all)")
+    compare.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET, metavar="SECONDS",
+                         help=f"time limit to fit and sample each model (default {DEFAULT_TIME_BUDGET:g}); "
+                              "deep models train for 70%% of it; evaluating each model and the noise floor "
+                              "come on top")
+    compare.add_argument("--target", metavar="COL", help="a column to predict: adds the utility ratio")
+    compare.add_argument("--report", metavar="FILE", help="write a self-contained HTML report (PNG figures beside it)")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--json", action="store_true", help="print the table as JSON")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    models = command("models", "list the models and what each can do")
+    models.add_argument("--json", action="store_true", help="print JSON")
+
+    data = command("datasets", "list the built-in datasets")
+    data.add_argument("--json", action="store_true", help="print JSON")
+
+    demo = command("demo", "the fashion demo (which model wins at which data size, and why), or the forecast demo")
+    demo.add_argument("which", nargs="?", choices=["fashion", "forecast"], default="fashion",
+                      help="fashion (default) or forecast (noise: the mean path is not a typical future)")
+    demo.add_argument("--sizes", default="50,500,5000,50000",
+                      help="training sizes, comma-separated (default 50,500,5000,50000)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", default=None, metavar="FILE",
+                      help="also write the table here (.md, .csv or .parquet; default plausible-demo.md); "
+                           "forecast: the figure (.png; default plausible-forecast-demo.png)")
+
+    forecast = command("forecast", "sample many typical future paths of a series (and draw a fan chart)")
+    forecast.add_argument("data", metavar="FILE", help="a .csv/.parquet file or a built-in series name")
+    forecast.add_argument("--horizon", type=int, required=True, help="steps ahead to forecast")
+    forecast.add_argument("--paths", type=int, default=200, help="sample paths per series (default 200)")
+    forecast.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet (long table)")
+    forecast.add_argument("--plot", metavar="FAN.png", help="fan chart; its suffix picks the format: .png, .pdf, .svg, ... (default: OUT with .png)")
+    forecast.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
+    forecast.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
+    forecast.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
+    forecast.add_argument("--difference", default="auto", choices=DIFFERENCES, help=DIFFERENCE_HELP)
+    forecast.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
+    forecast.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
+    forecast.add_argument("--seed", type=int, default=0)
+    forecast.add_argument("--jobs", type=int, default=1, metavar="N",
+                          help="with several series: processes forecasting series side by side (default 1; -1: one "
+                               "per CPU); the paths are the same for any N")
+    forecast.add_argument("--on-error", default="raise", choices=["raise", "skip"],
+                          help="with several series: raise (default) stops at the first series that cannot be "
+                               "forecast; skip leaves it out with a warning and forecasts the rest")
+    for option in ("id", "time", "value"):
+        forecast.add_argument(f"--{option}-column", default=option, metavar="NAME",
+                              help=f"name of the {option} column (default {option})")
+
+    backtest = command("backtest", "rolling-origin evaluation of forecasts: CRPS, MASE, coverage, typicality")
+    backtest.add_argument("data", metavar="FILE", help="a .csv/.parquet file or a built-in series name")
+    backtest.add_argument("--horizon", type=int, required=True, help="steps ahead at each origin")
+    backtest.add_argument("--origins", type=int, default=5, help="number of forecast origins (default 5)")
+    backtest.add_argument("--paths", type=int, default=200, help="sample paths per forecast (default 200)")
+    backtest.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
+    backtest.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
+    backtest.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
+    backtest.add_argument("--difference", default="auto", choices=DIFFERENCES, help=DIFFERENCE_HELP)
+    backtest.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
+    backtest.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
+    backtest.add_argument("--seed", type=int, default=0)
+    backtest.add_argument("--jobs", type=int, default=1, metavar="N",
+                          help="processes forecasting origins side by side (default 1; -1: one per CPU); the scores "
+                               "are the same for any N")
+    backtest.add_argument("--json", action="store_true", help="print JSON (with the per-origin table)")
+    for option in ("id", "time", "value"):
+        backtest.add_argument(f"--{option}-column", default=option, metavar="NAME",
+                              help=f"name of the {option} column (default {option})")
+    for reader in (fit, impute, score, evaluate, compare, forecast, backtest):
+        reader.add_argument("--na-values", action="append", default=[], metavar="TEXT",
+                            help="text that marks a missing cell in a CSV, besides empty cells and NA/NaN/null "
+                                 "(repeatable), e.g. --na-values '?'")
+    return parser
+
+
+DIFFERENCES = ["auto", "trend", "0", "1", "2"]
+DIFFERENCE_HELP = ("trend treatment before modelling: auto (default: KPSS and ADF tests decide), trend (remove a "
+                   "straight line), or 0, 1, 2 differences")
+ERRORS_HELP = ("errors of window models: model (the model's own conditional draws), bootstrap (its conditional "
+               "mean plus resampled in-sample error vectors), auto (default: bootstrap for gaussian windows)")
+
+
+SPREAD_HELP = ("model (default): paths as the model drew them; validated (with --model auto): their spread around "
+               "the mean scaled by the factor with the lowest CRPS on auto's validation origins inside the history")
+
+
+def _difference(text: str):
+    return int(text) if text.isdigit() else text

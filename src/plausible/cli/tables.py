@@ -1,0 +1,241 @@
+"""The table commands: fit, sample, impute, score, evaluate, compare, models, datasets, demo.
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+from .files import _check_model_out, _check_table_out, _pairs, _read, _strict_json
+
+
+def _fit(args) -> str:
+    from ..core.registry import get_class
+
+    cls = get_class(args.model)
+    params = {}
+    for key, text in _pairs(args.set, "--set").items():
+        if key not in cls.params:
+            raise ValueError(f"model {args.model!r} has no parameter {key!r}; its parameters are: "
+                             f"{', '.join(cls.params) or 'none'}")
+        params[key] = cls.params[key].parse(key, text)
+    _check_model_out(args.out)
+    data = _read(args.data, args.na_values)
+    distributed = False
+    if cls.family not in ("counting", "classical"):  # neural models train data-parallel under torchrun
+        from ..neural import init_distributed, is_main_process
+
+        distributed = init_distributed()
+    model = cls(seed=args.seed, **params).fit(data, schema=_pairs(args.schema, "--schema") or None)
+    if distributed:
+        from ..neural import finish_distributed
+
+        main = is_main_process()
+        if main:
+            model.save(args.out)   # every rank holds the same weights; rank 0 writes them
+        finish_distributed()
+        if not main:
+            return ""
+    else:
+        model.save(args.out)
+    return f"fitted {args.model} on {len(data):,} rows x {data.shape[1]} columns; saved to {args.out}"
+
+
+def _sample(args) -> str:
+    from ..core.registry import load
+    from ..data.io import write_table
+
+    _check_table_out(args.out)
+    synthetic = load(args.model_dir).sample(args.n, seed=args.seed)
+    write_table(synthetic, args.out)
+    return f"wrote {len(synthetic):,} rows to {args.out}"
+
+
+def _impute(args) -> str:
+    import pandas as pd
+
+    from ..core.registry import load
+    from ..core.registry import get_class
+    from ..data.io import read_table, write_table
+    from ..tasks.imputation import choose_model, impute, planned_refits
+    from ..tasks.pooling import cell_spread, check_statistic, pool
+
+    if len(args.inputs) > 2:
+        raise ValueError(f"impute takes DATA, or MODEL_DIR DATA; got {len(args.inputs)} paths")
+    for out in (args.out, args.spread):
+        if out:
+            _check_table_out(out)
+    lines, params, budget = [], {}, args.time_budget
+    if len(args.inputs) == 2:                      # the model folder form: no refit
+        folder, source = args.inputs
+        if (args.model is not None or args.set or args.time_budget is not None or args.refits != 1
+                or args.uncertainty == "posterior" or args.jobs != 1):
+            raise ValueError(f"--model, --set, --time-budget, --refits, --jobs and --uncertainty posterior choose "
+                             f"how to fit on DATA; {folder} is already fitted: drop them, or drop the model "
+                             "folder to fit on DATA")
+        model = load(folder)
+        data = read_table(source, na_values=args.na_values)
+    else:
+        source = args.inputs[0]
+        if Path(source).is_dir():
+            raise ValueError(f"{source} is a folder: give a model folder and DATA, or a .csv/.parquet table")
+        data = read_table(source, na_values=args.na_values)
+        if len(data) == 0:
+            raise ValueError(f"{source} has no rows: nothing to impute")
+        model = args.model or "auto"
+        if model == "auto":
+            if args.set:
+                raise ValueError("--set needs a named --model (auto chooses the model from the table)")
+            chosen, reason = choose_model(data, args.time_budget)
+            lines.append(f"auto chose {chosen}: {reason}")
+        cls = get_class(chosen if model == "auto" else model)
+        for key, text in _pairs(args.set, "--set").items():
+            if key not in cls.params:
+                raise ValueError(f"model {cls.name!r} has no parameter {key!r}; its parameters are: "
+                                 f"{', '.join(cls.params) or 'none'}")
+            params[key] = cls.params[key].parse(key, text)
+    if args.pool and args.draws < 2:
+        raise ValueError("--pool needs --draws 2 or more (Rubin's rules use the spread between draws); 20 is typical")
+    for statistic in args.pool:                    # a typo should cost nothing, not a whole imputation
+        check_statistic(statistic, data)
+    if len(args.inputs) == 1:
+        name = chosen if model == "auto" else model
+        fits = planned_refits(len(data), args.draws, name, args.refits, args.uncertainty)
+        cpus = os.cpu_count() or 1
+        if fits > 1 and args.jobs == 1 and cpus > 1:
+            why = f"a bootstrap refit per draw ({name} has no posterior to draw its parameters from)" \
+                if args.refits == 1 else "--refits"
+            lines.append(f"{fits} fits of {name}, {why}, one after another: --jobs -1 fits them side by side on "
+                         f"all {cpus} CPUs, with the same draws")
+    draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
+                   refits=args.refits, uncertainty=args.uncertainty, n_jobs=args.jobs)
+    long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)
+    long = long[["draw", "row", *data.columns]]
+    write_table(long, args.out)
+    lines.append(f"filled {int(data.isna().sum().sum()):,} missing cells {args.draws} times; wrote {args.out}")
+    if args.spread:
+        write_table(cell_spread(draws), args.spread)
+        lines.append(f"wrote each cell's spread across the draws to {args.spread}")
+    for statistic in args.pool:
+        table = pool(draws, statistic)
+        lines += ["", f"Rubin's rules for {statistic} over {args.draws} draws:",
+                  table.to_string(float_format=lambda v: f"{v:.4g}")]
+    return "\n".join(lines)
+
+
+def _score(args) -> str:
+    import numpy as np
+
+    from ..core.registry import load
+    from ..data.io import read_table, write_table
+    from ..data.schema import SchemaError
+
+    _check_table_out(args.out)
+    data = read_table(args.data, na_values=args.na_values)
+    if args.column in data.columns:
+        raise ValueError(f"{args.data} already has a column {args.column!r}: name the score column with --column")
+    model = load(args.model_dir)
+    try:
+        scores = model.log_prob(data, unseen=args.unseen)
+    except SchemaError as error:
+        if args.unseen == "raise" and ("never seen" in str(error) or "never missing" in str(error)):
+            raise SchemaError(f"{error}\n(--unseen impossible scores such rows -inf and scores the others)") from None
+        raise
+    write_table(data.assign(**{args.column: scores}), args.out)
+    impossible = int(np.isneginf(scores).sum())
+    return f"scored {len(data):,} rows" + (f" ({impossible:,} impossible: -inf)" if impossible else "") + \
+        f"; wrote {args.out}"
+
+
+def _evaluate(args) -> str:
+    from ..core.registry import load
+    from ..data.io import read_table
+    from ..evaluation.samples import METRICS, evaluate
+
+    with warnings.catch_warnings():   # what evaluate warns about is printed below, under Notes
+        warnings.simplefilter("ignore", UserWarning)
+        real, synthetic = (read_table(path, na_values=args.na_values) for path in (args.real, args.synthetic))
+        result = evaluate(real, synthetic,
+                          train=read_table(args.train, na_values=args.na_values) if args.train else None,
+                          model=load(args.model) if args.model else None, target=args.target, truth=args.truth,
+                          seed=args.seed)
+    if args.json:
+        return _strict_json(result.to_json())
+    table = result.table()
+    lines = [table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="")]
+    lines += ["", "What each metric means:"] + [f"  {k}: {METRICS[k].meaning}" for k in result]
+    notes = [text for key, text in result.details.items() if key.endswith("_note") and text]
+    if notes:
+        lines += ["", "Notes:"] + [f"  {text}" for text in notes]
+    return "\n".join(lines)
+
+
+def _compare(args) -> str:
+    from .. import datasets
+    from ..evaluation.compare import compare, recommendation
+
+    data = _read(args.data, args.na_values)
+    target = args.target
+    truth = args.data if args.data in datasets.names() and datasets.info(args.data).truth else None
+    table = compare(data, models=args.models.split(",") if args.models else None, time_budget=args.time_budget,
+                    target=target, seed=args.seed, truth=truth, report=args.report,
+                    progress=False if (args.quiet or args.json) else None)
+    if args.json:
+        return json.dumps({"table": json.loads(table.to_json(orient="records")),
+                           "recommendation": recommendation(table),
+                           "tolerance": table.attrs["tolerance"], "floor_quality": table.attrs["floor_quality"]},
+                          indent=2)
+    columns = [c for c in ["model", "status", "quality", "detection_auc", "marginal_fidelity", "pairwise_fidelity",
+                           "utility_ratio", "dcr_ratio", "log_likelihood", "kl_to_truth", "fit_seconds",
+                           "sample_rows_per_second", "recommended"] if c in table.columns]
+    text = table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="")
+    text += "\n\n" + recommendation(table)
+    if args.report:
+        text += f"\nreport written to {args.report}"
+    return text
+
+
+def _models(args) -> str:
+    from ..core.registry import models
+
+    table = models()
+    if args.json:
+        return json.dumps(table, indent=2, default=str)
+    lines = [f"{'model':<15}{'family':<17}{'log_prob':<10}{'impute':<13}description"]
+    lines += [f"{name:<15}{m['family']:<17}{m['log_prob']:<10}{m['impute']:<13}{m['description']}"
+              for name, m in table.items()]
+    return "\n".join(lines)
+
+
+def _datasets(args) -> str:
+    from .. import datasets
+
+    rows = [datasets.info(name) for name in datasets.names()]
+    if args.json:
+        return json.dumps([{"name": d.name, "description": d.description, "source": d.source,
+                            "known_truth": d.truth is not None, "target": d.target, "kind": d.kind}
+                           for d in rows], indent=2)
+    return "\n".join(f"{d.name:<15}{d.kind:<8}{d.description} ({d.source})" for d in rows)
+
+
+def _demo(args) -> str:
+    from .. import demo
+    from ..data.io import write_table, write_text
+
+    if args.which == "forecast":
+        figure = args.out or "plausible-forecast-demo.png"
+        if Path(figure).suffix.lower() != ".png":
+            raise ValueError(f"--out for the forecast demo is the figure: give a .png file, got {figure!r}")
+        demo.forecast_demo(seed=args.seed, figure=figure)
+        return ""   # the demo itself says where the figure went
+    args.out = args.out or "plausible-demo.md"
+    sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"--sizes must be positive whole numbers, got {args.sizes!r}")
+    results = demo.run(sizes=sizes, seed=args.seed)
+    if Path(args.out).suffix.lower() in (".md", ".txt"):
+        write_text(demo.to_markdown(results), args.out)
+    else:
+        write_table(results, args.out)
+    return f"table written to {args.out}"

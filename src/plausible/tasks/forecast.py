@@ -1,0 +1,395 @@
+"""Probabilistic forecasting: many typical future paths of a series, not one average path.
+
+    paths = pl.forecast(y, horizon=12, n_paths=200)          # (200, 12) sample paths
+    long = pl.forecast(df, horizon=12)                        # id/time/value table -> long table
+    result = pl.backtest(y, horizon=12, origins=5)            # rolling-origin CRPS, MASE, coverage
+
+A forecast is a draw from P(future | past). The mean path of Gaussian noise is a flat line at 0,
+which no real future ever looks like; the sample paths wiggle as much as the data does, and
+their spread at each step is the forecast's uncertainty (see `plausible demo forecast`).
+
+Models
+------
+- `"statespace"`: a linear Gaussian state-space model (`plausible.ladder.statespace`, Kalman
+  filter and smoother) fitted on the transformed series as a 1 x T table; its `forecast`
+  draws exact predictive paths.
+- any other ladder model (`"gaussian"`, `"copula"`, `"gmm"`, `"flow"`, `"autoregressive"`,
+  `"vae"`, `"diffusion"`...): fitted on the table of all sliding windows of length
+  window + horizon of the transformed series; the forecast imputes the last `horizon` cells of
+  a window whose first `window` cells are the latest history (one call, n_paths copies of that
+  row). With `"gaussian"` this is the exact conditional of a stationary Gaussian process of
+  order `window` (a direct multi-step linear predictor with a full joint of the future);
+  `strategy="recursive"` instead fits windows of window + 1 steps and draws one step at a time,
+  each path conditioning on its own previous draws (H impute calls; fewer parameters to fit).
+  Small samples: the paths' deviations from their mean are scaled by
+  sqrt(N / (N - p) * (1 + p / N)) (N windows, p = window + 1), the degrees-of-freedom and
+  estimated-mean terms of the OLS prediction interval, so short series are not overconfident.
+  Errors (`errors=`): "model" draws each path from the model's own conditional; "bootstrap"
+  takes the model's conditional mean (the average of BOOTSTRAP_MEAN_DRAWS imputations) and adds
+  the whole error vector of a random training window (its future minus the conditional mean
+  given its past; one-step errors for the recursive strategy), scaled by the same factor, as in
+  the residual bootstrap of Hyndman & Athanasopoulos (fpp3, 5.5): the spread keeps the data's own
+  shape, skew and heavy tails included, where a Gaussian conditional assumes it. "auto" (the
+  default) bootstraps `"gaussian"` windows when there are at least MIN_BOOTSTRAP_WINDOWS of them
+  and lets every other model (copula, diffusion, ...) draw its own learned errors. In the
+  benchmark it moved gaussian's mean coverage of the 50/80/95% intervals from 0.57/0.79/0.90 to
+  0.49/0.77/0.91 and lowered its CRPS on 6 of 7 series (mean ratio to the best peer 0.980 ->
+  0.977). `errors="bootstrap"` works for `"statespace"` too (its mean path plus the in-sample
+  multi-step errors of its Kalman predictions, `StateSpace.prediction_errors`), but "auto" leaves
+  statespace to its own Gaussian paths: bootstrapped, its mean 95% coverage in the benchmark fell
+  from 0.92 to 0.89 and its CRPS rose on 5 of 7 series.
+  `"diffusion"` is the diffusion model conditioned on the past window (masked training).
+- several models, as a list or joined by "+" (`"statespace+gaussian"`): an equal mixture, each
+  model drawing its share of the paths (every path is one joint draw from one model).
+- `"auto"`: a small rolling-origin validation inside the history: the last 5 origins before the
+  end (one every horizon) are forecast by `"statespace"`, `"gaussian"` on windows and their
+  equal mixture `"statespace+gaussian"` (100 paths each, with the same transforms and errors),
+  and the one with the lowest mean CRPS forecasts. Histories too short for that (fewer than 30
+  values before the first validation origin, or too few windows) get `"statespace"`, the natural
+  model for short series. Why: in the benchmark neither model wins everywhere (statespace on
+  short and strongly seasonal series, windows on long cyclical ones such as sunspots);
+  benchmarks/RESULTS.md has the numbers. It costs about ten extra fits; 3 validation origins
+  cost less but chose worse (benchmark CRPS ratio 0.998 against 0.974 with 5, before the shared
+  history's conditional mean was estimated once; 0.971 then, 0.976 since gaussian's shrinkage
+  grid reaches down to 0.001, which changed auto's pick on elnino).
+  With `spread="validated"` (opt-in) the same validation also calibrates the spread: the chosen
+  model's validation paths are widened or narrowed around their mean path by each factor in
+  SPREAD_GRID (0.8 to 2), and the factor with the lowest mean CRPS is applied to the forecast
+  (`Forecast.spread`). Those are out-of-sample errors, so the factor covers what the models'
+  in-sample spread misses: uncertainty in the parameters, the transforms and the choice itself.
+  It is not the default because it did not pay on the benchmark (7 series, 5 origins): 95%
+  coverage rose from 0.915 to 0.930 but 50% coverage from 0.506 to 0.533 and the CRPS ratio to
+  the best peer from 0.975 to 0.978; the misses are in the tails, which one scale cannot fix,
+  and 5 validation origins make a noisy factor (macro_gdp was widened 1.2 to 1.75 and lost 4% CRPS).
+
+Trend, seasonality and scale (all decided on the history alone, inverted on every path)
+--------------------------------------------------------------------------------------
+1. Gaps (NaN) inside the history are filled by linear interpolation; leading and trailing gaps are
+   dropped (the forecast starts after the last observed value). Infinite values are refused.
+   Times that skip a few steps of a regular grid (monthly rows with two months absent; years
+   2003, 2005) are put on that grid (`regular_grid`), the absent steps becoming gaps, with a
+   warning: taken as consecutive rows they would shift the season's phase. Values beyond 1e100
+   (or below 1e-100) in magnitude are forecast divided by a power of two and scaled back.
+   A series with a 2-level (id, time) index is refused (a table with that index is reset to
+   columns); in a table of several series the k-th draws from its own seed (`series_seed`).
+2. Season m: `season=` if given; else from the time index's frequency (monthly 12, quarterly 4,
+   weekly 52, daily 7, business-daily 5, hourly 24; yearly none); else from the autocorrelation
+   of the linearly detrended series: the lag (2..n/3) of its highest local maximum, if that
+   autocorrelation exceeds max(0.3, 2.5/sqrt(n)). None otherwise.
+3. A strong season is removed: STL's seasonal strength F = max(0, 1 - Var(remainder) /
+   Var(seasonal + remainder)) above 0.64 (the threshold of R forecast's `nsdiffs`), with at
+   least two seasons of history (and two more points). With fewer than three seasons STL's
+   strength is high even on noise, so there a one-way ANOVA of the detrended values by phase must
+   also reject equal phase means at 1% (`phase_anova`). Two years of monthly sales with a clear
+   season: at 26, 30 and 36 months the season is now removed (CRPS of the next 6 months 7.6, 4.5
+   and 11.3 before, 2.0, 1.2 and 1.3 after, on a series with noise sd 2). On 20 random windows
+   of 26, 30 and 34 months cut from the bundled monthly series, 6 months ahead, the mean CRPS
+   against the three-season rule (benchmarks/bench_short_seasons.py): co2 0.27, 0.20, 0.22x;
+   seasonal 0.52, 0.49, 0.52x; elnino (a weak, drifting season) 0.75, 0.71, 0.83x (re-run with
+   today's code, the profile and line draws included).
+   `seasonality="means"` (what "auto" does) subtracts the seasonal profile (STL's seasonal
+   component averaged by phase t mod m) and adds it back to the paths: a stable season costs no
+   noise beyond its estimation error, which each path draws (centred normal noise per phase with
+   sd / sqrt(values at that phase), sd that of y minus STL's trend and the profile): on 20 windows
+   each of 26, 36, 60 and 120 months cut from co2, seasonal and elnino, 6 months ahead, this and
+   the line's error below lowered CRPS in all 12 cells (0.950-0.999x, most at 26-36 months) and
+   raised 95% coverage by 0.01-0.14 (benchmarks/bench_short_seasons.py --experiment draws). `seasonality="difference"` takes y_t - y_{t-m}
+   instead (a season that drifts); `"none"` leaves it to the model (the window covers a season).
+4. Trend (`difference="auto"`): when the KPSS test rejects level stationarity of the
+   (deseasonalised) series at 5% and the augmented Dickey-Fuller test does not reject a unit
+   root at 5% (both agree the series wanders), it is either trend-stationary (KPSS around a
+   line not rejected and ADF with a trend rejecting a unit root, both at 5%: a straight line is
+   removed and extended into the future, each path with its own draw of the line's estimation
+   error, `_line_covariance`) or differenced once (a stochastic trend: the spread of
+   the paths grows with the horizon, like a random walk's); none otherwise.
+   `difference=0, 1, 2` or `"trend"` forces it.
+5. Scaling: the result is centred and divided by its standard deviation.
+Forecast paths of the transformed series are unscaled, integrated (a cumulative sum per path
+from the last observed level), seasonally undifferenced (y_{T+k} = u_{T+k} + y_{T+k-m}, using
+the path's own earlier values beyond the history) and given back their seasonal profile, so
+each path is a whole future. Window models condition on window = max(m, 8) steps of history by
+default (a whole season), shortened so the series gives at least 3 x (window + horizon) windows.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.parallel import side_by_side
+from ..core.params import _check_jobs
+from .series_frames import (
+    _as_series,
+    _check_positive,
+    _clean,
+    _frequency_season,
+    _split_frame,
+    future_times,
+    series_seed,
+)
+from .transforms import Transform, acf_season, choose_transform
+from .window_models import ERRORS, _forecast_transformed, default_window
+
+AUTO_CANDIDATES = ("statespace", "gaussian", "statespace+gaussian")   # what "auto" chooses among
+AUTO_VALIDATION_ORIGINS = 5  # rolling origins inside the history on which "auto" scores them
+AUTO_VALIDATION_PATHS = 100
+SPREAD_GRID = (0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0)   # scales spread="validated" tries (see validate)
+SPREADS = ("model", "validated")
+SHORT_SERIES = 10            # fewer values than this: forecast_one warns that its intervals are too narrow
+
+
+def choose_model(y: np.ndarray, horizon: int, season: int | None, seed: int = 0, **options) -> list[str]:
+    """What `model="auto"` uses for the history `y` (see the module docstring): the best of
+    statespace, gaussian windows and their equal mixture by CRPS on a small rolling-origin
+    validation inside the history; statespace when the history is too short to validate."""
+    return validate(y, horizon, season, seed, **options)[0]
+
+
+def widen(paths: np.ndarray, scale: float) -> np.ndarray:
+    """Paths moved away from (scale > 1) or toward (< 1) their mean path at each step, by `scale`."""
+    center = paths.mean(axis=0, keepdims=True)
+    return center + scale * (paths - center)
+
+
+def validate(y: np.ndarray, horizon: int, season: int | None, seed: int = 0, **options) -> tuple[list[str], float]:
+    """`choose_model`'s validation, returning (model names, spread scale): the scale in SPREAD_GRID
+    whose `widen`ed paths of the chosen model have the lowest mean CRPS on the same validation
+    origins (out-of-sample errors, so it covers what in-sample ones miss: the parameters'
+    uncertainty and the choice itself); 1.0 when the history is too short to validate."""
+    from ..evaluation.series_metrics import crps
+
+    step = horizon
+    first = len(y) - horizon - (AUTO_VALIDATION_ORIGINS - 1) * step
+    ahead = horizon if options.get("strategy", "direct") == "direct" else 1
+    if first < 30 or default_window(first - 2, ahead, season) < 2:
+        return ["statespace"], 1.0
+    drawn = {name: [] for name in AUTO_CANDIDATES}
+    actuals = []
+    for k in range(AUTO_VALIDATION_ORIGINS):
+        cut = first + k * step
+        history, actual = y[:cut], y[cut:cut + horizon]
+        paths = {name: forecast_one(history, horizon, n_paths=AUTO_VALIDATION_PATHS, model=name,
+                                    seed=seed + k, season=season or 1, **options).paths
+                 for name in ("statespace", "gaussian")}
+        half = AUTO_VALIDATION_PATHS // 2
+        paths["statespace+gaussian"] = np.concatenate([paths["statespace"][:half], paths["gaussian"][:half]])
+        for name in AUTO_CANDIDATES:
+            drawn[name].append(paths[name])
+        actuals.append(actual)
+
+    def score(name: str, scale: float = 1.0) -> float:
+        return float(np.mean([crps(widen(p, scale), a) for p, a in zip(drawn[name], actuals)]))
+
+    best = min(AUTO_CANDIDATES, key=score)
+    scale = min(SPREAD_GRID, key=lambda s: (score(best, s), abs(s - 1.0)))   # ties: the least change
+    return best.split("+"), float(scale)
+
+
+@dataclass
+class Forecast:
+    """One series' forecast with what was decided on the way (returned by `forecast_one`)."""
+    paths: np.ndarray
+    model: str
+    transform: Transform
+    window: int | None
+    spread: float = 1.0     # the scale spread="validated" applied to the paths around their mean (1: none)
+
+
+def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", seed: int = 0,
+                 window: int | None = None, season: int | None = None, difference="auto",
+                 params: dict | None = None, time_budget: float | None = None, strategy: str = "direct",
+                 seasonality: str = "auto", errors: str = "auto", spread: str = "model", index=None) -> Forecast:
+    """Like `forecast` for one series, returning the paths together with the chosen model and transforms."""
+    horizon = _check_positive(horizon, "horizon")
+    n_paths = _check_positive(n_paths, "n_paths")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    names = _model_names(model)
+    y = _clean(np.asarray(values, dtype=float))
+    magnitude = float(np.max(np.abs(y))) if len(y) else 0.0
+    if magnitude > 1e100 or 0 < magnitude < 1e-100:
+        # squares of such values overflow (or vanish) in the tests and models: forecast y / 2^k and
+        # scale the paths back (a power of two, so both steps are exact)
+        factor = 2.0 ** np.round(np.log2(magnitude))
+        result = forecast_one(y / factor, horizon, n_paths=n_paths, model=model, seed=seed, window=window,
+                              season=season, difference=difference, params=params, time_budget=time_budget,
+                              strategy=strategy, seasonality=seasonality, errors=errors, spread=spread, index=index)
+        result.paths = result.paths * factor
+        return result
+    if season is None:
+        season = _frequency_season(index) or acf_season(y)
+    elif season == 1 and not isinstance(season, bool):
+        season = None
+    else:
+        season = _check_positive(season, "season")
+    transform = choose_transform(y, season, difference, seasonality)
+    z = transform.apply(y)
+    if strategy not in ("direct", "recursive"):
+        raise ValueError(f"strategy must be 'direct' or 'recursive', got {strategy!r}")
+    if errors not in ERRORS:
+        raise ValueError(f"errors must be one of {', '.join(map(repr, ERRORS))}, got {errors!r}")
+    if spread not in SPREADS:
+        raise ValueError(f"spread must be one of {', '.join(map(repr, SPREADS))}, got {spread!r}")
+    if spread == "validated" and names != ["auto"]:
+        raise ValueError(f"spread='validated' calibrates model='auto' on its validation origins; got "
+                         f"model={'+'.join(names)!r}: use model='auto' or spread='model'")
+    if len(y) < SHORT_SERIES:
+        warnings.warn(f"forecasting from only {len(y)} values: no trend or season can be tested on fewer than 10, "
+                      "so none is removed (difference=1 or 'trend' forces one for a series you know trends), and "
+                      "the model's parameters are estimated from so few points that its intervals understate the "
+                      "uncertainty (on white noise, statespace's 95% intervals covered 27% of outcomes from 3 "
+                      "values, 75% from 6)", stacklevel=3)
+    ahead = horizon if strategy == "direct" else 1
+    scale = 1.0
+    if names == ["auto"]:
+        names, scale = validate(y, horizon, season, seed=seed, difference=difference, seasonality=seasonality,
+                                strategy=strategy, window=window, errors=errors)
+        if spread != "validated":
+            scale = 1.0
+    if window is not None:
+        window = _check_positive(window, "window")
+    elif any(name != "statespace" for name in names):
+        window = default_window(len(z), ahead, season)
+    # a mixture: each model draws its share of the paths (each path one joint draw from one model)
+    counts = [n_paths // len(names) + (k < n_paths % len(names)) for k in range(len(names))]
+    pieces = [_forecast_transformed(z, horizon, count, name, seed + k, window, season, params, time_budget, strategy,
+                                    errors)
+              for k, (name, count) in enumerate(zip(names, counts)) if count]
+    paths = np.concatenate(pieces)
+    if len(pieces) > 1:
+        paths = paths[np.random.default_rng(seed).permutation(n_paths)]
+    windowed = any(name != "statespace" for name in names)
+    paths = transform.invert(paths, y, rng=np.random.default_rng([seed, 1]))
+    if scale != 1.0:
+        paths = widen(paths, scale)
+    return Forecast(paths, "+".join(names), transform, window if windowed else None, scale)
+
+
+def _model_names(model) -> list[str]:
+    """"auto", a model name, or several names (a list, or joined by "+") for an equal mixture."""
+    names = model.split("+") if isinstance(model, str) else list(model) if isinstance(model, (list, tuple)) else None
+    if not names or not all(isinstance(n, str) and n for n in names) or ("auto" in names and len(names) > 1):
+        raise ValueError(f"model must be 'auto', a model name, or several names joined by '+' (a mixture), "
+                         f"got {model!r}")
+    from ..core.registry import get_class
+
+    for name in names:     # before any fitting: a window model forecasts by imputing, so it must impute
+        cls = get_class(name) if name != "auto" else None
+        if cls is not None and cls.data_kind != "series" and cls.impute_kind == "none":
+            reason = cls.unsupported_reasons.get("impute", "it cannot condition on observed cells")
+            raise ValueError(f"model {name!r} cannot forecast: window models forecast by imputing the future "
+                             f"given the past, and {name!r} does not impute ({reason}); use 'auto', "
+                             "'statespace', 'gaussian' or another model whose impute is exact or approximate")
+    return names
+
+
+def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed: int = 0,
+             window: int | None = None, season: int | None = None, difference="auto",
+             params: dict | None = None, time_budget: float | None = None, strategy: str = "direct",
+             seasonality: str = "auto", errors: str = "auto", spread: str = "model", id_column: str = "id",
+             time_column: str = "time", value_column: str = "value", progress: bool | None = None,
+             on_error: str = "raise", n_jobs: int = 1):
+    """Sample `n_paths` future paths of `horizon` steps from P(future | past).
+
+    `series`: a 1-D array, list or pandas Series (a DatetimeIndex tells the season) -> an array of
+    shape (n_paths, horizon). A DataFrame with `id_column`, `time_column` and `value_column`
+    (the id is optional: without it the frame is one series; without a time column a DatetimeIndex
+    or PeriodIndex gives the times) -> a long DataFrame with columns
+    id, step (1..horizon), time (when the spacing of the times is regular), path, value; its
+    `.attrs["models"]` maps each series id (None for a single series) to the model that forecast it.
+
+    `model`: "auto", "statespace", any ladder model name (fitted on windows), or several names
+    joined by "+" (an equal mixture); `window`: history steps each window model conditions on;
+    `season`: the seasonal period (None: detected, 1: none); `difference`: "auto" (KPSS and ADF
+    tests), 0, 1, 2 or "trend" (remove a straight line); `seasonality`: "auto"/"means" (remove a strong season's profile),
+    "difference" or "none"; `strategy`: "direct" (one window of window + horizon) or "recursive"
+    (one step at a time); `errors`: "auto", "model" (the window model's own conditional draws) or
+    "bootstrap" (its conditional mean plus resampled in-sample errors); `spread`: "model" (as
+    drawn) or "validated" (with model="auto", the paths' spread around their mean is scaled by the
+    factor that minimised CRPS on auto's validation origins); `params`: the model's
+    hyperparameters; `time_budget`: seconds of training for deep models. The module docstring says
+    how each is decided. `on_error` (tables of several series): "raise" (default) stops at the first
+    series that cannot be forecast, naming it; "skip" leaves such series out with a warning and
+    lists them, with the reason, in `.attrs["skipped"]` (an error if every series fails). `n_jobs`
+    (tables of several series): processes that forecast series side by side (-1: one per CPU); each
+    series has its own seed, so the paths are the same for any n_jobs.
+    """
+    import pandas as pd
+
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+
+    options = dict(horizon=horizon, n_paths=n_paths, model=model, seed=seed, window=window, season=season,
+                   difference=difference, params=params, time_budget=time_budget, strategy=strategy,
+                   seasonality=seasonality, errors=errors, spread=spread)
+    if not isinstance(series, pd.DataFrame):
+        values, index = _as_series(series)
+        return forecast_one(values, index=index, **options).paths
+    return _forecast_frame(series, id_column, time_column, value_column, progress, options, on_error, n_jobs)
+
+
+def _forecast_series(task) -> tuple:
+    """One series of a table (a worker's job): (paths or None, model or None, [(warning text,
+    category)], the error's text or None). Warnings and input errors travel back as values so a
+    worker process loses none of them; any other error is raised when `on_error` is "raise"."""
+    import pandas as pd
+
+    number, values, times, options, on_error = task
+    index = pd.DatetimeIndex(times) if times is not None and pd.api.types.is_datetime64_any_dtype(times) else None
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        try:
+            result = forecast_one(values, index=index, **{**options, "seed": series_seed(options["seed"], number)})
+            outcome = (result.paths, result.model, None)
+        except Exception as error:       # noqa: BLE001 (the caller raises or skips, as on_error says)
+            if on_error == "raise" and not isinstance(error, ValueError):
+                raise                    # a bug, not bad input: its own type and traceback
+            text = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+            outcome = (None, None, text)
+    return outcome[0], outcome[1], [(str(w.message), w.category) for w in said], outcome[2]
+
+
+def _forecast_frame(frame, id_column, time_column, value_column, progress, options, on_error: str = "raise",
+                    n_jobs: int = 1):
+    import sys
+
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    series, value_column = _split_frame(frame, id_column, time_column, value_column)
+    horizon, n_paths = options["horizon"], options["n_paths"]
+    show = progress if progress is not None else (sys.stderr.isatty() and len(series) > 1)
+    mode = "raise" if len(series) == 1 else on_error
+    tasks = [(number, values, times, options, mode) for number, (_, values, times) in enumerate(series)]
+    pieces, chosen, skipped = [], {}, {}
+    # series are independent and each has its own seed (series_seed): the same paths for any n_jobs
+    with side_by_side(_forecast_series, tasks, min(_check_jobs(n_jobs), len(series))) as results:
+        for (key, _, times), (paths, used, said, failure) in zip(series, tqdm(
+                results, total=len(series), desc="forecast", unit="series", disable=not show, leave=False)):
+            for text, category in said:   # each series' warnings name the series they are about
+                warnings.warn(f"series {key!r}: {text}" if key is not None else text, category, stacklevel=3)
+            if failure is not None:
+                if mode == "raise":
+                    raise ValueError(f"series {key!r}: {failure}" if key is not None else failure)
+                skipped[key] = failure
+                warnings.warn(f"series {key!r} skipped: {failure}", UserWarning, stacklevel=3)
+                continue
+            chosen[key] = used
+            piece = {"step": np.tile(np.arange(1, horizon + 1), n_paths),
+                     "path": np.repeat(np.arange(n_paths), horizon), "value": paths.ravel()}
+            upcoming = future_times(times, horizon)
+            if upcoming is not None:
+                piece["time"] = np.tile(np.asarray(upcoming), n_paths)
+            piece = pd.DataFrame(piece)
+            if key is not None:
+                piece.insert(0, "id", key)
+            pieces.append(piece)
+    if not pieces:
+        raise ValueError(f"no series could be forecast; the first failed with: {next(iter(skipped.values()))}")
+    long = pd.concat(pieces, ignore_index=True)
+    columns = [c for c in ["id", "step", "time", "path", "value"] if c in long.columns]
+    long = long[columns]
+    long.attrs["models"] = chosen   # the model that forecast each series (what "auto" chose)
+    long.attrs["skipped"] = skipped  # series left out with on_error="skip", and why
+    return long
