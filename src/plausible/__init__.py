@@ -12,6 +12,7 @@ _LAZY = {
     "make": ("core.registry", "make"),
     "models": ("core.registry", "models"),
     "register": ("core.registry", "register"),
+    "clone": ("core.registry", "clone"),
     "load": ("core.registry", "load"),
     "evaluate": ("evaluation.samples", "evaluate"),
     "compare": ("evaluation.compare", "compare"),

@@ -51,16 +51,34 @@ class Model:
     data_kind: ClassVar[str] = "table"
 
     def __init__(self, seed: int | None = None, **params: Any):
-        unknown = sorted(set(params) - set(self.params))
-        if unknown:
-            valid = ", ".join(sorted(self.params)) or "none"
-            raise ParameterError(f"model {self.name!r} has no parameter {unknown[0]!r}; its parameters are: {valid}")
+        self._check_names(params)
         self.seed = _check_seed(seed, error=ParameterError)
         for key, spec in self.params.items():
             setattr(self, key, spec.validate(key, params.get(key, spec.default)))
 
-    def get_params(self) -> dict:
+    def get_params(self, deep: bool = True) -> dict:
+        """The hyperparameters, name -> value (the seed is `model.seed`). `deep` is accepted for
+        scikit-learn's signature; a model holds no nested estimators."""
         return {key: getattr(self, key) for key in self.params}
+
+    def set_params(self, **params: Any) -> "Model":
+        """Change hyperparameters (and `seed`), each validated like at construction; returns the model.
+
+        A fitted model keeps what it learned until the next `fit`: call `pl.clone(model)` for an
+        unfitted copy with the same settings."""
+        seed = params.pop("seed", self.seed)
+        self._check_names(params)
+        checked = {key: self.params[key].validate(key, value) for key, value in params.items()}
+        self.seed = _check_seed(seed, error=ParameterError)
+        for key, value in checked.items():
+            setattr(self, key, value)
+        return self
+
+    def _check_names(self, params: dict) -> None:
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            valid = ", ".join(sorted(self.params)) or "none"
+            raise ParameterError(f"model {self.name!r} has no parameter {unknown[0]!r}; its parameters are: {valid}")
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.get_params().items() if v != self.params[k].default}

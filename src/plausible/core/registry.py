@@ -50,6 +50,14 @@ def make(name: str, seed: int | None = None, **params) -> Model:
     return get_class(name)(seed=seed, **params)
 
 
+def clone(model: Model, **params) -> Model:
+    """An unfitted copy of `model`: the same class, seed and hyperparameters, with `params` changed
+    (validated), like scikit-learn's `clone`."""
+    if not isinstance(model, Model):
+        raise TypeError(f"clone expects a plausible model (what plausible.make returns), got {type(model).__name__}")
+    return type(model)(seed=model.seed, **model.get_params()).set_params(**params)
+
+
 def models() -> dict[str, dict]:
     """Every registered model with its family, capabilities, description and hyperparameters.
 

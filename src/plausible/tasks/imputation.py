@@ -27,6 +27,7 @@ from ..core.errors import NotSupportedError, ParameterError
 from ..core.model import Model
 from ..core.parallel import one_thread, side_by_side
 from ..core.params import _check_budget, _check_count, _check_jobs
+from ..core.registry import clone
 from ..evaluation.imputation import _check_table, _kind, _two_valued
 
 MAX_GMM_COLUMNS = 20  # "auto" uses gmm for numbers and categories up to this many columns (choose_model)
@@ -156,7 +157,7 @@ def _refit_draws(shared, task) -> list:
     resample = data[rows] if isinstance(data, np.ndarray) else data.iloc[rows].reset_index(drop=True)
     instance = _build(model, frame, fit_seed, params, time_budget, refit=True)
     if isinstance(model, Model):   # an unfitted instance: a fresh copy of it for each resample
-        instance = type(model)(seed=fit_seed, **model.get_params())
+        instance = clone(model, seed=fit_seed)
     return instance.fit(resample).impute(data, n_draws=count, seed=draw_seed)
 
 
@@ -334,7 +335,7 @@ def _build(model, frame, seed, params, time_budget, refit: bool = False) -> Mode
     from ..core.registry import make
 
     if isinstance(model, Model):   # an unfitted instance: fit a copy, so the caller's stays unfitted
-        return type(model)(seed=model.seed, **model.get_params())
+        return clone(model)
     name = choose_model(frame, time_budget)[0] if model == "auto" else model
     params = dict(params or {})
     if model == "auto" and name == "gmm":
