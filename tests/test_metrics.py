@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from plausible.evaluation.samples import metrics
 
@@ -15,6 +16,22 @@ def test_same_distribution_scores_near_one():
     assert metrics.pairwise_fidelity(_table(0), _table(1)) > 0.95
 
 
+def test_marginal_fidelity_drops_by_the_distance_in_the_changed_column_only():
+    """Two-sided: near 1 when the marginals agree, and 1 - KS (numbers) or 1 - TV (labels) in the
+    one column that differs: N(0, 1) vs N(1, 1) has KS = 2 Phi(1/2) - 1 = 0.383; labels 50/50 vs
+    80/20 have TV = 0.3."""
+    real, same = _table(0), _table(1)
+    shifted = same.assign(x=same["x"] + 1.0)
+    relabelled = same.assign(c=np.where(np.random.default_rng(3).random(len(same)) < 0.8, "hi", "lo"))
+    _, agree = metrics.marginal_fidelity(real, same, per_column=True)
+    assert min(agree.values()) > 0.95
+    for changed, column, expected in [(shifted, "x", 1 - 0.383), (relabelled, "c", 0.7)]:
+        score, per_column = metrics.marginal_fidelity(real, changed, per_column=True)
+        assert abs(per_column[column] - expected) < 0.04, (column, per_column)
+        assert all(per_column[other] > 0.95 for other in per_column if other != column), per_column
+        assert score < metrics.marginal_fidelity(real, same) - 0.08
+
+
 def test_shuffling_columns_keeps_marginals_but_breaks_pairs():
     real, other = _table(0), _table(1)
     rng = np.random.default_rng(2)
@@ -25,9 +42,10 @@ def test_shuffling_columns_keeps_marginals_but_breaks_pairs():
 
 def test_missing_rate_counts_in_marginal_fidelity():
     real = pd.DataFrame({"v": np.arange(100.0)})
-    holes = real.assign(v=np.where(np.arange(100) < 30, np.nan, real["v"]))
+    holes = real.assign(v=np.where(np.arange(100) % 10 < 3, np.nan, real["v"]))   # spread out: KS only 0.03
     score, per_column = metrics.marginal_fidelity(real, holes, per_column=True)
-    assert per_column["v"] <= 0.7 + 1e-9
+    assert per_column["v"] == pytest.approx(0.7)   # 30% missing: a missing-rate gap of 0.3
+    assert score == per_column["v"] and metrics.marginal_fidelity(real, real) == 1.0
 
 
 def test_unseen_share():
