@@ -232,7 +232,26 @@ def test_posterior_draws_of_the_mean_spread_like_its_sampling_distribution():
     assert np.all(np.abs(means.mean(axis=0) - model.mean) < 4 * np.sqrt(np.diag(model.covariance) / 200 / 400))
     np.testing.assert_allclose(np.mean([c.covariance for c in copies], axis=0), model.covariance,
                                atol=0.04 * np.sqrt(np.outer(np.diag(model.covariance), np.diag(model.covariance))).max())
-    assert all(c.mean is not model.mean for c in copies) and model.mean[0] == pytest.approx(data["a"].mean())
+    assert model.mean[0] == pytest.approx(data["a"].mean())
+
+
+def test_posterior_draws_are_copies_that_own_their_drawn_parameters():
+    """Each draw holds its own mean and covariance: the fitted model is unchanged by drawing, and
+    changing a draw's parameters changes neither the model nor another draw."""
+    data = correlated_table(100, seed=13)
+    model = pl.make("gaussian", shrinkage=0.0).fit(data)
+    before = {key: value.copy() for key, value in model._get_state()[1].items()}
+    copies = model.posterior_draws(data, 2, seed=0)
+    for key, value in model._get_state()[1].items():
+        np.testing.assert_array_equal(value, before[key], err_msg=f"posterior_draws changed the model's {key!r}")
+    for first, second in [(model, copies[0]), (model, copies[1]), (copies[0], copies[1])]:
+        assert not np.allclose(first.mean, second.mean), "two draws of the mean are equal"
+        for attribute in ("mean_", "covariance_"):
+            assert not np.shares_memory(getattr(first, attribute), getattr(second, attribute)), attribute
+    sample = model.sample(20, seed=1)
+    copies[0].mean_[:] += 10.0       # in place: the model and the other draw must not see it
+    pd.testing.assert_frame_equal(model.sample(20, seed=1), sample)
+    assert np.all(np.abs(copies[1].mean - model.mean) < 1.0)
 
 
 def test_posterior_draws_need_a_model_that_has_them():
