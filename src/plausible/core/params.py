@@ -18,10 +18,11 @@ class Param:
     default: Any
     type: type
     help: str = ""
-    low: float | None = None    # inclusive
+    low: float | None = None    # inclusive, unless low_exclusive
     high: float | None = None   # inclusive
     choices: tuple | None = None
     optional: bool = False      # None allowed (means "choose automatically")
+    low_exclusive: bool = False  # the value must be > low (a learning rate of 0 trains nothing)
 
     def validate(self, name: str, value: Any) -> Any:
         if value is None and self.optional:
@@ -38,6 +39,8 @@ class Param:
             raise ParameterError(f"parameter {name!r} must be a finite number, got {value!r}")
         if self.choices is not None and value not in self.choices:
             raise ParameterError(f"parameter {name!r} must be one of {list(self.choices)}, got {value!r}")
+        if self.low is not None and self.low_exclusive and value <= self.low:
+            raise ParameterError(f"parameter {name!r} must be > {self.low}, got {value!r}")
         if self.low is not None and value < self.low:
             raise ParameterError(f"parameter {name!r} must be >= {self.low}, got {value!r}")
         if self.high is not None and value > self.high:

@@ -47,18 +47,7 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ..neural import (
-    TIME_BUDGET,
-    TableTensors,
-    config_for,
-    load_numpy_state,
-    mlp,
-    seeded,
-    select_device,
-    state_to_numpy,
-    torch_seed,
-    train,
-)
+from ..neural import TableTensors, fit_network, mlp, rebuild, state_to_numpy, training_params
 from ._marginals import draw_categorical
 
 Z_EDGE = 30.0     # normal score standing for a CDF of exactly 0 or 1 (an integer at an end of the support)
@@ -153,17 +142,12 @@ class Autoregressive(Model):
     log_prob_kind = "exact"
     impute_kind = "exact"
     params = {
-        "epochs": Param(300, int, "passes over the data at most (early stopping usually ends sooner)", low=1),
-        "batch_size": Param(256, int, "rows per gradient step", low=1),
-        "learning_rate": Param(1e-3, float, "AdamW step size", low=1e-8, high=1.0),
+        **training_params(epochs=300, batch_size=256, learning_rate=1e-3, patience=20),
         "hidden": Param(256, int, "width of the MLP's hidden layers", low=1),
         "layers": Param(3, int, "hidden layers of the MLP", low=1, high=32),
         "components": Param(8, int, "Gaussian components of each number's conditional", low=1, high=100),
         "dropout": Param(0.0, float, "dropout after each hidden layer (regularises small tables)", low=0.0, high=0.9),
         "weight_decay": Param(1e-4, float, "AdamW weight decay", low=0.0),
-        "patience": Param(20, int, "epochs without validation improvement before stopping", low=1),
-        "time_budget": TIME_BUDGET,
-        "device": Param("auto", str, "torch device to train on ('auto': CUDA when present)"),
     }
     test_params = {"epochs": 30, "batch_size": 128, "learning_rate": 5e-3, "hidden": 32, "layers": 2, "components": 3}
 
@@ -174,15 +158,9 @@ class Autoregressive(Model):
         low, high, _ = self._integer_bounds(data.values)
         active = self.layout_.value_active(data.codes)
         rows = torch.from_numpy(np.concatenate([x, low, high, active], axis=1).astype(np.float32))  # (N, W + 3C)
-        config = config_for(self)
-        seed = torch_seed(rng)
         self.architecture_ = {"components": self.components, "hidden": self.hidden, "layers": self.layers,
                               "dropout": self.dropout}
-        with seeded(seed):
-            self.network_ = self._network()
-            history = train(self.network_, _loss, rows, config, seed, select_device(self.device),
-                            description="autoregressive")
-        self.network_.cpu()
+        self.net_, history = fit_network(self, self._network, _loss, rows, rng, "autoregressive")
         self.epochs_trained_ = len(history)
 
     def _network(self) -> ColumnConditionals:
@@ -221,7 +199,7 @@ class Autoregressive(Model):
         x, _ = self.tensors_.encode(data)
         low, high, outside = self._integer_bounds(data.values)
         active = self.layout_.value_active(data.codes)
-        network, bounds, total = self.network_, np.stack([low, high], axis=1), np.zeros(n)   # bounds (N, 2, C)
+        network, bounds, total = self.net_, np.stack([low, high], axis=1), np.zeros(n)   # bounds (N, 2, C)
         for i in range(m):  # log P(x_i | x_<i), the schema's order
             known = np.broadcast_to(np.arange(m) < i, (n, m)).astype(np.float32)
             total += self._chunked(lambda xs, ks, bs, act: network.log_likelihood(network(xs, ks), xs, bs, act)[:, i],
@@ -243,7 +221,7 @@ class Autoregressive(Model):
             if rows.size == 0:
                 continue
             x, _ = self.tensors_.encode(Encoded(codes[rows], values[rows]))
-            logits, log_weights, means, scales = self._chunked(lambda xs, ks: self.network_(xs, ks, column=i),
+            logits, log_weights, means, scales = self._chunked(lambda xs, ks: self.net_(xs, ks, column=i),
                                                                x, known[rows].astype(np.float32))
             if j >= 0:
                 fresh = codes[rows, j] < 0
@@ -270,15 +248,12 @@ class Autoregressive(Model):
     # ------------------------------------------------------------------ saving
     def _get_state(self):
         state = {"architecture": self.architecture_, "epochs_trained": self.epochs_trained_}
-        return state, {**self.tensors_.state(), **state_to_numpy(self.network_)}
+        return state, {**self.tensors_.state(), **state_to_numpy(self.net_)}
 
     def _set_state(self, state, arrays):
         self.architecture_, self.epochs_trained_ = state["architecture"], state["epochs_trained"]
         self.tensors_ = TableTensors.from_state(self.layout_, arrays)
-        with seeded(0):  # building the layers draws initial weights; keep the global generator untouched
-            self.network_ = self._network()
-        load_numpy_state(self.network_, arrays)
-        self.network_.eval()
+        self.net_ = rebuild(self._network, arrays)
 
 
 def _loss(module: nn.Module, rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -82,18 +82,16 @@ from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
 from ..neural import (
-    TIME_BUDGET,
     Z_CLIP,
     TableTensors,
-    TrainConfig,
-    load_numpy_state,
+    fit_network,
     mlp,
-    seeded,
+    rebuild,
     select_device,
     start_at_frequencies,
     state_to_numpy,
     torch_seed,
-    train,
+    training_params,
 )
 
 UNCONDITIONAL_SHARE = 0.5  # share of training rows with nothing known
@@ -149,10 +147,10 @@ class Diffusion(Model):
     params = {
         "updates": Param(None, int, "optimizer steps (minibatches) when epochs is not given; None: 100 passes "
                          "over the table, kept within 300 to 5,000", low=1, high=10_000_000, optional=True),
-        "epochs": Param(None, int, "passes over the data; None: as many as `updates` minibatches take",
-                        low=1, high=1_000_000, optional=True),
-        "batch_size": Param(512, int, "rows per minibatch", low=1, high=1_000_000),
-        "learning_rate": Param(1e-3, float, "AdamW learning rate", low=1e-7, high=1.0),
+        **training_params(epochs=None, batch_size=512, learning_rate=1e-3, patience=None, help={
+            "epochs": "passes over the data; None: as many as `updates` minibatches take",
+            "patience": "epochs without validation improvement before training stops; None: about 2,000 "
+                        "minibatches' worth (at least 5 epochs)"}),
         "hidden": Param(192, int, "width of the denoiser's hidden layers", low=4, high=8192),
         "blocks": Param(1, int, "residual blocks (two linear layers each)", low=0, high=64),
         "timesteps": Param(1000, int, "T: steps of the forward (noising) process", low=2, high=100_000),
@@ -162,8 +160,6 @@ class Diffusion(Model):
                         "order), the same network evaluations; eta > 0 always uses ddim", choices=("ddim", "dpm++2m")),
         "validation": Param(0.1, float, "share of rows held out for early stopping (tables of 2,000+ rows)",
                             low=0.0, high=0.5),
-        "time_budget": TIME_BUDGET,
-        "device": Param("auto", str, "torch device for training: auto, cpu, cuda, cuda:1, ..."),
     }
     test_params = {"updates": 60, "hidden": 32, "blocks": 1, "batch_size": 128, "sampling_steps": 5}
 
@@ -207,22 +203,19 @@ class Diffusion(Model):
         batches_per_epoch = math.ceil(passes * n * (1 - validation) / batch)
         updates = self.updates or int(np.clip(100 * n / batch, *AUTO_UPDATES))
         epochs = self.epochs or max(1, math.ceil(updates / batches_per_epoch))
-        config = TrainConfig(epochs=epochs, batch_size=batch, learning_rate=self.learning_rate,
-                             validation=validation, patience=max(5, math.ceil(2000 / batches_per_epoch)),
-                             time_budget=self.time_budget, min_batches=min_batches)
-        device = select_device(self.device)
-        seed = torch_seed(rng)
+        patience = self.patience or max(5, math.ceil(2000 / batches_per_epoch))
         alpha_bar = torch.as_tensor(cosine_alpha_bar(self.timesteps), dtype=torch.float32)
-        with seeded(seed):
-            self.net_ = self._network()
-            # the logits start at the training frequencies (a 0.1-scaled last layer)
-            start_at_frequencies(self.net_.output[-1], data.codes, self.tensors_.cardinalities)
-            self.history_ = train(self.net_, self._loss(alpha_bar.to(device)),
-                                  torch.from_numpy(rows), config, seed, device, "diffusion")
-        self.net_.to("cpu")
+        loss = self._loss(alpha_bar.to(select_device(self.device)))
+        self.net_, self.history_ = fit_network(self, lambda: self._network(data.codes), loss, torch.from_numpy(rows),
+                                               rng, "diffusion", epochs=epochs, batch_size=batch, patience=patience,
+                                               validation=validation, min_batches=min_batches)
 
-    def _network(self) -> Denoiser:
-        return Denoiser(self.tensors_.width, len(self.layout_.schema.names), self.hidden, self.blocks)
+    def _network(self, codes: np.ndarray | None = None) -> Denoiser:
+        """The denoiser; with training codes, its logits start at their frequencies (a 0.1-scaled last layer)."""
+        net = Denoiser(self.tensors_.width, len(self.layout_.schema.names), self.hidden, self.blocks)
+        if codes is not None:
+            start_at_frequencies(net.output[-1], codes, self.tensors_.cardinalities)
+        return net
 
     def _loss(self, alpha_bar: torch.Tensor):
         width, n_onehot, n_continuous = self.tensors_.width, self.tensors_.n_onehot, self.tensors_.n_continuous
@@ -356,7 +349,4 @@ class Diffusion(Model):
         self.tensors_ = TableTensors.from_state(self.layout_, arrays)
         self._structure()
         self.history_ = state["history"]
-        with seeded(0):   # building the layers draws initial weights: keep the global state untouched
-            self.net_ = self._network()
-        load_numpy_state(self.net_, arrays)
-        self.net_.eval()
+        self.net_ = rebuild(self._network, arrays)

@@ -67,18 +67,15 @@ from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
 from ..neural import (
-    TIME_BUDGET,
     Z_CLIP,
     TableTensors,
-    config_for,
-    load_numpy_state,
+    fit_network,
     mlp,
-    seeded,
-    select_device,
+    rebuild,
     start_at_frequencies,
     state_to_numpy,
     torch_seed,
-    train,
+    training_params,
 )
 
 BOUND = 6.0            # the splines act on [−BOUND, BOUND] (scores are within ±Z_CLIP), identity outside
@@ -234,9 +231,7 @@ class Flow(Model):
     log_prob_kind = "exact"
     impute_kind = "approximate"
     params = {
-        "epochs": Param(200, int, "training epochs at most (early stopping on a validation split)", low=1),
-        "batch_size": Param(256, int, "rows per gradient step", low=1),
-        "learning_rate": Param(1e-3, float, "AdamW learning rate", low=0.0),
+        **training_params(epochs=200, batch_size=256, learning_rate=1e-3, patience=20),
         "hidden": Param(64, int, "width of every hidden layer", low=1, high=4096),
         "layers": Param(2, int, "hidden layers of each network (the chain and every coupling)", low=1, high=16),
         "couplings": Param(6, int, "coupling layers of the flow", low=1, high=64),
@@ -245,8 +240,6 @@ class Flow(Model):
         "mcmc_steps": Param(200, int, "Metropolis-within-Gibbs sweeps per imputation (half are burn-in); time grows "
                             "with it: about 40 ms per incomplete row and draw at 200 on one CPU thread",
                             low=2, high=100_000),
-        "time_budget": TIME_BUDGET,
-        "device": Param("auto", str, "where to train: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
     }
     test_params = {"epochs": 8, "hidden": 16, "couplings": 2, "spline_bins": 4, "marginal_bins": 30,
                    "mcmc_steps": 10}
@@ -282,12 +275,7 @@ class Flow(Model):
             z = torch.special.ndtri((lower + r * (upper - lower)).clamp(U_EPS, 1 - U_EPS)).clamp(-Z_CLIP, Z_CLIP)
             return -net(batch[:, :width], z).mean()
 
-        config = config_for(self)
-        seed = torch_seed(rng)
-        with seeded(seed):
-            self.net_ = self._network(data.codes)
-            self.history_ = train(self.net_, loss, rows, config, seed, select_device(self.device), "flow")
-        self.net_.cpu()
+        self.net_, self.history_ = fit_network(self, lambda: self._network(data.codes), loss, rows, rng, "flow")
         self.epochs_trained_ = len(self.history_)
 
     # ------------------------------------------------------------------ likelihood
@@ -380,8 +368,5 @@ class Flow(Model):
 
     def _set_state(self, state, arrays):
         self.tensors_ = TableTensors.from_state(self.layout_, arrays)
-        with seeded(0):   # building the modules draws initial weights: keep the global state untouched
-            self.net_ = self._network()
-        load_numpy_state(self.net_, arrays)
-        self.net_.eval()
+        self.net_ = rebuild(self._network, arrays)
         self.epochs_trained_ = state["epochs_trained"]

@@ -76,19 +76,7 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ..neural import (
-    TIME_BUDGET,
-    Z_CLIP,
-    TableTensors,
-    TrainConfig,
-    load_numpy_state,
-    mlp,
-    seeded,
-    select_device,
-    state_to_numpy,
-    torch_seed,
-    train,
-)
+from ..neural import Z_CLIP, TableTensors, fit_network, mlp, rebuild, state_to_numpy, torch_seed, training_params
 
 SMALL_TABLE_BATCHES = 16   # an epoch has at least this many minibatches (small tables are repeated)
 MONITOR_ROWS = 2048   # held-out rows the energy distance is computed on, at most
@@ -186,18 +174,15 @@ class GAN(Model):
                    "observed cells, and rejection sampling would accept almost nothing once a number is known"),
     }
     params = {
-        "epochs": Param(300, int, "passes over the training rows at most", low=1, high=100_000),
-        "batch_size": Param(500, int, "rows per minibatch", low=2, high=1_000_000),
-        "learning_rate": Param(2e-4, float, "AdamW step size (generator and critic alike)", low=1e-7, high=1.0),
+        **training_params(epochs=300, batch_size=500, learning_rate=2e-4, patience=50, help={
+            "learning_rate": "AdamW step size (generator and critic alike)",
+            "patience": "epochs without a smaller held-out energy distance before stopping"}),
         "hidden": Param(256, int, "width of the hidden layers of generator and critic", low=1, high=65_536),
         "layers": Param(2, int, "hidden layers of generator and critic", low=1, high=64),
         "noise": Param(128, int, "dimension of the generator's noise ε", low=1, high=65_536),
         "temperature": Param(0.2, float, "Gumbel-softmax temperature τ of the blocks while training", low=1e-3,
                              high=10.0),
         "penalty": Param(10.0, float, "gradient-penalty weight λ of WGAN-GP", low=0.0),
-        "patience": Param(50, int, "epochs without a smaller held-out energy distance before stopping", low=1),
-        "time_budget": TIME_BUDGET,
-        "device": Param("auto", str, "'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1', ..."),
     }
     test_params = {"epochs": 30, "batch_size": 100, "hidden": 32, "noise": 16, "learning_rate": 1e-3}
 
@@ -206,8 +191,6 @@ class GAN(Model):
         self.tensors_ = TableTensors.fit(self.layout_, data)
         x, _ = self.tensors_.encode(data)                                           # (N, W)
         self.counts_ = x[:, :self.tensors_.n_onehot].sum(axis=0).astype(np.float64)  # (K,) n_jk
-        seed = torch_seed(rng)
-        device = select_device(self.device)
         # a small table (fewer than SMALL_TABLE_BATCHES minibatches) gives the game one or two steps per
         # epoch: 50 epochs of patience were then 50 steps, and on breast_cancer (398 rows) training stopped
         # before the generator had learned anything (detection AUC 1.0). Such a table is passed over
@@ -215,28 +198,28 @@ class GAN(Model):
         # (too few to hold out)
         n, batch = len(x), min(self.batch_size, len(x))
         small = n < SMALL_TABLE_BATCHES * batch
-        config = TrainConfig(epochs=self.epochs, batch_size=batch, learning_rate=self.learning_rate,
-                             patience=self.patience, time_budget=self.time_budget, validation=0.0 if small else 0.1,
-                             min_batches=SMALL_TABLE_BATCHES)
-        with seeded(seed):
-            game = self._build()
-            # G's blocks start at the training frequencies (a 0.1-scaled last layer, the log-frequencies as
-            # its bias): a short training run already draws every column's marginal, the game adds the rest
+        self.net_, self.history_ = fit_network(self, lambda: self._network(at_the_marginals=True), self._loss,
+                                               torch.from_numpy(x), rng, "gan", batch_size=batch,
+                                               validation=0.0 if small else 0.1, min_batches=SMALL_TABLE_BATCHES)
+        self.epochs_trained_ = len(self.history_)
+
+    def _network(self, at_the_marginals: bool = False) -> ConditionalGAN:
+        """Generator and critic for this layout. `at_the_marginals`: G's blocks start at the training
+        frequencies (a 0.1-scaled last layer, the log-frequencies as its bias), so a short training run
+        already draws every column's marginal and the game adds the rest."""
+        offsets = self.tensors_.offsets
+        value_columns = [int(offsets[v.state]) + self.layout_.discrete[v.state].value_code
+                         if v.state >= 0 and self.layout_.discrete[v.state].value_code >= 0 else -1
+                         for v in self.layout_.continuous]
+        game = ConditionalGAN(self.tensors_.cardinalities, value_columns, self.counts_, self.noise,
+                              self.hidden, self.layers)
+        if at_the_marginals:
             last = game.generator[-1]
             with torch.no_grad():
                 last.weight.mul_(0.1)
                 last.bias.zero_()
                 last.bias[:game.n_onehot] = torch.log(game.frequency.clamp(min=1e-6))
-            self.history_ = train(game, self._loss, torch.from_numpy(x), config, seed, device, description="gan")
-        self.game_, self.epochs_trained_ = game.cpu(), len(self.history_)
-
-    def _build(self) -> ConditionalGAN:
-        offsets = self.tensors_.offsets
-        value_columns = [int(offsets[v.state]) + self.layout_.discrete[v.state].value_code
-                         if v.state >= 0 and self.layout_.discrete[v.state].value_code >= 0 else -1
-                         for v in self.layout_.continuous]
-        return ConditionalGAN(self.tensors_.cardinalities, value_columns, self.counts_, self.noise,
-                              self.hidden, self.layers)
+        return game
 
     def _loss(self, game: ConditionalGAN, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """The game's gradient (see the module docstring); its value is the energy distance."""
@@ -270,7 +253,7 @@ class GAN(Model):
 
     # ------------------------------------------------------------------ sampling
     def _sample(self, n: int, rng) -> Encoded:
-        game, generator = self.game_, torch.Generator().manual_seed(torch_seed(rng))
+        game, generator = self.net_, torch.Generator().manual_seed(torch_seed(rng))
         rows = []
         with torch.no_grad():
             for begin in range(0, n, SAMPLE_CHUNK):
@@ -293,14 +276,11 @@ class GAN(Model):
 
     # ------------------------------------------------------------------ saving
     def _get_state(self):
-        arrays = {**self.tensors_.state(), "counts": self.counts_, **state_to_numpy(self.game_)}
+        arrays = {**self.tensors_.state(), "counts": self.counts_, **state_to_numpy(self.net_)}
         return {"epochs_trained": self.epochs_trained_}, arrays
 
     def _set_state(self, state, arrays):
         self.tensors_ = TableTensors.from_state(self.layout_, arrays)
         self.counts_ = np.asarray(arrays["counts"], dtype=np.float64)
         self.epochs_trained_ = int(state["epochs_trained"])
-        with seeded(0):   # construction draws initial weights; they are replaced at once
-            self.game_ = self._build()
-        load_numpy_state(self.game_, arrays)
-        self.game_.eval()
+        self.net_ = rebuild(self._network, arrays)

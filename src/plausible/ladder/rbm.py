@@ -62,18 +62,7 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ..neural import (
-    TIME_BUDGET,
-    Z_CLIP,
-    TableTensors,
-    config_for,
-    load_numpy_state,
-    seeded,
-    select_device,
-    state_to_numpy,
-    torch_seed,
-    train,
-)
+from ..neural import Z_CLIP, TableTensors, fit_network, rebuild, state_to_numpy, training_params
 from ._marginals import draw_categorical, laplace
 
 MAX_HIDDEN = 20                      # 2^20 hidden states are summed outright; more would need estimates
@@ -158,15 +147,10 @@ class RBM(Model):
     params = {
         "n_hidden": Param(12, int, f"binary hidden units H (their 2^H states are summed outright; at most "
                                    f"{MAX_HIDDEN})", low=1, high=MAX_HIDDEN),
-        "epochs": Param(1000, int, "training epochs at most (early stopping on a validation split)", low=1),
-        "batch_size": Param(256, int, "rows per minibatch", low=1),
-        "learning_rate": Param(3e-2, float, "AdamW learning rate", low=0.0),
-        "patience": Param(30, int, "epochs without validation improvement before training stops", low=1),
+        **training_params(epochs=1000, batch_size=256, learning_rate=3e-2, patience=30),
         "sampler": Param("exact", str, "how sample and impute draw: exact (sum over hidden states) or gibbs",
                          choices=("exact", "gibbs")),
         "gibbs_steps": Param(1000, int, "Gibbs sweeps per draw when sampler='gibbs'", low=1),
-        "time_budget": TIME_BUDGET,
-        "device": Param("auto", str, "torch device for training: auto, cpu, cuda, ..."),
     }
     test_params = {"n_hidden": 6, "epochs": 30}
 
@@ -175,34 +159,32 @@ class RBM(Model):
         self.tensors_ = TableTensors.fit(self.layout_, data)
         x, _ = self.tensors_.encode(data)
         active = ~np.isnan(data.values)
-        seed = torch_seed(rng)
-        with seeded(seed):
-            self.net_ = self._network()
-            self._start_at_the_marginals(data.codes)
-            rows = torch.from_numpy(np.concatenate([x, active.astype(np.float32)], axis=1))
-            width = self.tensors_.width
-            history = train(self.net_, lambda net, batch, _: net.free_energy(batch[:, :width], batch[:, width:]).mean()
-                            + net.log_partition(), rows, config_for(self), seed, select_device(self.device),
-                            description="rbm")
-        self.net_.cpu()
+        rows = torch.from_numpy(np.concatenate([x, active.astype(np.float32)], axis=1))
+        width = self.tensors_.width
+        self.net_, history = fit_network(
+            self, lambda: self._network(data.codes),
+            lambda net, batch, _: net.free_energy(batch[:, :width], batch[:, width:]).mean() + net.log_partition(),
+            rows, rng, "rbm")
         self.epochs_trained_ = len(history)
         self._freeze()
 
-    def _network(self) -> RBMNet:
+    def _network(self, codes: np.ndarray | None = None) -> RBMNet:
+        """The machine for this layout. With training codes it starts as the independence model: visible
+        biases at the log frequencies of the codes (each block's VALUE entry less the Gaussian unit's
+        log-mass at h = 0), scores at N(0, 1)."""
         value_entries = np.full(self.tensors_.n_continuous, -1, dtype=np.int64)
         for c, var in enumerate(self.layout_.continuous):
             if var.state >= 0:
                 value_entries[c] = self.tensors_.offsets[var.state] + self.layout_.discrete[var.state].value_code
-        return RBMNet(self.tensors_.cardinalities, value_entries, self.tensors_.n_continuous, self.n_hidden)
-
-    def _start_at_the_marginals(self, codes: np.ndarray) -> None:
-        """Visible biases at the log frequencies of the codes (each block's VALUE entry less the Gaussian
-        unit's log-mass at h = 0), scores at N(0, 1): the untrained machine is the independence model."""
-        frequencies = [laplace(np.bincount(codes[:, j], minlength=k)) for j, k in enumerate(self.tensors_.cardinalities)]
-        with torch.no_grad():
-            if frequencies:
-                self.net_.visible_bias[:self.net_.n_onehot] = torch.from_numpy(np.log(np.concatenate(frequencies)))
-            self.net_.visible_bias[self.net_.stated_entries] -= LOG_SQRT_2PI
+        net = RBMNet(self.tensors_.cardinalities, value_entries, self.tensors_.n_continuous, self.n_hidden)
+        if codes is not None:
+            frequencies = [laplace(np.bincount(codes[:, j], minlength=k))
+                           for j, k in enumerate(self.tensors_.cardinalities)]
+            with torch.no_grad():
+                if frequencies:
+                    net.visible_bias[:net.n_onehot] = torch.from_numpy(np.log(np.concatenate(frequencies)))
+                net.visible_bias[net.stated_entries] -= LOG_SQRT_2PI
+        return net
 
     # ------------------------------------------------------------------ using the model
     def _log_prob(self, data: Encoded) -> np.ndarray:
@@ -216,10 +198,7 @@ class RBM(Model):
 
     def _freeze(self) -> None:
         """Keep a float64 copy of the trained network: sums over 2^H states deserve the precision."""
-        with seeded(0):
-            self.net64_ = self._network().double()
-        self.net64_.load_state_dict({k: v.double() for k, v in self.net_.state_dict().items()})
-        self.net64_.requires_grad_(False)
+        self.net64_ = rebuild(lambda: self._network().double(), state_to_numpy(self.net_)).requires_grad_(False)
 
     def _sample(self, n: int, rng) -> Encoded:
         unknown = self.layout_.unknown(n)
@@ -334,8 +313,5 @@ class RBM(Model):
     def _set_state(self, state, arrays):
         self.tensors_ = TableTensors.from_state(self.layout_, arrays)
         self.epochs_trained_ = int(state["epochs_trained"])
-        with seeded(0):   # building the layers draws initial weights: keep the global state untouched
-            self.net_ = self._network()
-        load_numpy_state(self.net_, arrays)
-        self.net_.eval()
+        self.net_ = rebuild(self._network, arrays)
         self._freeze()

@@ -53,18 +53,15 @@ from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
 from ..neural import (
-    TIME_BUDGET,
     Z_CLIP,
     TableTensors,
-    config_for,
-    load_numpy_state,
+    fit_network,
     mlp,
-    seeded,
-    select_device,
+    rebuild,
     start_at_frequencies,
     state_to_numpy,
     torch_seed,
-    train,
+    training_params,
 )
 from ._marginals import draw_categorical
 
@@ -145,17 +142,12 @@ class VAE(Model):
     log_prob_kind = "estimate"
     impute_kind = "approximate"
     params = {
-        "epochs": Param(300, int, "training epochs at most (early stopping on a validation split)", low=1),
-        "batch_size": Param(256, int, "rows per minibatch", low=1),
-        "learning_rate": Param(1e-3, float, "AdamW learning rate", low=0.0),
+        **training_params(epochs=300, batch_size=256, learning_rate=1e-3, patience=30),
         "hidden": Param(128, int, "width of the encoder's and decoder's hidden layers", low=1),
         "layers": Param(2, int, "hidden layers of the encoder and of the decoder", low=0, high=16),
         "latent": Param(None, int, "latent dimensions (None: the number of columns, 2 to 16)", low=1, optional=True),
         "proposals": Param(64, int, "importance samples K of the IWAE log_prob estimate", low=1),
         "impute_proposals": Param(32, int, "proposals resampled by importance weight per imputation", low=1),
-        "patience": Param(30, int, "epochs without validation improvement before training stops", low=1),
-        "time_budget": TIME_BUDGET,
-        "device": Param("auto", str, "torch device for training: auto, cpu, cuda, ..."),
     }
     test_params = {"epochs": 15, "hidden": 32, "layers": 1, "batch_size": 128, "proposals": 16, "impute_proposals": 8}
 
@@ -167,26 +159,22 @@ class VAE(Model):
         n_columns = len(self.layout_.schema.names)
         self.latent_ = self.latent or int(np.clip(n_columns, 2, 16))
         columns = torch.from_numpy(self._column_entries())                  # (G, W)
-        seed = torch_seed(rng)
-        with seeded(seed):
-            self.net_ = self._network()
-            self._start_at_the_marginals(data.codes)
-            batch = torch.from_numpy(np.concatenate([x, active.astype(np.float32)], axis=1))
-            history = train(self.net_, lambda net, rows, generator: self._loss(net, rows, generator, columns),
-                            batch, config_for(self), seed, select_device(self.device), description="vae")
-        self.net_.cpu()
+        batch = torch.from_numpy(np.concatenate([x, active.astype(np.float32)], axis=1))
+        self.net_, history = fit_network(self, lambda: self._network(data.codes),
+                                         lambda net, rows, generator: self._loss(net, rows, generator, columns),
+                                         batch, rng, "vae")
         self.epochs_trained_ = len(history)
 
-    def _network(self) -> VAENet:
-        return VAENet(self.tensors_.cardinalities, self.tensors_.n_continuous, self.latent_, self.hidden, self.layers)
-
-    def _start_at_the_marginals(self, codes: np.ndarray) -> None:
-        """The decoder's logits start at the log-frequencies of the training codes, its means at 0 (the
-        normal scores' mean): an untrained or briefly trained decoder already draws each column's
-        marginal, and training only has to learn the dependencies."""
-        start_at_frequencies(self.net_.decoder[-1], codes, self.tensors_.cardinalities)
-        with torch.no_grad():
-            self.net_.decoder_linear.weight.mul_(0.1)
+    def _network(self, codes: np.ndarray | None = None) -> VAENet:
+        """The network; with training codes, the decoder's logits start at their log-frequencies and
+        its means at 0 (the normal scores' mean): an untrained or briefly trained decoder already draws
+        each column's marginal, and training only has to learn the dependencies."""
+        net = VAENet(self.tensors_.cardinalities, self.tensors_.n_continuous, self.latent_, self.hidden, self.layers)
+        if codes is not None:
+            start_at_frequencies(net.decoder[-1], codes, self.tensors_.cardinalities)
+            with torch.no_grad():
+                net.decoder_linear.weight.mul_(0.1)
+        return net
 
     def _column_entries(self) -> np.ndarray:
         """(G, W) 0/1: which entries of x belong to each user column (hidden together in training)."""
@@ -292,7 +280,4 @@ class VAE(Model):
     def _set_state(self, state, arrays):
         self.tensors_ = TableTensors.from_state(self.layout_, arrays)
         self.latent_, self.epochs_trained_ = int(state["latent"]), int(state["epochs_trained"])
-        with seeded(0):   # building the layers draws initial weights: keep the global state untouched
-            self.net_ = self._network()
-        load_numpy_state(self.net_, arrays)
-        self.net_.eval()
+        self.net_ = rebuild(self._network, arrays)

@@ -2,6 +2,8 @@
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -67,3 +69,13 @@ def load_numpy_state(module: nn.Module, arrays: dict, prefix: str = "net.") -> N
     if missing:
         raise ValueError(f"the weights file lacks {sorted(missing)[:3]}")
     module.load_state_dict(state)
+
+
+def rebuild(build: Callable[[], nn.Module], arrays: dict, prefix: str = "net.") -> nn.Module:
+    """The network `build()` makes, holding the weights saved in `arrays` (`state_to_numpy`'s keys),
+    in eval mode. Building draws initial weights: that runs inside `seeded(0)`, so the global random
+    state stays untouched; the weights are replaced at once."""
+    with seeded(0):
+        module = build()
+    load_numpy_state(module, arrays, prefix)
+    return module.eval()

@@ -20,11 +20,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..core.params import Param
-
-# every neural model's `time_budget`: a positive number of seconds (0 trained a model anyway, while
-# compare refused it), or None for no limit
-TIME_BUDGET = Param(None, float, "seconds of training at most (None: no limit)", low=0.01, optional=True)
+from .blocks import seeded, select_device, torch_seed
 
 
 class TrainingError(RuntimeError):
@@ -52,6 +48,23 @@ def config_for(model, **overrides) -> TrainConfig:
     learning_rate, weight_decay, patience, time_budget: those it has), then `overrides`."""
     names = ("epochs", "batch_size", "learning_rate", "weight_decay", "patience", "time_budget")
     return TrainConfig(**{**{k: getattr(model, k) for k in names if k in model.params}, **overrides})
+
+
+def fit_network(model, build: Callable[[], nn.Module], loss_fn, data: torch.Tensor, rng, description: str,
+                **overrides) -> tuple[nn.Module, list[dict]]:
+    """Build a neural model's network and `train` it with the model's settings (`config_for(model,
+    **overrides)`, on `model.device`); one seed drawn from the model's `rng` drives both.
+
+    `build()` runs inside `seeded(seed)`, so the initial weights (and any start it gives them, such as
+    a head at the training frequencies) are reproducible. Returns the trained network, back on the
+    CPU, and the per-epoch history.
+    """
+    seed = torch_seed(rng)
+    with seeded(seed):
+        net = build()
+        history = train(net, loss_fn, data, config_for(model, **overrides), seed, select_device(model.device),
+                        description=description)
+    return net.cpu(), history
 
 
 def train(module: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.Generator], torch.Tensor],
