@@ -1,4 +1,5 @@
 """The shared training loop: reproducible, early stopping, NaN guard, no global state, DDP."""
+import dataclasses
 import socket
 import subprocess
 import sys
@@ -10,9 +11,20 @@ import pytest
 import torch
 
 import plausible as pl
+from plausible.core.registry import get_class
 from plausible.data.layout import TableLayout
 from plausible.data.schema import Schema
-from plausible.neural import TableTensors, TrainConfig, TrainingError, mlp, seeded, train
+from plausible.neural import (
+    TRAINING_SETTINGS,
+    TableTensors,
+    TrainConfig,
+    TrainingError,
+    mlp,
+    rebuild,
+    seeded,
+    state_to_numpy,
+    train,
+)
 from plausible.testing import mixed_table
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -173,8 +185,82 @@ def test_a_device_this_machine_lacks_is_a_clear_error(tmp_path, capsys):
     assert "plausible fit: error:" in err and "Traceback" not in err and "CUDA" in err
 
 
+NEURAL = ["autoregressive", "diffusion", "flow", "gan", "rbm", "vae"]
+
+
 def test_a_zero_time_budget_is_refused_like_compare_refuses_it():
-    for name in ("vae", "diffusion", "flow", "gan", "autoregressive", "rbm"):
+    for name in NEURAL:
         with pytest.raises(pl.ParameterError, match="time_budget"):
             pl.make(name, time_budget=0)
         assert pl.make(name, time_budget=5).time_budget == 5.0
+
+
+def test_the_neural_rungs_are_the_models_with_training_settings():
+    """So that the checks below, over NEURAL, cover every model that trains a network."""
+    with_settings = {name for name in pl.models() if set(get_class(name).params) & set(TRAINING_SETTINGS)}
+    assert with_settings == set(NEURAL)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+@pytest.mark.parametrize("rate", [0, 0.0, -1e-3, -1])
+def test_every_neural_rung_refuses_a_learning_rate_that_is_not_positive(name, rate):
+    with pytest.raises(pl.ParameterError, match="'learning_rate' must be > 0"):
+        pl.make(name, learning_rate=rate)
+    model = pl.make(name)
+    with pytest.raises(pl.ParameterError, match="learning_rate"):
+        model.set_params(learning_rate=rate)
+    assert model.learning_rate > 0 and pl.make(name, learning_rate=1e-6).learning_rate == 1e-6
+
+
+def test_every_neural_rung_declares_the_training_settings_with_the_same_bounds():
+    """Defaults and help may differ from rung to rung; types, bounds and choices may not. A setting
+    is optional (None: the model chooses) exactly where its default is None."""
+    def bounds(param):
+        assert param.optional == (param.default is None), param
+        return dataclasses.replace(param, default=None, help="", optional=False)
+
+    reference = {key: bounds(get_class(NEURAL[0]).params[key]) for key in TRAINING_SETTINGS}
+    assert reference["learning_rate"].low == 0.0 and reference["learning_rate"].low_exclusive
+    for name in NEURAL[1:]:
+        params = get_class(name).params
+        assert set(TRAINING_SETTINGS) <= set(params), name
+        for key in TRAINING_SETTINGS:
+            assert bounds(params[key]) == reference[key], (name, key)
+
+
+def test_rebuild_gives_back_the_saved_weights_in_eval_mode_and_leaves_the_global_state_alone():
+    def build():
+        return torch.nn.Sequential(mlp(3, 2, 8, 1, dropout=0.5))
+
+    with seeded(1):
+        trained = build()
+    with torch.no_grad():
+        for parameter in trained.parameters():
+            parameter.add_(1.0)           # unlike any freshly built network's weights
+    arrays = state_to_numpy(trained)
+    before = torch.random.get_rng_state().clone()
+    again = rebuild(build, arrays)
+    assert torch.equal(before, torch.random.get_rng_state())
+    assert not again.training
+    assert state_to_numpy(again).keys() == arrays.keys()
+    for key, value in state_to_numpy(again).items():
+        np.testing.assert_array_equal(value, arrays[key])
+    x = torch.linspace(-1, 1, 12).reshape(4, 3)
+    trained.eval()
+    assert torch.equal(again(x), trained(x))
+    with pytest.raises(ValueError, match="lacks"):
+        rebuild(build, {k: v for k, v in arrays.items() if not k.endswith("bias")})
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_every_neural_rung_keeps_its_network_as_net_and_saves_it_under_net_keys(name, tmp_path):
+    data = mixed_table(120, seed=1)
+    settings = {**get_class(name).test_params, "epochs": 1}
+    model = pl.make(name, seed=0, **settings).fit(data)
+    assert isinstance(model.net_, torch.nn.Module) and not model.net_.training
+    networks = {key for key, value in vars(model).items() if isinstance(value, torch.nn.Module)}
+    assert networks <= {"net_", "net64_"}, networks      # rbm's float64 copy is derived, not saved
+    model.save(tmp_path / "m")
+    again = pl.load(tmp_path / "m")
+    for key, value in state_to_numpy(model.net_).items():
+        np.testing.assert_array_equal(state_to_numpy(again.net_)[key], value)
