@@ -16,7 +16,7 @@ from plausible.evaluation.samples import metrics
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible to PyTorch")
 
-DEEP = ["vae", "gan", "autoregressive", "flow", "diffusion"]
+DEEP = ["vae", "gan", "autoregressive", "flow", "diffusion", "rbm"]
 
 
 def table(n: int, seed: int) -> pd.DataFrame:
