@@ -5,6 +5,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 import plausible as pl
+import plausible.testing
 from plausible.testing import mixed_table
 
 
@@ -46,12 +47,65 @@ def test_missing_or_damaged_files(saved, tmp_path):
         pl.load(tmp_path / "nothing-here")
 
 
-def test_no_pickle_anywhere():
-    import pathlib
+class _Thing:   # a class, so that unpickling it looks it up (the "pickle.find_class" audit event)
+    pass
 
-    source = pathlib.Path(pl.__file__).parent
-    offenders = [p.name for p in source.rglob("*.py") if "import pickle" in p.read_text() or "torch.load(" in p.read_text()]
-    assert offenders == []
+
+def test_pickle_blocked_refuses_every_way_to_unpickle(tmp_path):
+    """The guard check_save_load loads every model under (tests/test_conformance.py runs it over
+    every registered model): each route to pickle raises inside it, and works again after it."""
+    import _pickle
+    import io
+    import pickle
+
+    import torch
+
+    data = pickle.dumps(_Thing())
+    np.save(tmp_path / "objects.npy", np.array([_Thing()], dtype=object), allow_pickle=True)
+    torch.save({"w": torch.zeros(2)}, tmp_path / "weights.pt")
+    routes = {
+        "pickle.loads": lambda: pickle.loads(data),
+        "pickle.load": lambda: pickle.load(io.BytesIO(data)),
+        "pickle.Unpickler": lambda: pickle.Unpickler(io.BytesIO(data)).load(),
+        "_pickle.loads (C, found by the audit hook)": lambda: _pickle.loads(data),
+        "numpy.load": lambda: np.load(tmp_path / "objects.npy", allow_pickle=True),
+        "torch.load": lambda: torch.load(tmp_path / "weights.pt"),
+    }
+    for what, route in routes.items():
+        with pl.testing.pickle_blocked(), pytest.raises(pl.testing.PickleUsed):
+            route()
+            pytest.fail(f"{what} unpickled inside pickle_blocked()")
+        route()   # works again outside the block
+
+
+def test_a_loader_that_unpickles_fails_the_save_load_check(monkeypatch):
+    import pickle
+
+    from plausible.core import registry
+
+    read_folder = registry.read_folder
+    def read_with_a_pickle(path):
+        pickle.loads(pickle.dumps(_Thing()))
+        return read_folder(path)
+
+    monkeypatch.setattr(registry, "read_folder", read_with_a_pickle)
+    with pytest.raises(pl.testing.PickleUsed):
+        pl.testing.check_model("independent", ["save_load"])
+
+
+def test_a_model_folder_with_anything_but_config_and_safetensors_fails_the_save_load_check(monkeypatch):
+    from plausible.core import model
+
+    write_folder = model.write_folder
+
+    def write_with_a_pickle(path, config, arrays):
+        written = write_folder(path, config, arrays)
+        (written / "extra.pkl").write_bytes(b"")
+        return written
+
+    monkeypatch.setattr(model, "write_folder", write_with_a_pickle)
+    with pytest.raises(AssertionError, match="config.json and safetensors files only"):
+        pl.testing.check_model("independent", ["save_load"])
 
 
 def test_saving_over_something_else_is_refused(tmp_path):
