@@ -21,6 +21,7 @@ from .core.registry import make
 from .evaluation import metrics
 
 MODELS = ("histogram", "independent", "bayesnet")
+SATURATED = MODELS[0]   # one parameter per combination: the model the explanation follows
 SIZES = (50, 500, 5000, 50000)
 N_SAMPLES = 2000  # synthetic rows drawn to measure the share never seen in training
 
@@ -71,13 +72,13 @@ def explain(results: pd.DataFrame) -> str:
         ranked = table.sort_values("KL(truth||model)")["model"].tolist()
         lines.append(f"- N = {size:,}: {' < '.join(ranked)} (by KL).")
     kl = results.pivot(index="N", columns="model", values="KL(truth||model)")
-    if "histogram" in kl and len(kl) >= 2:
+    if SATURATED in kl and len(kl) >= 2:
         small, large = kl.index.min(), kl.index.max()
-        lines.append(f"The histogram's KL falls from {kl.loc[small, 'histogram']:.2f} to {kl.loc[large, 'histogram']:.2f} "
+        lines.append(f"The histogram's KL falls from {kl.loc[small, SATURATED]:.2f} to {kl.loc[large, SATURATED]:.2f} "
                      f"nats as N grows from {small:,} to {large:,}: one parameter per combination (4,032 here) "
                      "needs many more rows than combinations.")
-        structured = [m for m in kl.columns if m != "histogram"]
-        wins = [n for n in kl.index if kl.loc[n, "histogram"] < kl.loc[n, structured].min()]
+        structured = [m for m in kl.columns if m != SATURATED]
+        wins = [n for n in kl.index if kl.loc[n, SATURATED] < kl.loc[n, structured].min()]
         if wins:
             best = kl.loc[wins[0], structured].idxmin()
             lines.append(f"From N = {wins[0]:,} it beats every model that assumes structure: `{best}` stalls at "

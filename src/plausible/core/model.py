@@ -23,15 +23,22 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..data.layout import Encoded, TableLayout, restore_dtypes
-from ..data.schema import NUMERIC_KINDS, Schema, SchemaError, from_float, text_names
+from ..data.codecs import CODECS
+from ..data.layout import Encoded
+from ..data.schema import NUMERIC_KINDS, SchemaError, text_names
 from .errors import ModelFileError, NotFittedError, NotSupportedError, ParameterError
 from .params import Param, _check_count, _check_seed
 from .storage import CONFIG_FILE, write_folder
 
 
 class Model:
-    """Base class: see the module docstring for what a concrete model implements."""
+    """Base class: see the module docstring for what a concrete model implements.
+
+    The seed rule, the same for `pl.*` functions, commands and these methods: every call that
+    draws takes `seed`, default 0, so the same call on the same data gives the same result; pass
+    another seed for another draw, or `seed=None` for fresh randomness each time. `pl.make(name,
+    seed=...)` seeds `fit`; `sample`, `impute` and `posterior_draws` take their own seed per call.
+    """
 
     name: ClassVar[str] = ""
     family: ClassVar[str] = ""
@@ -49,8 +56,15 @@ class Model:
     #: What a row is: "table" (a record; columns are variables of any kind) or "series" (a series;
     #: columns are time steps, all numbers). The conformance suite picks its data by this tag.
     data_kind: ClassVar[str] = "table"
+    #: The imputation task's parameter uncertainty (uncertainty="auto") for a model without a
+    #: posterior: True = one bootstrap refit per draw (a model whose fitted parameters vary much
+    #: from sample to sample, and whose fit is cheap enough to repeat).
+    refit_per_draw: ClassVar[bool] = False
+    #: The forecast task: True when the shape of the model's conditional errors is assumed (a
+    #: Gaussian), not learned; errors="auto" then resamples its in-sample errors instead.
+    assumed_error_shape: ClassVar[bool] = False
 
-    def __init__(self, seed: int | None = None, **params: Any):
+    def __init__(self, seed: int | None = 0, **params: Any):
         self._check_names(params)
         self.seed = _check_seed(seed, error=ParameterError)
         for key, spec in self.params.items():
@@ -89,27 +103,24 @@ class Model:
     def fit(self, data, schema: dict | None = None) -> "Model":
         """Learn the distribution of `data` (DataFrame or 2-D array). `schema` overrides column kinds.
 
-        Column names are text: a DataFrame labelled 0, 1, ... (as `pd.DataFrame(array)` makes it)
-        is read with the names "0", "1", ..., which `sample` returns; `impute` gives back the
-        labels of the table it is given."""
-        frame, self.input_kind_ = _as_frame(data)
-        self.schema_ = Schema.infer(frame, overrides=schema)
-        self.layout_ = TableLayout.fit(frame, self.schema_)
-        encoded = self.layout_.encode(self.schema_.check(frame))
-        self._fit(encoded, np.random.default_rng(self.seed))
+        The data go through the codec of the model's `data_kind` (`plausible.data.codecs`). Column
+        names are text: a DataFrame labelled 0, 1, ... (as `pd.DataFrame(array)` makes it) is read
+        with the names "0", "1", ..., which `sample` returns; `impute` gives back the labels of the
+        table it is given."""
+        frame, input_kind = _as_frame(data)
+        codec = CODECS[self.data_kind].fit(frame, schema, input_kind)
+        self._set_codec(codec)
+        self._fit(codec.encode(codec.check(frame)), np.random.default_rng(self.seed))
         self.n_training_rows_ = len(frame)
         return self
 
-    def sample(self, n: int, seed: int | None = None):
+    def sample(self, n: int, seed: int | None = 0):
         """`n` new rows, the same kind of object as fitted (DataFrame or array)."""
         self._check_fitted()
         n = _check_count(n, "n")
         rng = np.random.default_rng(_check_seed(seed))
-        if n == 0:
-            return self._output(self.layout_.decode(Encoded(np.zeros((0, len(self.layout_.discrete)), np.int64),
-                                                            np.zeros((0, len(self.layout_.continuous)))), rng))
-        encoded = self._sample(n, rng)
-        return self._output(self.layout_.decode(encoded, rng))
+        encoded = self._sample(n, rng) if n else self.codec_.empty()
+        return self.codec_.output(self.codec_.decode(encoded, rng))
 
     def log_prob(self, data, unseen: str = "raise") -> np.ndarray:
         """log P(row) in nats for each row: mass for discrete cells times density for continuous ones.
@@ -129,7 +140,7 @@ class Model:
         if unseen == "impossible":
             frame, _ = _as_frame(data, names=self.schema_.names if self.input_kind_ == "array" else None)
             try:
-                impossible = self.layout_.unseen_rows(frame)
+                impossible = self.codec_.unseen_rows(frame)
             except (TypeError, ValueError):   # malformed input: the checks below say what is wrong
                 impossible = np.zeros(0, dtype=bool)
             if len(frame):
@@ -139,10 +150,10 @@ class Model:
                         result[~impossible] = self.log_prob(frame[~impossible].reset_index(drop=True))
                     return result
         frame = self._input(data, allow_missing_cells=False)
-        encoded = self.layout_.encode(frame)
-        return np.asarray(self._log_prob(encoded), dtype=float) + self.layout_.rare_log_correction(frame)
+        encoded = self.codec_.encode(frame)
+        return np.asarray(self._log_prob(encoded), dtype=float) + self.codec_.log_jacobian(frame)
 
-    def impute(self, data, n_draws: int = 5, seed: int | None = None) -> list:
+    def impute(self, data, n_draws: int = 5, seed: int | None = 0) -> list:
         """`n_draws` completions of `data`: every missing cell drawn from P(missing | observed).
 
         Observed cells are returned unchanged. Returns a list of DataFrames (or arrays).
@@ -154,54 +165,20 @@ class Model:
                                     "use a model whose impute is exact or approximate (see plausible.models())")
         n_draws = _check_count(n_draws, "n_draws", minimum=1)
         frame = self._input(data, allow_missing_cells=True)
-        encoded = self.layout_.encode(frame, unknown_missing=True)
         rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(_check_seed(seed)).spawn(n_draws)]
-        incomplete = np.flatnonzero(frame.isna().any(axis=1).to_numpy())
-        if self._plain_numbers(data):
-            # a numeric array of continuous columns: the same draws without a DataFrame per draw
-            # (the per-column dtype work cost 45 ms per draw; forecasting's window models make thousands)
-            values = frame.to_numpy(dtype=float)
-            gaps = np.isnan(values[incomplete])
-            draws = []
-            for rng in rngs:
-                filled = self._impute(encoded.take(incomplete), rng).values.copy()
-                for c, column in enumerate(self.schema_.columns):     # clipped to range, rounded as decode does
-                    filled[:, c] = from_float(filled[:, c], column)
-                draw = values.copy()
-                draw[incomplete] = np.where(gaps, filled, values[incomplete])
-                draws.append(draw)
-            return draws
-        draws = []
-        for rng in rngs:
-            columns = {name: frame[name].to_numpy(dtype=object, copy=True) for name in frame.columns}
-            if incomplete.size:
-                filled = self.layout_.decode(self._impute(encoded.take(incomplete), rng), rng)
-                for name, cells in columns.items():
-                    gaps = incomplete[pd.isna(cells[incomplete])]
-                    cells[gaps] = filled[name].to_numpy(dtype=object)[np.isin(incomplete, gaps)]
-            draw = self._output(restore_dtypes(pd.DataFrame(columns, index=frame.index), self.schema_))
-            if isinstance(draw, pd.DataFrame) and isinstance(data, pd.DataFrame):   # (an array fit gives arrays)
-                if not all(isinstance(name, str) for name in data.columns):
-                    draw = draw.rename(columns={str(name): name for name in data.columns})   # 0, 1, ... stay numbers
-                if list(draw.columns) != list(data.columns) and set(draw.columns) == set(data.columns):
-                    draw = draw[list(data.columns)]          # the caller's column order, not the fit's
-            draws.append(draw)
-        return draws
+        return self.codec_.fill(data, frame, self._impute, rngs)
 
-    def _plain_numbers(self, data) -> bool:
-        """Whether `data` is an array whose every column is a continuous numeric variable of the
-        layout, in schema order (no states, no labels): its draws need no DataFrame round trip."""
-        layout = self.layout_
-        return (isinstance(data, np.ndarray) and self.input_kind_ == "array" and not layout.discrete
-                and [c.column for c in layout.continuous] == self.schema_.names
-                and all(column.kind in ("numeric", "integer") for column in self.schema_.columns))
+    @property
+    def is_fitted(self) -> bool:
+        """Whether `fit` (or `plausible.load`) has given the model what it learned."""
+        return hasattr(self, "codec_")
 
     @property
     def has_posterior(self) -> bool:
         """Whether `posterior_draws` is offered (the model implements `_posterior_draws`)."""
         return type(self)._posterior_draws is not Model._posterior_draws
 
-    def posterior_draws(self, data, n: int, seed: int | None = None) -> list["Model"]:
+    def posterior_draws(self, data, n: int, seed: int | None = 0) -> list["Model"]:
         """`n` copies of this fitted model, each with its parameters drawn from their posterior given
         `data`, the table it was fitted on, gaps included (so `impute` with one copy per draw is proper
         multiple imputation: the draws carry the parameters' uncertainty too).
@@ -216,6 +193,27 @@ class Model:
                                     "use plausible.impute(..., refits=K) for bootstrap refits instead")
         frame = self._input(data, allow_missing_cells=True)
         return self._posterior_draws(self.layout_.encode(frame), n, np.random.default_rng(_check_seed(seed)))
+
+    # ------------------------------------------------------------------ series models (data_kind "series")
+    def forecast(self, history, horizon: int, n_paths: int = 100, seed: int | None = 0) -> np.ndarray:
+        """(n_paths, horizon) paths drawn from P(future | history) for a 1-D history of any length.
+
+        Offered by models of whole series; a table model forecasts through the forecast task, which
+        fits it on windows of the series (`plausible.forecast`)."""
+        raise NotSupportedError(self._not_a_series_model("forecast"))
+
+    def forecast_moments(self, history, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean (horizon,) and covariance (horizon, horizon) of the future given the history."""
+        raise NotSupportedError(self._not_a_series_model("forecast_moments"))
+
+    def prediction_errors(self, history, horizon: int) -> np.ndarray:
+        """(M, horizon) in-sample errors of the mean forecasts along `history` (what a residual
+        bootstrap resamples)."""
+        raise NotSupportedError(self._not_a_series_model("prediction_errors"))
+
+    def _not_a_series_model(self, method: str) -> str:
+        return (f"model {self.name!r} models tables (data_kind {self.data_kind!r}), not whole series: it has no "
+                f"{method}; use plausible.forecast(series, model={self.name!r}), which fits it on windows")
 
     # ------------------------------------------------------------------ what subclasses write
     def _posterior_draws(self, data: Encoded, n: int, rng: np.random.Generator) -> list["Model"]:
@@ -258,9 +256,8 @@ class Model:
         """
         self._check_fitted()
         state, arrays = self._get_state()
-        config = {"model": self.name, "params": self.get_params(), "seed": self.seed, "input": self.input_kind_,
-                  "n_training_rows": self.n_training_rows_,
-                  "schema": self.schema_.to_dict(), "layout": self.layout_.to_dict(), "state": state}
+        config = {"model": self.name, "params": self.get_params(), "seed": self.seed,
+                  "n_training_rows": self.n_training_rows_, **self.codec_.to_config(), "state": state}
         return write_folder(path, config, arrays)
 
     @classmethod
@@ -268,12 +265,10 @@ class Model:
         """The fitted model a folder's checked `config` and `arrays` describe (`plausible.load`)."""
         try:
             model = cls(seed=config.get("seed"), **config.get("params", {}))
-            model.schema_ = Schema.from_dict(config["schema"])
-            model.layout_ = TableLayout.from_dict(model.schema_, config["layout"])
+            model._set_codec(CODECS[cls.data_kind].from_config(config))
         except (KeyError, TypeError, AttributeError, ValueError, IndexError) as error:
             raise ModelFileError(f"{path}: {CONFIG_FILE} does not describe a {cls.name!r} model "
                                  f"({type(error).__name__}: {error}); was it edited by hand? Save the model again") from None
-        model.input_kind_ = config.get("input", "dataframe")
         model.n_training_rows_ = config.get("n_training_rows", 0)
         numeric = all(column.kind in NUMERIC_KINDS for column in model.schema_.columns)
         if model.input_kind_ not in ("array", "dataframe") or (model.input_kind_ == "array" and not numeric):
@@ -292,20 +287,20 @@ class Model:
         return model
 
     # ------------------------------------------------------------------ helpers
+    def _set_codec(self, codec) -> None:
+        """The codec, and the names models read it by: `schema_`, `layout_` (tables), `input_kind_`."""
+        self.codec_ = codec
+        self.schema_, self.layout_, self.input_kind_ = codec.schema, codec.layout, codec.input_kind
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "layout_"):
+        if not self.is_fitted:
             raise NotFittedError(f"this {self.name!r} model is not fitted yet: call .fit(data) first")
 
     def _input(self, data, allow_missing_cells: bool) -> pd.DataFrame:
         frame, kind = _as_frame(data, names=self.schema_.names if self.input_kind_ == "array" else None)
         if len(frame) == 0:
             raise SchemaError("the table is empty: give at least one row")
-        return self.schema_.check(frame, allow_missing_cells=allow_missing_cells)
-
-    def _output(self, frame: pd.DataFrame):
-        if self.input_kind_ == "array":
-            return frame.to_numpy(dtype=float)
-        return frame
+        return self.codec_.check(frame, allow_missing_cells=allow_missing_cells)
 
 
 # ---------------------------------------------------------------------- small helpers

@@ -45,7 +45,7 @@ def get_class(name: str) -> type[Model]:
     return _REGISTRY[name]
 
 
-def make(name: str, seed: int | None = None, **params) -> Model:
+def make(name: str, seed: int | None = 0, **params) -> Model:
     """A new, unfitted model by name, e.g. `make("copula", seed=0)`; keyword hyperparameters."""
     return get_class(name)(seed=seed, **params)
 
@@ -74,6 +74,8 @@ def models() -> dict[str, dict]:
             "data_kind": cls.data_kind,
             "log_prob": cls.log_prob_kind,
             "impute": cls.impute_kind,
+            "posterior": cls._posterior_draws is not Model._posterior_draws,   # (Model.has_posterior)
+            "refit_per_draw": cls.refit_per_draw,
             "description": cls.description,
             "params": {k: {"default": p.default, "help": p.help} for k, p in cls.params.items()},
         }

@@ -100,6 +100,7 @@ POSTERIOR_THIN = 2         # steps between kept draws
 @register
 class Gaussian(Model):
     name = "gaussian"
+    assumed_error_shape = True   # forecasting: its conditionals are Gaussian by assumption
     family = "classical"
     complexity = 30
     description = "one full-covariance multivariate normal over the numbers (EM with gaps); categories independent"

@@ -92,6 +92,7 @@ class GaussianMixture(Model):
         "max_iter": Param(100, int, "EM iterations at most per start", low=1, high=100_000),
     }
     test_params = {"max_components": 3}
+    refit_per_draw = True      # no posterior; a BIC-chosen mixture varies much between resamples
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, data: Encoded, rng) -> None:

@@ -71,15 +71,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 from scipy import linalg, signal
 
-from ..core.errors import ParameterError
-from ..core.model import Model, _as_frame
+from ..core.model import Model
 from ..core.params import Param, _check_count
 from ..core.registry import register
-from ..data.layout import TableLayout, restore_dtypes
-from ..data.schema import Column, Schema, SchemaError
 
 LOG_2PI = float(np.log(2 * np.pi))
 MAX_RADIUS = 0.999   # A's spectral radius is clipped to this
@@ -340,44 +336,33 @@ class StateSpace(Model):
     }
     test_params = {"state_dim": 2, "max_iter": 30}
 
-    # ------------------------------------------------------------------ fitting
-    def fit(self, data, schema: dict | None = None) -> "StateSpace":
-        """Learn from a table of series: rows are series, columns time steps, NaN = not observed."""
-        if schema:
-            raise ParameterError("statespace reads every column as a number (one column per time step); "
-                                 "schema overrides do not apply")
-        frame, kind = _as_frame(data)
-        Y = _series_values(frame)
-        if np.isnan(Y).all():
-            raise SchemaError("the table has no observed value at all: give series with at least one number")
-        kinds = {dtype: ("integer" if pd.api.types.is_integer_dtype(dtype) else "numeric", str(dtype))
-                 for dtype in set(frame.dtypes)}
-        columns = [Column(str(name), kinds[dtype][0], nullable=True, dtype=kinds[dtype][1])
-                   for name, dtype in frame.dtypes.items()]
-        present = Y[~np.isnan(Y)]
-        center, spread = float(present.mean()), float(present.std())
-        scale = spread if spread > 0 else 1.0
-        Z = (Y - center) / scale
+    # ------------------------------------------------------------------ the protocol, on standardized series
+    def _fit(self, Z: np.ndarray, rng: np.random.Generator) -> None:
+        """EM on the (N, T) standardized series (NaN = not observed); `state_dim=None` screens k = 1..4 by BIC."""
+        present = np.count_nonzero(~np.isnan(Z))
         if self.state_dim is not None:
             p, loglik, n_iter = fit_em(Z, initial_parameters(Z, self.state_dim), self.max_iter, self.tol)
         else:   # a short EM run per k ranks them (BIC steps are worth log n nats), then the best one goes on
             best_bic, screen = np.inf, min(SCREEN_ITER, self.max_iter)
             for k in range(1, MAX_AUTO_STATE + 1):
                 candidate = fit_em(Z, initial_parameters(Z, k), screen, self.tol)
-                bic = -2 * candidate[1] + (2 * k + 2) * np.log(present.size)
+                bic = -2 * candidate[1] + (2 * k + 2) * np.log(present)
                 if bic >= best_bic:
                     break
                 (p, loglik, n_iter), best_bic = candidate, bic
             if n_iter == screen < self.max_iter:
                 p, loglik, more = fit_em(Z, p, self.max_iter - screen, self.tol)
                 n_iter += more
-        self.schema_ = Schema(columns)
-        self.layout_ = TableLayout(self.schema_, [], [])   # series cells are read directly: no encoding
-        self.input_kind_, self.n_training_rows_ = kind, len(frame)
-        self.center_, self.scale_ = center, scale
         self.parameters_, self.n_iter_ = p, n_iter
-        self.log_likelihood_ = loglik - present.size * np.log(scale)
-        return self
+        self.log_likelihood_ = loglik - present * np.log(self.scale_)
+
+    @property
+    def center_(self) -> float:
+        return self.codec_.center
+
+    @property
+    def scale_(self) -> float:
+        return self.codec_.scale
 
     @property
     def parameters(self) -> dict:
@@ -387,54 +372,31 @@ class StateSpace(Model):
         return {"A": p.A.copy(), "C": p.C * self.scale_, "d": p.d * self.scale_ + self.center_, "Q": p.Q.copy(),
                 "R": p.R * self.scale_ ** 2, "P0": p.P0.copy()}
 
-    # ------------------------------------------------------------------ the protocol on series
-    def sample(self, n: int, seed: int | None = None):
-        """`n` new series of the fitted length, jointly drawn (the same kind of object as fitted)."""
-        self._check_fitted()
-        n = _check_count(n, "n")
-        rng = np.random.default_rng(seed)
+    def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """`n` new standardized series of the fitted length, jointly drawn."""
         p = self.parameters_
-        if n == 0:
-            return self._series_output(np.zeros((0, len(self.schema_))))
         first = rng.standard_normal((n, len(p.A))) @ _sqrt_psd(p.P0).T
-        return self._series_output(self._run_forward(first, len(self.schema_), rng) * self.scale_ + self.center_)
+        return self._run_forward(first, len(self.schema_), rng)
 
-    def log_prob(self, data, unseen: str = "raise") -> np.ndarray:
-        """log P(row) in nats for each series: the exact Kalman likelihood of its observed cells.
+    def _log_prob(self, Z: np.ndarray) -> np.ndarray:
+        """The exact Kalman likelihood of each series' observed cells (NaN cells are integrated out)."""
+        return kalman_filter(Z, self.parameters_).loglik
 
-        NaN cells are integrated out (a row's density is that of the cells it has). `unseen` is
-        accepted for the common signature; series have no categories to be unseen.
-        """
-        self._check_fitted()
-        if unseen not in ("raise", "impossible"):
-            raise ValueError(f"unseen must be 'raise' or 'impossible', got {unseen!r}")
-        Y = self._series_input(data)
-        f = kalman_filter((Y - self.center_) / self.scale_, self.parameters_)
-        return f.loglik - (~np.isnan(Y)).sum(axis=1) * np.log(self.scale_)
-
-    def impute(self, data, n_draws: int = 5, seed: int | None = None) -> list:
-        """`n_draws` completions: each row's missing cells drawn jointly from P(missing | observed)."""
-        self._check_fitted()
-        n_draws = _check_count(n_draws, "n_draws", minimum=1)
-        Y = self._series_input(data)
+    def _impute(self, Z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Each row's missing cells drawn jointly from P(missing | observed): forward filtering, backward sampling."""
         p = self.parameters_
-        f = kalman_filter((Y - self.center_) / self.scale_, p)
+        f = kalman_filter(Z, p)
         J = _gains(f, p)
         conditional = f.Pf[:, :-1] - J @ f.Pp[:, 1:] @ np.swapaxes(J, -1, -2)
         roots, last_root = _sqrt_psd(conditional), _sqrt_psd(f.Pf[:, -1])   # (N, T-1, k, k), (N, k, k)
         offsets = f.mf[:, :-1] - np.einsum("ntij,ntj->nti", J, f.mp[:, 1:])
-        gaps = np.isnan(Y)
-        draws = []
-        for rng in [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_draws)]:
-            noise = np.einsum("ntij,ntj->nti", roots, rng.standard_normal(offsets.shape))
-            last = f.mf[:, -1] + np.einsum("nij,nj->ni", last_root, rng.standard_normal(f.mf[:, -1].shape))
-            x = _backward(J, offsets + noise, last, f.steady)                               # (N, T, k)
-            z = x @ p.C + p.d + np.sqrt(p.R) * rng.standard_normal(Y.shape)
-            draws.append(self._series_output(np.where(gaps, z * self.scale_ + self.center_, Y)))
-        return draws
+        noise = np.einsum("ntij,ntj->nti", roots, rng.standard_normal(offsets.shape))
+        last = f.mf[:, -1] + np.einsum("nij,nj->ni", last_root, rng.standard_normal(f.mf[:, -1].shape))
+        x = _backward(J, offsets + noise, last, f.steady)                               # (N, T, k)
+        return x @ p.C + p.d + np.sqrt(p.R) * rng.standard_normal(Z.shape)
 
     # ------------------------------------------------------------------ forecasting
-    def forecast(self, history, horizon: int, n_paths: int = 100, seed: int | None = None) -> np.ndarray:
+    def forecast(self, history, horizon: int, n_paths: int = 100, seed: int | None = 0) -> np.ndarray:
         """(n_paths, horizon) paths drawn exactly from P(future | history) for a 1-D history of any
         length (NaN = not observed; an empty history gives draws from the stationary model)."""
         mean, cov = self._filter_history(history)
@@ -507,65 +469,14 @@ class StateSpace(Model):
         f = kalman_filter(((values - self.center_) / self.scale_)[None, :], self.parameters_)
         return f.next_mean[0], f.next_cov[0]
 
-    def _series_input(self, data) -> np.ndarray:
-        """New series as floats (N, T) in the fitted column order (checks as `Schema.check`, vectorised)."""
-        names = self.schema_.names
-        frame, _ = _as_frame(data, names=names if self.input_kind_ == "array" else None)
-        given = [str(c) for c in frame.columns]
-        unknown, absent = sorted(set(given) - set(names)), [n for n in names if n not in set(given)]
-        if unknown:
-            raise SchemaError(f"columns {unknown[:5]} were not in the training data; the model knows "
-                              f"{len(names)} time steps {names[:3]}...")
-        if absent:
-            raise SchemaError(f"columns {absent[:5]} are missing; the model was fitted on {len(names)} time steps "
-                              f"{names[:3]}...: give one column per time step")
-        if len(frame) == 0:
-            raise SchemaError("the table is empty: give at least one series (one row)")
-        frame = frame.set_axis(given, axis=1)
-        return _series_values(frame if given == names else frame[names])
-
-    def _series_output(self, values: np.ndarray):
-        frame = pd.DataFrame(values, columns=self.schema_.names)
-        casts = {c.name: c.dtype for c in self.schema_.columns if c.dtype != "float64"}
-        if casts:
-            whole = [c.name for c in self.schema_.columns if c.kind == "integer"]
-            frame[whole] = np.round(frame[whole])
-            frame = restore_dtypes(frame, Schema([c for c in self.schema_.columns if c.name in casts])) \
-                if len(casts) < len(frame.columns) else restore_dtypes(frame, self.schema_)
-        return self._output(frame)
-
     def _get_state(self):
         p = self.parameters_
-        state = {"center": self.center_, "scale": self.scale_, "n_iter": self.n_iter_,
-                 "log_likelihood": self.log_likelihood_}
+        state = {"n_iter": self.n_iter_, "log_likelihood": self.log_likelihood_}
         return state, {"A": p.A, "C": p.C, "Q": p.Q, "P0": p.P0, "d": np.array([p.d]), "R": np.array([p.R])}
 
     def _set_state(self, state, arrays):
-        self.center_, self.scale_, self.n_iter_ = state["center"], state["scale"], state["n_iter"]
+        self.n_iter_ = state["n_iter"]
         self.log_likelihood_ = state["log_likelihood"]
         self.parameters_ = Parameters(arrays["A"], arrays["C"], float(arrays["d"][0]), arrays["Q"],
                                       float(arrays["R"][0]), arrays["P0"])
 
-
-def _series_values(frame: pd.DataFrame) -> np.ndarray:
-    """The cells of a table of series as floats (N, T), NaN where not observed; SchemaError otherwise."""
-    if frame.shape[0] == 0:
-        raise SchemaError("the table is empty: give at least one series (one row)")
-    if frame.shape[1] == 0:
-        raise SchemaError("the table has no columns: give one column per time step")
-    if not frame.columns.is_unique:
-        raise SchemaError(f"duplicate column names {frame.columns[frame.columns.duplicated()].tolist()}: "
-                          "give each time step its own column")
-    numbers = {dtype: pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-               for dtype in set(frame.dtypes)}
-    for name, dtype in frame.dtypes.items():
-        if not numbers[dtype]:
-            kind = ("boolean" if pd.api.types.is_bool_dtype(dtype) else
-                    "datetime" if pd.api.types.is_datetime64_any_dtype(dtype) else "categorical")
-            raise SchemaError(f"statespace models series: every column must be a number, one column per time "
-                              f"step; column {str(name)!r} is {kind}")
-    Y = frame.to_numpy(dtype=float, na_value=np.nan)
-    if np.isinf(Y).any():
-        column = frame.columns[np.isinf(Y).any(axis=0)][0]
-        raise SchemaError(f"column {str(column)!r} has infinite values: replace them with a number or NaN")
-    return Y

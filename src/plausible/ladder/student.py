@@ -90,6 +90,7 @@ def best_dof(delta: np.ndarray, p: np.ndarray) -> float:
 @register
 class Student(Gaussian):
     name = "student"
+    assumed_error_shape = False   # its tails are learned (degrees of freedom), unlike gaussian's
     family = "classical"
     complexity = 32
     description = ("one full-covariance multivariate t over the numbers (heavy tails, wider conditionals for "

@@ -249,7 +249,7 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
             scale = 1.0
     if window is not None:
         window = _check_positive(window, "window")
-    elif any(name != "statespace" for name in names):
+    elif _windowed(names):
         window = default_window(len(z), ahead, season)
     # a mixture: each model draws its share of the paths (each path one joint draw from one model)
     counts = [n_paths // len(names) + (k < n_paths % len(names)) for k in range(len(names))]
@@ -259,11 +259,18 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
     paths = np.concatenate(pieces)
     if len(pieces) > 1:
         paths = paths[np.random.default_rng(seed).permutation(n_paths)]
-    windowed = any(name != "statespace" for name in names)
+    windowed = _windowed(names)
     paths = transform.invert(paths, y, rng=np.random.default_rng([seed, 1]))
     if scale != 1.0:
         paths = widen(paths, scale)
     return Forecast(paths, "+".join(names), transform, window if windowed else None, scale)
+
+
+def _windowed(names: list[str]) -> bool:
+    """Whether any of the models is fitted on windows (a table model), not on the whole series."""
+    from ..core.registry import get_class
+
+    return any(get_class(name).data_kind != "series" for name in names)
 
 
 def _model_names(model) -> list[str]:

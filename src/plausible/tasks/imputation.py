@@ -33,9 +33,10 @@ from ..evaluation.imputation import _check_table, _kind, _two_valued
 MAX_GMM_COLUMNS = 20  # "auto" uses gmm for numbers and categories up to this many columns (choose_model)
 AUTO_COMPONENTS = 3   # gmm's max_components when "auto" chooses it (what the benchmark measured)
 AUTO_REFIT_STARTS = 1  # ... and its k-means++ starts per K in each bootstrap refit: the refits' own starts vary
+# the settings "auto" gives the models it chooses (choose_model): (for every fit, added for a bootstrap refit)
+AUTO_SETTINGS = {"gmm": ({"max_components": AUTO_COMPONENTS}, {"initializations": AUTO_REFIT_STARTS})}
                        # anyway (diabetes, wine, bc_means, 10 masks at 20% / 50%: nRMSE within 0.4% of 2 starts,
                        # mean difference +0.0002, 1.75x faster)
-BOOTSTRAP_MODELS = ("gmm",)   # no posterior: uncertainty="auto" spreads their draws over bootstrap refits
 MAX_BOOTSTRAP_ROWS = 5000     # ... on tables up to this many rows (parameter uncertainty shrinks as 1/sqrt(N))
 UNCERTAINTY = ("auto", "posterior", "fitted")   # impute(uncertainty=...)
 
@@ -144,8 +145,11 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
 
 def planned_refits(rows: int, n_draws: int, name: str, refits: int = 1, uncertainty: str = "auto") -> int:
     """How many fits `impute` makes: `refits`, or one bootstrap refit per draw when uncertainty is
-    "auto" and the model (`name`) is one of BOOTSTRAP_MODELS on a table of at most MAX_BOOTSTRAP_ROWS."""
-    if uncertainty == "auto" and refits == 1 and rows <= MAX_BOOTSTRAP_ROWS and name in BOOTSTRAP_MODELS:
+    "auto" and the model (`name`) declares `refit_per_draw` (it has no posterior to draw its parameters
+    from), on a table of at most MAX_BOOTSTRAP_ROWS."""
+    from ..core.registry import get_class
+
+    if uncertainty == "auto" and refits == 1 and rows <= MAX_BOOTSTRAP_ROWS and get_class(name).refit_per_draw:
         return n_draws
     return refits
 
@@ -310,7 +314,7 @@ def _resolve_model(frame, model, seed, params, time_budget) -> Model | None:
             raise ParameterError("params apply to a model built by name; this Model instance already has its own")
         if model.impute_kind == "none":
             raise NotSupportedError(_cannot_impute(type(model)))
-        return model if hasattr(model, "layout_") else None
+        return model if model.is_fitted else None
     if not isinstance(model, str):
         raise TypeError(f"model must be 'auto', a model name or a plausible Model, got {type(model).__name__}")
     if model == "auto":
@@ -338,10 +342,9 @@ def _build(model, frame, seed, params, time_budget, refit: bool = False) -> Mode
         return clone(model)
     name = choose_model(frame, time_budget)[0] if model == "auto" else model
     params = dict(params or {})
-    if model == "auto" and name == "gmm":
-        params["max_components"] = AUTO_COMPONENTS
-        if refit:
-            params["initializations"] = AUTO_REFIT_STARTS
+    if model == "auto":
+        always, for_refits = AUTO_SETTINGS.get(name, ({}, {}))
+        params.update(always, **(for_refits if refit else {}))
     instance = make(name, seed=seed, **params)
     if time_budget is not None and "time_budget" in instance.params and "time_budget" not in params:
         instance.time_budget = float(time_budget)

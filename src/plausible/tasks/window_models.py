@@ -31,7 +31,6 @@ def _make(name: str, seed: int, params: dict | None, time_budget: float | None):
 
 
 ERRORS = ("auto", "model", "bootstrap")
-BOOTSTRAP_MODELS = ("gaussian",)  # errors="auto": window models whose error shape is an assumption, not learned
 MIN_BOOTSTRAP_WINDOWS = 40        # fewer training windows than this: too few errors to resample tails from
 BOOTSTRAP_MEAN_DRAWS = 64   # imputation draws averaged into each conditional mean (errors="bootstrap")
 FIRST_COPIES = 64           # ... times this for the history all paths share (4,096 draws of one row)
@@ -53,8 +52,7 @@ def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str,
     if unfitted.data_kind == "series":      # a model of whole series (statespace): the history is one row
         fitted = unfitted.fit(z[None, :])
         errors_vectors = None
-        wanted = errors == "bootstrap" or (errors == "auto" and model in BOOTSTRAP_MODELS)
-        if wanted and hasattr(fitted, "prediction_errors"):
+        if errors == "bootstrap" or (errors == "auto" and unfitted.assumed_error_shape):
             errors_vectors = fitted.prediction_errors(z, horizon)
             if errors == "auto" and len(errors_vectors) < MIN_BOOTSTRAP_WINDOWS:
                 errors_vectors = None
@@ -89,7 +87,7 @@ def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str,
         known = np.repeat(z[None, -window:], n_paths, axis=0)                # (S, window)
         rngs = np.random.SeedSequence(seed).generate_state(horizon // ahead + 1)
         if errors == "auto":
-            errors = "bootstrap" if model in BOOTSTRAP_MODELS and n_windows >= MIN_BOOTSTRAP_WINDOWS else "model"
+            errors = "bootstrap" if unfitted.assumed_error_shape and n_windows >= MIN_BOOTSTRAP_WINDOWS else "model"
         if errors == "bootstrap":
             # the model's conditional mean plus a whole in-sample error vector of a random training
             # window: the errors keep the data's own shape (skew, heavy tails) and, with the direct
