@@ -66,6 +66,35 @@ def test_no_module_imports_itself_back_through_others():
     assert not cycles, "import cycles: " + "; ".join(cycles)
 
 
+# what each package may import (CONTRIBUTING.md's map); the root package (__version__) is open to all,
+# and cli/, demo.py, testing.py and the two re-export modules may import anything
+MAY_IMPORT = {
+    "core": ("data",),
+    "data": ("core.errors",),
+    "datasets": ("core", "data"),
+    "ladder": ("core", "data", "neural"),
+    "neural": ("core", "data", "ladder._marginals"),
+    "evaluation": ("core", "data", "datasets"),
+    "tasks": ("core", "data", "datasets", "evaluation"),
+}
+
+
+def test_each_package_imports_only_the_layers_below_it():
+    wrong = []
+    for path in _files():
+        module = _module(path)
+        package = module.split(".")[1] if "." in module else ""
+        if package not in MAY_IMPORT:
+            continue
+        for target in _imports(path):
+            inner = target.partition(".")[2]
+            if not inner or inner.split(".")[0] == package:
+                continue
+            if not any(inner == allowed or inner.startswith(allowed + ".") for allowed in MAY_IMPORT[package]):
+                wrong.append(f"{module} imports {target}")
+    assert not wrong, "imports against CONTRIBUTING.md's map: " + "; ".join(wrong)
+
+
 def test_every_source_file_holds_one_topic_in_at_most_about_600_lines():
     long = {str(p.relative_to(SOURCE)): n for p in _files() if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert not long, f"files over {MAX_LINES} lines (split them by topic): {long}"
