@@ -81,18 +81,8 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ..neural import (
-    Z_CLIP,
-    TableTensors,
-    fit_network,
-    mlp,
-    rebuild,
-    select_device,
-    start_at_frequencies,
-    state_to_numpy,
-    torch_seed,
-    training_params,
-)
+from ..neural import (Z_CLIP, TableTensors, fit_network, mlp, rebuild, select_device, start_at_frequencies,
+                      state_to_numpy, torch_seed, training_params)
 
 UNCONDITIONAL_SHARE = 0.5  # share of training rows with nothing known
 EMBEDDING = 64             # sinusoidal features of the timestep

@@ -66,17 +66,8 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ..neural import (
-    Z_CLIP,
-    TableTensors,
-    fit_network,
-    mlp,
-    rebuild,
-    start_at_frequencies,
-    state_to_numpy,
-    torch_seed,
-    training_params,
-)
+from ..neural import (Z_CLIP, TableTensors, fit_network, mlp, rebuild, start_at_frequencies, state_to_numpy, torch_seed,
+                      training_params)
 
 BOUND = 6.0            # the splines act on [−BOUND, BOUND] (scores are within ±Z_CLIP), identity outside
 MIN_BIN = 1e-3         # smallest bin width and height of a spline, as a share of the interval

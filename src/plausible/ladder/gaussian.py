@@ -72,18 +72,8 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ._gaussian import (
-    Solved,
-    em_iterations,
-    em_update,
-    few_rows,
-    impute_values,
-    ledoit_wolf_lambda,
-    log_density,
-    patterns,
-    sample_missing,
-    standardization,
-)
+from ._gaussian import (Solved, em_iterations, em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density,
+                        patterns, sample_missing, standardization)
 from ._marginals import dirichlet, draw_categorical, laplace
 
 TOLERANCE = 1e-6  # EM stops when the log-likelihood gains less than this many nats per row

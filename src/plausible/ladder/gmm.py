@@ -45,17 +45,8 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ._gaussian import (
-    FEW_ROWS_PER_COLUMN,
-    Solved,
-    em_update,
-    few_rows,
-    impute_values,
-    ledoit_wolf_lambda,
-    log_density,
-    patterns,
-    standardization,
-)
+from ._gaussian import (FEW_ROWS_PER_COLUMN, Solved, em_update, few_rows, impute_values, ledoit_wolf_lambda,
+                        log_density, patterns, standardization)
 from ._marginals import draw_categorical, laplace
 
 TOLERANCE = 1e-3      # EM stops when the log-likelihood gains less than this many nats per row

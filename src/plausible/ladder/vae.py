@@ -52,17 +52,8 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ..neural import (
-    Z_CLIP,
-    TableTensors,
-    fit_network,
-    mlp,
-    rebuild,
-    start_at_frequencies,
-    state_to_numpy,
-    torch_seed,
-    training_params,
-)
+from ..neural import (Z_CLIP, TableTensors, fit_network, mlp, rebuild, start_at_frequencies, state_to_numpy, torch_seed,
+                      training_params)
 from ._marginals import draw_categorical
 
 LOG_VARIANCE = (-9.0, 4.0)   # the decoder's log σ² of a normal score stays in this range

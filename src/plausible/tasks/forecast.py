@@ -119,15 +119,8 @@ import numpy as np
 
 from ..core.parallel import side_by_side
 from ..core.params import _check_jobs
-from .series_frames import (
-    _as_series,
-    _check_positive,
-    _clean,
-    _frequency_season,
-    _split_frame,
-    future_times,
-    series_seed,
-)
+from .series_frames import (_as_series, _check_positive, _clean, _frequency_season, _split_frame, future_times,
+                            series_seed)
 from .transforms import Transform, acf_season, choose_transform
 from .window_models import ERRORS, _forecast_transformed, default_window
 
