@@ -50,6 +50,17 @@ def make(name: str, seed: int | None = 0, **params) -> Model:
     return get_class(name)(seed=seed, **params)
 
 
+def make_for_task(name: str, seed: int | None = 0, params: dict | None = None,
+                  time_budget: float | None = None) -> Model:
+    """`make(name, seed, **params)` as the tasks (impute, forecast, compare) build models: their
+    `time_budget` goes to the models that train for a while (those with a `time_budget` parameter)
+    unless `params` sets one; other models ignore it."""
+    options = dict(params or {})
+    if time_budget is not None and "time_budget" in get_class(name).params:
+        options.setdefault("time_budget", float(time_budget))
+    return make(name, seed=seed, **options)
+
+
 def clone(model: Model, **params) -> Model:
     """An unfitted copy of `model`: the same class, seed and hyperparameters, with `params` changed
     (validated), like scikit-learn's `clone`."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.parallel import side_by_side
 from ..core.params import _check_jobs
+from ..evaluation import series_metrics
 from ..evaluation.series_metrics import LEVELS, naive_scale
 from .forecast import forecast_one
 from .series_frames import _as_series, _check_positive, _clean, _frequency_season, _span, _split_frame
@@ -49,8 +50,6 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
 
     import pandas as pd
     from tqdm.auto import tqdm
-
-    from ..evaluation import series_metrics
 
     horizon = _check_positive(horizon, "horizon")
     origins = _check_positive(origins, "origins")

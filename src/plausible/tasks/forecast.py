@@ -119,6 +119,8 @@ import numpy as np
 
 from ..core.parallel import side_by_side
 from ..core.params import _check_jobs
+from ..core.registry import get_class
+from ..evaluation.series_metrics import crps
 from .series_frames import (_as_series, _check_positive, _clean, _frequency_season, _split_frame, future_times,
                             series_seed)
 from .transforms import Transform, acf_season, choose_transform
@@ -150,8 +152,6 @@ def validate(y: np.ndarray, horizon: int, season: int | None, seed: int = 0, **o
     whose `widen`ed paths of the chosen model have the lowest mean CRPS on the same validation
     origins (out-of-sample errors, so it covers what in-sample ones miss: the parameters'
     uncertainty and the choice itself); 1.0 when the history is too short to validate."""
-    from ..evaluation.series_metrics import crps
-
     step = horizon
     first = len(y) - horizon - (AUTO_VALIDATION_ORIGINS - 1) * step
     ahead = horizon if options.get("strategy", "direct") == "direct" else 1
@@ -261,8 +261,6 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
 
 def _windowed(names: list[str]) -> bool:
     """Whether any of the models is fitted on windows (a table model), not on the whole series."""
-    from ..core.registry import get_class
-
     return any(get_class(name).data_kind != "series" for name in names)
 
 
@@ -272,8 +270,6 @@ def _model_names(model) -> list[str]:
     if not names or not all(isinstance(n, str) and n for n in names) or ("auto" in names and len(names) > 1):
         raise ValueError(f"model must be 'auto', a model name, or several names joined by '+' (a mixture), "
                          f"got {model!r}")
-    from ..core.registry import get_class
-
     for name in names:     # before any fitting: a window model forecasts by imputing, so it must impute
         cls = get_class(name) if name != "auto" else None
         if cls is not None and cls.data_kind != "series" and cls.impute_kind == "none":

@@ -27,7 +27,7 @@ from ..core.errors import NotSupportedError, ParameterError
 from ..core.model import Model
 from ..core.parallel import one_thread, side_by_side
 from ..core.params import _check_budget, _check_count, _check_jobs
-from ..core.registry import clone
+from ..core.registry import clone, get_class, make_for_task, models
 from ..evaluation.imputation import _check_table, _kind, _two_valued
 
 MAX_GMM_COLUMNS = 20  # "auto" uses gmm for numbers and categories up to this many columns (choose_model)
@@ -147,8 +147,6 @@ def planned_refits(rows: int, n_draws: int, name: str, refits: int = 1, uncertai
     """How many fits `impute` makes: `refits`, or one bootstrap refit per draw when uncertainty is
     "auto" and the model (`name`) declares `refit_per_draw` (it has no posterior to draw its parameters
     from), on a table of at most MAX_BOOTSTRAP_ROWS."""
-    from ..core.registry import get_class
-
     if uncertainty == "auto" and refits == 1 and rows <= MAX_BOOTSTRAP_ROWS and get_class(name).refit_per_draw:
         return n_draws
     return refits
@@ -307,8 +305,6 @@ def choose_model(frame: pd.DataFrame, time_budget: float | None = None) -> tuple
 
 def _resolve_model(frame, model, seed, params, time_budget) -> Model | None:
     """A fitted Model to use as it is, or None (build and fit one); validates the arguments first."""
-    from ..core.registry import get_class
-
     if isinstance(model, Model):
         if params:
             raise ParameterError("params apply to a model built by name; this Model instance already has its own")
@@ -336,8 +332,6 @@ def _build(model, frame, seed, params, time_budget, refit: bool = False) -> Mode
     """The unfitted model to fit: `model` by name (auto: `choose_model`'s, with auto's settings), or a
     copy of an unfitted instance. `refit`: it will be fitted on a bootstrap resample (auto's gmm then
     makes AUTO_REFIT_STARTS k-means++ starts per K, the resamples varying the starts anyway)."""
-    from ..core.registry import make
-
     if isinstance(model, Model):   # an unfitted instance: fit a copy, so the caller's stays unfitted
         return clone(model)
     name = choose_model(frame, time_budget)[0] if model == "auto" else model
@@ -345,15 +339,10 @@ def _build(model, frame, seed, params, time_budget, refit: bool = False) -> Mode
     if model == "auto":
         always, for_refits = AUTO_SETTINGS.get(name, ({}, {}))
         params.update(always, **(for_refits if refit else {}))
-    instance = make(name, seed=seed, **params)
-    if time_budget is not None and "time_budget" in instance.params and "time_budget" not in params:
-        instance.time_budget = float(time_budget)
-    return instance
+    return make_for_task(name, seed, params, time_budget)
 
 
 def _cannot_impute(cls: type[Model]) -> str:
-    from ..core.registry import models
-
     reason = cls.unsupported_reasons.get("impute", "it cannot condition on observed cells")
     able = [n for n in ("gmm", "gaussian", "bayesnet", "autoregressive") if models().get(n, {}).get("impute") == "exact"]
     return (f"model {cls.name!r} cannot impute: {reason}; use a model whose impute is exact, e.g. "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.io import _publish
 from ..evaluation.series_metrics import LEVELS
 
 
@@ -73,8 +74,6 @@ def save_figure(figure, path_png):
     from pathlib import Path
 
     import matplotlib.pyplot as plt
-
-    from ..data.io import _publish
 
     path_png = Path(path_png)
     try:

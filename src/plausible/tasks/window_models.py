@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.registry import make_for_task
+
 MIN_WINDOW = 8
 
 
@@ -20,14 +22,6 @@ def default_window(n: int, ahead: int, season: int | None) -> int:
     return min(window, fits)
 
 
-def _make(name: str, seed: int, params: dict | None, time_budget: float | None):
-    from ..core.registry import get_class
-
-    cls = get_class(name)
-    options = dict(params or {})
-    if time_budget is not None and "time_budget" in cls.params:
-        options.setdefault("time_budget", float(time_budget))
-    return cls(seed=seed, **options)
 
 
 ERRORS = ("auto", "model", "bootstrap")
@@ -48,7 +42,7 @@ def _conditional_means(fitted, known: np.ndarray, ahead: int, seed: int, copies:
 def _forecast_transformed(z: np.ndarray, horizon: int, n_paths: int, model: str, seed: int, window: int | None,
                           season: int | None, params: dict | None, time_budget: float | None,
                           strategy: str = "direct", errors: str = "auto") -> np.ndarray:
-    unfitted = _make(model, seed, params, time_budget)
+    unfitted = make_for_task(model, seed, params, time_budget)
     if unfitted.data_kind == "series":      # a model of whole series (statespace): the history is one row
         fitted = unfitted.fit(z[None, :])
         errors_vectors = None
