@@ -149,12 +149,21 @@ def write_table(frame: pd.DataFrame, path) -> Path:
 
 def write_text(text: str, path) -> Path:
     """Atomically write a text file (reports, tables)."""
+    return _write_atomically(text, path, "w")
+
+
+def write_bytes(data: bytes, path) -> Path:
+    """Atomically write a binary file (a report's PNG figures)."""
+    return _write_atomically(data, path, "wb")
+
+
+def _write_atomically(content, path, mode: str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
+        with os.fdopen(handle, mode) as stream:
+            stream.write(content)
         _publish(temp, path)
     finally:
         if os.path.exists(temp):

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .report import recommendation, write_report  # noqa: F401 - recommendation: its old import path
+
 DEFAULT_TIME_BUDGET = 120.0  # seconds per model: the whole ladder in minutes; raise it for large tables
 TRAINING_SHARE = 0.7         # share of the per-model budget a model with `time_budget` may train for
 FLOOR_SPLITS = 5             # random splits of the held-out rows that measure the quality's noise
@@ -187,38 +189,5 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
     table.attrs.update({"tolerance": tolerance, "floor_quality": floor_quality, "floor": floor,
                         "train_rows": len(train), "held_out_rows": len(held_out), "target": target})
     if report:
-        from .report import write_report
-
         write_report(report, table, held_out, train, synthetic_tables, evaluations)
     return table
-
-
-def recommendation(table: pd.DataFrame) -> str:
-    """The recommendation in words, with the numbers behind it."""
-    ok = table[table["status"] == "ok"]
-    if ok.empty:
-        fitted = table["status"].astype(str).str.startswith("evaluation failed").any()
-        return f"No model could be {'evaluated' if fitted else 'fitted'}; see the status column for why."
-    chosen = table[table["recommended"]].iloc[0]
-    best = ok.iloc[0]
-    tolerance = table.attrs.get("tolerance", float("nan"))
-    text = (f"Recommended: {chosen['model']} (quality {chosen['quality']:.3f}). The best quality was "
-            f"{best['quality']:.3f} ({best['model']}); a perfect generator would score about "
-            f"{table.attrs.get('floor_quality', float('nan')):.3f} with this much data, and that score varies by "
-            f"{tolerance / 2:.3f} (one standard deviation) between random splits, so differences below "
-            f"{tolerance:.3f} are noise. {chosen['model']} is the simplest model within that tolerance of the best")
-    if chosen["model"] == best["model"]:
-        text += " (and the best)."
-    elif f"{chosen['fit_seconds']:.2f}" == f"{best['fit_seconds']:.2f}":
-        text += f"; it is a simpler model than {best['model']}."
-    else:
-        text += f"; it fits in {chosen['fit_seconds']:.2f} s against {best['fit_seconds']:.2f} s."
-    zero = chosen.get("zero_likelihood_rows", 0)
-    if pd.notna(zero) and zero > 0:
-        text += (f"\nNote: {chosen['model']} gives probability 0 to {int(zero)} held-out row(s) (a value or a gap "
-                 "it never saw in training), so its log_likelihood is -inf; quality does not use it, but "
-                 "such rows can never be sampled.")
-    failed = table[table["status"] != "ok"]
-    for _, row in failed.iterrows():
-        text += f"\n{row['model']} was not ranked: {row['status']}"
-    return text

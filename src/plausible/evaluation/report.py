@@ -1,4 +1,5 @@
-"""The comparison report: one self-contained HTML file (works offline) plus PNG figures beside it.
+"""The comparison report: one self-contained HTML file (works offline) plus PNG figures beside it,
+each written atomically; and the recommendation in words, which the command line prints too.
 
 Figures are drawn with matplotlib's object API (no pyplot, so no global state is touched) and
 embedded as data URIs; the same PNGs are written next to the HTML for people who read files.
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.io import write_text
+from ..data.io import write_bytes, write_text
 from . import metrics
 
 REAL, SYNTHETIC = "#1f77b4", "#ff7f0e"
@@ -159,10 +160,39 @@ def dcr_figure(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame)
     return _png(figure)
 
 
+def recommendation(table: pd.DataFrame) -> str:
+    """The recommendation in words, with the numbers behind it."""
+    ok = table[table["status"] == "ok"]
+    if ok.empty:
+        fitted = table["status"].astype(str).str.startswith("evaluation failed").any()
+        return f"No model could be {'evaluated' if fitted else 'fitted'}; see the status column for why."
+    chosen = table[table["recommended"]].iloc[0]
+    best = ok.iloc[0]
+    tolerance = table.attrs.get("tolerance", float("nan"))
+    text = (f"Recommended: {chosen['model']} (quality {chosen['quality']:.3f}). The best quality was "
+            f"{best['quality']:.3f} ({best['model']}); a perfect generator would score about "
+            f"{table.attrs.get('floor_quality', float('nan')):.3f} with this much data, and that score varies by "
+            f"{tolerance / 2:.3f} (one standard deviation) between random splits, so differences below "
+            f"{tolerance:.3f} are noise. {chosen['model']} is the simplest model within that tolerance of the best")
+    if chosen["model"] == best["model"]:
+        text += " (and the best)."
+    elif f"{chosen['fit_seconds']:.2f}" == f"{best['fit_seconds']:.2f}":
+        text += f"; it is a simpler model than {best['model']}."
+    else:
+        text += f"; it fits in {chosen['fit_seconds']:.2f} s against {best['fit_seconds']:.2f} s."
+    zero = chosen.get("zero_likelihood_rows", 0)
+    if pd.notna(zero) and zero > 0:
+        text += (f"\nNote: {chosen['model']} gives probability 0 to {int(zero)} held-out row(s) (a value or a gap "
+                 "it never saw in training), so its log_likelihood is -inf; quality does not use it, but "
+                 "such rows can never be sampled.")
+    failed = table[table["status"] != "ok"]
+    for _, row in failed.iterrows():
+        text += f"\n{row['model']} was not ranked: {row['status']}"
+    return text
+
+
 def write_report(path, table: pd.DataFrame, held_out: pd.DataFrame, train: pd.DataFrame,
                  synthetic: dict[str, pd.DataFrame], evaluations: dict) -> Path:
-    from .compare import recommendation
-
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"the report is an HTML file: give a path ending in .html, got {path}")
@@ -175,9 +205,8 @@ def write_report(path, table: pd.DataFrame, held_out: pd.DataFrame, train: pd.Da
         figures["associations"] = (f"Dependence between columns, real vs {name}", associations_figure(held_out, fake))
         figures["projection"] = (f"Real and {name} rows in two dimensions", projection_figure(held_out, fake))
         figures["dcr"] = (f"Distance to the closest training record, {name}", dcr_figure(held_out, fake, train))
-    path.parent.mkdir(parents=True, exist_ok=True)
     for key, (_, png) in figures.items():
-        (path.parent / f"{path.stem}-{key}.png").write_bytes(png)
+        write_bytes(png, path.parent / f"{path.stem}-{key}.png")
     shown = table.drop(columns=[c for c in ("complexity",) if c in table.columns])
     table_html = shown.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="", classes="ranking", border=0)
     sections = "".join(
