@@ -2,12 +2,14 @@
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 import plausible as pl
 from plausible.cli import main
 from plausible.evaluation.compare import compare, recommendation
+from test_cli_surface import fails_in_one_line
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,75 @@ def test_report_files_are_self_contained(report):
     assert text.count("data:image/png;base64,") == 5
     for figure in ("ranking", "marginals", "associations", "projection", "dcr"):
         assert (path.parent / f"{path.stem}-{figure}.png").stat().st_size > 1000
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        [path.name] + [f"{path.stem}-{figure}.png" for figure in ("ranking", "marginals", "associations",
+                                                                   "projection", "dcr")])   # no temporary files
+
+
+def _small_ranking():
+    import pandas as pd
+
+    table = pd.DataFrame({"model": ["copula", "independent"], "status": ["out of time", "out of time"],
+                          "quality": [float("nan")] * 2, "fit_seconds": [0.2, 0.1], "recommended": [False, False]})
+    table.attrs.update(tolerance=0.01, floor_quality=0.95)
+    return table
+
+
+def test_report_figures_are_written_atomically(tmp_path, monkeypatch):
+    """A PNG appears whole or not at all: a failure while a figure is written leaves neither a
+    partial PNG nor a temporary file (the figures were written in place before)."""
+    import os
+
+    from plausible.evaluation.report import write_report
+
+    path = tmp_path / "r.html"
+    figure = tmp_path / "r-ranking.png"
+    figure.write_bytes(b"the previous report's figure")
+    real_replace = os.replace
+
+    def fail_on_figures(source, target):
+        if str(target).endswith(".png"):
+            raise OSError("disk full")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", fail_on_figures)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(path, _small_ranking(), None, None, {}, {})
+    assert figure.read_bytes() == b"the previous report's figure"   # the old figure is intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r-ranking.png"]
+    monkeypatch.undo()
+    write_report(path, _small_ranking(), None, None, {}, {})
+    assert figure.read_bytes().startswith(b"\x89PNG") and "No model could be fitted" in path.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r-ranking.png", "r.html"]
+
+
+def test_cli_compare_errors_are_one_line(tmp_path):
+    data = str(Path(__file__).parent / "missing.csv")
+    assert "no such file" in fails_in_one_line(["compare", data, "--models", "independent"])
+    assert "HTML file" in fails_in_one_line(["compare", "fashion", "--models", "independent",
+                                             "--report", str(tmp_path / "r.pdf")])
+    assert "unknown model" in fails_in_one_line(["compare", "fashion", "--models", "independent,nope"])
+    assert "--time-budget" in fails_in_one_line(["compare", "fashion", "--time-budget", "-5"])
+    assert "'max_components' must be >= 1" in fails_in_one_line(["compare", "fashion", "--models", "gmm",
+                                                                 "--set", "gmm:max_components=0"])
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_compare_set_reaches_the_model(monkeypatch, capsys):
+    """--set gmm:max_components=2 arrives, parsed, where gmm is made (in compare's child process,
+    forked after the patch), and a plain key=value only at the models that have that parameter."""
+    import plausible.core.registry
+
+    def make(name, seed=0, **params):
+        raise ValueError(f"made {name} with {sorted(params.items())}")
+
+    monkeypatch.setattr(plausible.core.registry, "make", make)
+    assert main(["compare", "fashion", "--models", "gmm,histogram,independent", "--set", "gmm:max_components=2",
+                 "--set", "bins=3", "--time-budget", "60", "--json"]) == 0
+    status = {row["model"]: row["status"] for row in json.loads(capsys.readouterr().out)["table"]}
+    assert status == {"gmm": "ValueError: made gmm with [('max_components', 2)]",
+                      "histogram": "ValueError: made histogram with [('bins', 3)]",
+                      "independent": "ValueError: made independent with [('bins', 3)]"}
 
 
 def test_report_opens_in_a_browser_without_errors(report, tmp_path):

@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    for old, new in (getattr(args, "deprecated", None) or {}).items():   # once per flag, however often given
+        print(f"plausible {args.command}: warning: {old} is deprecated: use {new}", file=sys.stderr)
     try:
         with warnings.catch_warnings():          # "plausible impute: warning: ...", not a source line
             warnings.showwarning = lambda message, category, *_, **__: print(
@@ -29,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         print("plausible: interrupted", file=sys.stderr)
         return 130
     except (ValueError, TypeError, OSError, NotImplementedError, RuntimeError) as error:
-        print(f"plausible {args.command}: error: {error}", file=sys.stderr)
+        text = " ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
+        print(f"plausible {args.command}: error: {text}", file=sys.stderr)     # always one line
         return 2
     except MemoryError:
         print(f"plausible {args.command}: error: not enough memory for this request (ask for fewer rows, paths "

@@ -27,6 +27,56 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def _parse_param(cls, key: str, text: str):
+    """One --set value read by the model's own Param: a bad name or value is a one-line error naming it."""
+    if key not in cls.params:
+        raise ValueError(f"model {cls.name!r} has no parameter {key!r}; its parameters are: "
+                         f"{', '.join(cls.params) or 'none'}")
+    return cls.params[key].parse(key, text)
+
+
+def _model_params(model: str, items: list[str]) -> dict:
+    """--set KEY=VALUE for --model (fit, impute, forecast, backtest): a model name, or several joined by
+    "+" (a forecast mixture: every model gets the same values, so each must have the parameter)."""
+    from ..core.registry import get_class
+
+    pairs = _pairs(items, "--set")
+    if pairs and model == "auto":
+        raise ValueError("--set needs a named --model (auto chooses the model from the data)")
+    params = {}
+    for name in model.split("+") if pairs else []:
+        cls = get_class(name)
+        params.update({key: _parse_param(cls, key, text) for key, text in pairs.items()})
+    return params
+
+
+def _compare_params(names: list[str], items: list[str]) -> dict[str, dict]:
+    """compare's --set: MODEL:KEY=VALUE for one model, KEY=VALUE for every compared model that has KEY."""
+    from ..core.registry import get_class
+
+    params: dict[str, dict] = {}
+    for item in items:
+        target, colon, pair = item.partition(":")
+        if not colon or "=" in target:
+            target, pair = None, item
+        if "=" not in pair:
+            raise ValueError(f"--set must look like [MODEL:]KEY=VALUE, got {item!r}")
+        key, text = next(iter(_pairs([pair], "--set").items()))
+        if target is not None:
+            if target not in names:
+                raise ValueError(f"--set {item}: {target!r} is not among the compared models "
+                                 f"({', '.join(names)})")
+            chosen = [target]
+        else:
+            chosen = [name for name in names if key in get_class(name).params]
+            if not chosen:
+                raise ValueError(f"--set {item}: no compared model has a parameter {key!r}; give one model "
+                                 "as model:key=value")
+        for name in chosen:
+            params.setdefault(name, {})[key] = _parse_param(get_class(name), key, text)
+    return params
+
+
 def _check_parent(path) -> None:
     """Refuse, before any work, an output whose folder cannot exist (a file sits on its path)."""
     for folder in Path(path).absolute().parents:

@@ -21,14 +21,14 @@ The same model folder and seed always give the same rows.""",
     "impute": """examples:
   plausible impute holes.csv --draws 20 --out completed.csv                 # fits on holes.csv itself
   plausible impute holes.csv --model gmm --set n_components=4 --out completed.csv
-  plausible impute holes.csv --draws 20 --out completed.csv --spread spread.csv --pool "mean(age)"
+  plausible impute holes.csv --draws 20 --out completed.csv --spread-out spread.csv --pool "mean(age)"
   plausible impute holes.csv --pool "income ~ age + region" --out completed.parquet
   plausible impute customers.plausible holes.csv --draws 5 --seed 0 --out completed.csv
 
 Without a model folder, the model (--model, default auto: printed with the reason) is fitted on
 DATA itself, missing cells included. Writes one long table: the columns `draw` (0..M-1) and `row`
 (the input row), then every column of the data with its missing cells filled. Observed cells are
-never changed. --spread writes each cell's spread across the draws (std for numbers, share of draws
+never changed. --spread-out writes each cell's spread across the draws (std for numbers, share of draws
 differing from the most common one for categories; 0 where observed). --pool (repeatable) prints Rubin's rules
 for "mean(col)" or a linear regression "y ~ x1 + x2" (categorical predictors one-hot).""",
     "score": """example:
@@ -38,17 +38,20 @@ Writes the input with a `log_prob` column (nats; probability mass for discrete c
 density for numbers). Low values are unusual records.""",
     "evaluate": """examples:
   plausible evaluate --real test.csv --synthetic synthetic.csv --train train.csv --target churn
-  plausible evaluate --real test.csv --synthetic synthetic.csv --model customers.plausible --json
+  plausible evaluate --real test.csv --synthetic synthetic.csv --model-dir customers.plausible --json
 
 Every metric is printed beside its noise floor: the same metric for a second real sample of the
 same size, i.e. what a perfect generator scores with this much data.""",
     "compare": """examples:
   plausible compare customers.csv --target churn --report report.html
   plausible compare fashion --models independent,histogram,bayesnet --time-budget 60
+  plausible compare customers.csv --models gmm,copula --set gmm:max_components=3 --set alpha=0.5
   plausible compare wine --target target --json
 
 Splits the data (70% train, 30% held out), fits every model (or --models) with a time budget
-each, evaluates them, ranks them and recommends the simplest one within the noise of the best.""",
+each, evaluates them, ranks them and recommends the simplest one within the noise of the best.
+--set model:key=value sets one model's hyperparameter; --set key=value sets it on every compared
+model that has it.""",
     "models": """example:
   plausible models          # a table
   plausible models --json   # machine-readable, with hyperparameters""",
@@ -68,6 +71,7 @@ mean path compare with the true future N(0, I) and draws both (default plausible
   plausible forecast sales.csv --horizon 12 --paths 500 --out paths.csv
   plausible forecast co2 --horizon 24 --out co2-paths.parquet --plot co2.png
   plausible forecast stores.parquet --horizon 8 --model gaussian --out paths.csv
+  plausible forecast sales.csv --horizon 12 --model vae --set hidden=64 --time-budget 60 --out paths.csv
 
 FILE is a .csv/.parquet file with one numeric column, or `time` and `value` columns, or `id`,
 `time` and `value` columns for several series (other names: --id-column, --time-column,
@@ -80,6 +84,7 @@ gaps, filled by interpolation (a warning says which). See pl.forecast.""",
     "backtest": """examples:
   plausible backtest nile --horizon 10 --origins 5
   plausible backtest sales.csv --horizon 12 --origins 4 --model gaussian --json
+  plausible backtest sales.csv --horizon 12 --model gaussian --set shrinkage=0.1
 
 Forecasts from each of the last K origins (one every H steps), refitting on the history before
 each, and scores the sample paths against what happened: CRPS, MASE of the median path, coverage
@@ -88,31 +93,84 @@ like the data does; 0: a flat mean path).""",
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (what every other error of the command line is)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """The examples as written; flag help wrapped between words, never inside a flag (--spread-out)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling of a flag: stores into the new flag's place and notes the spelling, so that
+    `main` warns once (one line on stderr) before the command runs."""
+
+    def __init__(self, option_strings, dest, new: str, **kwargs):
+        self.new = new
+        kwargs["help"] = f"(deprecated: use {new})"
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        used = dict(getattr(namespace, "deprecated", None) or {})
+        used[option_string] = self.new
+        namespace.deprecated = used
+
+
+def _seconds(text: str) -> float:
+    """--time-budget: a positive number of seconds (NaN, 0 and negatives refused by argparse, on one line)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _model_options(command: argparse.ArgumentParser, set_help: str, budget_help: str,
+                   budget_default: float | None = None, set_metavar: str = "KEY=VALUE") -> None:
+    """--set and --time-budget: the same two flags on every command that fits a model."""
+    command.add_argument("--set", action="append", default=[], metavar=set_metavar, help=set_help)
+    command.add_argument("--time-budget", type=_seconds, default=budget_default, metavar="SECONDS", help=budget_help)
+
+
+TRAINING_BUDGET_HELP = "training time limit in seconds for deep models (others ignore it; default: none)"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="plausible",
         description="Learn the distribution of your data, then sample, impute and score with it.",
         epilog="Run `plausible COMMAND --help` for each command's options and an example.\n"
                "Start with `plausible demo`.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"plausible {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help, description=help, epilog=EXAMPLES[name],
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   formatter_class=_Formatter)
 
     fit = command("fit", "fit a model to a table and save it to a folder")
     fit.add_argument("data", metavar="DATA", help="a .csv/.parquet file or a built-in dataset name")
     fit.add_argument("--model", required=True, help="model name (see `plausible models`)")
     fit.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to save the fitted model in")
     fit.add_argument("--seed", type=int, default=0, help="random seed of the fit (default 0)")
-    fit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a hyperparameter (repeatable)")
+    _model_options(fit, "a hyperparameter of --model (repeatable)", TRAINING_BUDGET_HELP)
     fit.add_argument("--schema", action="append", default=[], metavar="COLUMN=KIND",
                      help="override a column's kind: numeric, integer, categorical, boolean, datetime (repeatable)")
 
     sample = command("sample", "draw new synthetic rows from a fitted model")
-    sample.add_argument("model_dir", metavar="MODEL_DIR")
+    sample.add_argument("model_dir", metavar="MODEL_DIR", help="a fitted model's folder (from `plausible fit`)")
     sample.add_argument("--n", type=int, required=True, help="number of rows")
     sample.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -126,10 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     impute.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     impute.add_argument("--model", default=None, help="model to fit on DATA: auto (default) or a name "
                                                       "(see `plausible models`); not with a MODEL_DIR")
-    impute.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a hyperparameter of --model (repeatable)")
-    impute.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
-                        help="training time limit for deep models")
+    _model_options(impute, "a hyperparameter of --model (repeatable)", TRAINING_BUDGET_HELP)
     impute.add_argument("--refits", type=int, default=1, metavar="K",
                         help="fit the model K times on bootstrap resamples (K = draws: proper imputation, "
                              "intervals include the parameters' uncertainty; default 1)")
@@ -141,15 +196,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="processes fitting bootstrap refits side by side (default 1; -1: one per CPU); the "
                              "draws are the same for any N. Refits happen with --refits K, or by default when "
                              "auto picks gmm on a table of at most 5,000 rows (one refit per draw)")
-    impute.add_argument("--spread", metavar="FILE", help="also write each cell's spread across the draws")
+    impute.add_argument("--spread-out", metavar="FILE", help="also write each cell's spread across the draws "
+                                                            "(.csv or .parquet)")
+    impute.add_argument("--spread", dest="spread_out", metavar="FILE", action=_Deprecated, new="--spread-out")
     impute.add_argument("--pool", metavar="STATISTIC", action="append", default=[],
                         help='print Rubin\'s rules for "mean(col)" or "y ~ x1 + x2" (repeatable; '
                              'a name holding + - ~ goes between backticks: "`age-group` ~ x")')
 
     score = command("score", "score how likely each row is under a fitted model (log_prob)")
-    score.add_argument("model_dir", metavar="MODEL_DIR")
-    score.add_argument("data", metavar="DATA")
-    score.add_argument("--out", required=True, metavar="FILE")
+    score.add_argument("model_dir", metavar="MODEL_DIR", help="a fitted model's folder (from `plausible fit`)")
+    score.add_argument("data", metavar="DATA", help="the rows to score: a .csv or .parquet file")
+    score.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet: DATA with a score column")
     score.add_argument("--column", default="log_prob", metavar="NAME",
                        help="name of the added score column (default log_prob; DATA must not have it already)")
     score.add_argument("--unseen", choices=["raise", "impossible"], default="raise",
@@ -161,23 +218,27 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--real", required=True, metavar="FILE", help="real held-out rows (not used for fitting)")
     evaluate.add_argument("--synthetic", required=True, metavar="FILE", help="synthetic rows")
     evaluate.add_argument("--train", metavar="FILE", help="the training rows: enables the privacy metrics")
-    evaluate.add_argument("--model", metavar="MODEL_DIR", help="the fitted model: enables held-out log-likelihood")
+    evaluate.add_argument("--model-dir", metavar="MODEL_DIR", help="the fitted model's folder: enables held-out "
+                                                                   "log-likelihood")
+    evaluate.add_argument("--model", dest="model_dir", metavar="MODEL_DIR", action=_Deprecated, new="--model-dir")
     evaluate.add_argument("--target", metavar="COL", help="a column to predict: enables the utility ratio")
     evaluate.add_argument("--truth", metavar="DATASET", help="a built-in dataset with a known truth (fashion)")
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=int, default=0, help="random seed of the metrics' classifiers and splits "
+                                                              "(default 0)")
     evaluate.add_argument("--json", action="store_true", help="print JSON (with meanings and details)")
 
     DEFAULT_TIME_BUDGET = 120.0  # compare.DEFAULT_TIME_BUDGET, not imported: `plausible --help` stays fast
     compare = command("compare", "fit the model ladder on one table, rank the models and recommend one")
     compare.add_argument("data", metavar="DATA", help="a .csv/.parquet file or a built-in dataset name")
     compare.add_argument("--models", metavar="a,b,c", help="models to compare (default: all)")
-    compare.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET, metavar="SECONDS",
-                         help=f"time limit to fit and sample each model (default {DEFAULT_TIME_BUDGET:g}); "
-                              "deep models train for 70%% of it; evaluating each model and the noise floor "
-                              "come on top")
+    _model_options(compare, "a hyperparameter: model:key=value for one model, key=value for every compared model "
+                            "that has it (repeatable)",
+                   f"time limit to fit and sample each model (default {DEFAULT_TIME_BUDGET:g}); deep models train "
+                   "for 70%% of it; evaluating each model and the noise floor come on top",
+                   budget_default=DEFAULT_TIME_BUDGET, set_metavar="[MODEL:]KEY=VALUE")
     compare.add_argument("--target", metavar="COL", help="a column to predict: adds the utility ratio")
     compare.add_argument("--report", metavar="FILE", help="write a self-contained HTML report (PNG figures beside it)")
-    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--seed", type=int, default=0, help="random seed of the split and the fits (default 0)")
     compare.add_argument("--json", action="store_true", help="print the table as JSON")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -192,7 +253,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="fashion (default) or forecast (noise: the mean path is not a typical future)")
     demo.add_argument("--sizes", default="50,500,5000,50000",
                       help="training sizes, comma-separated (default 50,500,5000,50000)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--out", default=None, metavar="FILE",
                       help="also write the table here (.md, .csv or .parquet; default plausible-demo.md); "
                            "forecast: the figure (.png; default plausible-forecast-demo.png)")
@@ -204,12 +265,14 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet (long table)")
     forecast.add_argument("--plot", metavar="FAN.png", help="fan chart; its suffix picks the format: .png, .pdf, .svg, ... (default: OUT with .png)")
     forecast.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
+    _model_options(forecast, "a hyperparameter of --model (repeatable; a mixture a+b: of each model)",
+                   TRAINING_BUDGET_HELP)
     forecast.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
     forecast.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
     forecast.add_argument("--difference", default="auto", choices=DIFFERENCES, help=DIFFERENCE_HELP)
     forecast.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
     forecast.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
-    forecast.add_argument("--seed", type=int, default=0)
+    forecast.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     forecast.add_argument("--jobs", type=int, default=1, metavar="N",
                           help="with several series: processes forecasting series side by side (default 1; -1: one "
                                "per CPU); the paths are the same for any N")
@@ -226,12 +289,14 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--origins", type=int, default=5, help="number of forecast origins (default 5)")
     backtest.add_argument("--paths", type=int, default=200, help="sample paths per forecast (default 200)")
     backtest.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
+    _model_options(backtest, "a hyperparameter of --model (repeatable; a mixture a+b: of each model)",
+                   TRAINING_BUDGET_HELP)
     backtest.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
     backtest.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
     backtest.add_argument("--difference", default="auto", choices=DIFFERENCES, help=DIFFERENCE_HELP)
     backtest.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
     backtest.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
-    backtest.add_argument("--seed", type=int, default=0)
+    backtest.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     backtest.add_argument("--jobs", type=int, default=1, metavar="N",
                           help="processes forecasting origins side by side (default 1; -1: one per CPU); the scores "
                                "are the same for any N")

@@ -6,7 +6,7 @@ import json
 import warnings
 from pathlib import Path
 
-from .files import _check_figure_out, _check_table_out, _read, _strict_json
+from .files import _check_figure_out, _check_table_out, _model_params, _read, _strict_json
 from .parser import _difference
 
 
@@ -50,9 +50,11 @@ def _forecast(args) -> str:
     _check_counts(args)
     if args.jobs < 1 and args.jobs != -1:
         raise ValueError(f"--jobs must be a positive whole number or -1 (one per CPU), got {args.jobs}")
+    params = _model_params(args.model, args.set)
     frame, series = _series_frames(args, quiet=True)       # (forecast itself warns about the same table)
     table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
-                     window=args.window, season=args.season, difference=_difference(args.difference),
+                     params=params, time_budget=args.time_budget, window=args.window, season=args.season,
+                     difference=_difference(args.difference),
                      errors=args.errors, spread=args.spread, id_column=args.id_column, time_column=args.time_column,
                      value_column=args.value_column, on_error=args.on_error, n_jobs=args.jobs)
     write_table(table, args.out)
@@ -81,6 +83,7 @@ def _backtest(args) -> str:
     from ..tasks.backtest import backtest
 
     _check_counts(args)
+    params = _model_params(args.model, args.set)
     _, series = _series_frames(args)
     results = {}
     for key, values, _ in series:   # values: a pandas Series, on its time index when the file has dates
@@ -88,6 +91,7 @@ def _backtest(args) -> str:
             results[key] = backtest(values, horizon=args.horizon, origins=args.origins, n_paths=args.paths,
                                     model=args.model, seed=args.seed, season=args.season, errors=args.errors,
                                     spread=args.spread, window=args.window, difference=_difference(args.difference),
+                                    params=params, time_budget=args.time_budget,
                                     progress=False if args.json else None, n_jobs=args.jobs)
         except ValueError as error:
             raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None

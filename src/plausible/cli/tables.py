@@ -7,19 +7,16 @@ import os
 import warnings
 from pathlib import Path
 
-from .files import _check_model_out, _check_table_out, _pairs, _read, _strict_json
+from .files import _check_model_out, _check_table_out, _compare_params, _model_params, _pairs, _read, _strict_json
 
 
 def _fit(args) -> str:
     from ..core.registry import get_class
 
     cls = get_class(args.model)
-    params = {}
-    for key, text in _pairs(args.set, "--set").items():
-        if key not in cls.params:
-            raise ValueError(f"model {args.model!r} has no parameter {key!r}; its parameters are: "
-                             f"{', '.join(cls.params) or 'none'}")
-        params[key] = cls.params[key].parse(key, text)
+    params = _model_params(args.model, args.set)
+    if args.time_budget is not None and "time_budget" in cls.params:
+        params.setdefault("time_budget", args.time_budget)
     _check_model_out(args.out)
     data = _read(args.data, args.na_values)
     distributed = False
@@ -56,14 +53,13 @@ def _impute(args) -> str:
     import pandas as pd
 
     from ..core.registry import load
-    from ..core.registry import get_class
     from ..data.io import read_table, write_table
     from ..tasks.imputation import choose_model, impute, planned_refits
     from ..tasks.pooling import cell_spread, check_statistic, pool
 
     if len(args.inputs) > 2:
         raise ValueError(f"impute takes DATA, or MODEL_DIR DATA; got {len(args.inputs)} paths")
-    for out in (args.out, args.spread):
+    for out in (args.out, args.spread_out):
         if out:
             _check_table_out(out)
     lines, params, budget = [], {}, args.time_budget
@@ -89,12 +85,7 @@ def _impute(args) -> str:
                 raise ValueError("--set needs a named --model (auto chooses the model from the table)")
             chosen, reason = choose_model(data, args.time_budget)
             lines.append(f"auto chose {chosen}: {reason}")
-        cls = get_class(chosen if model == "auto" else model)
-        for key, text in _pairs(args.set, "--set").items():
-            if key not in cls.params:
-                raise ValueError(f"model {cls.name!r} has no parameter {key!r}; its parameters are: "
-                                 f"{', '.join(cls.params) or 'none'}")
-            params[key] = cls.params[key].parse(key, text)
+        params = _model_params(chosen if model == "auto" else model, args.set)
     if args.pool and args.draws < 2:
         raise ValueError("--pool needs --draws 2 or more (Rubin's rules use the spread between draws); 20 is typical")
     for statistic in args.pool:                    # a typo should cost nothing, not a whole imputation
@@ -114,9 +105,9 @@ def _impute(args) -> str:
     long = long[["draw", "row", *data.columns]]
     write_table(long, args.out)
     lines.append(f"filled {int(data.isna().sum().sum()):,} missing cells {args.draws} times; wrote {args.out}")
-    if args.spread:
-        write_table(cell_spread(draws), args.spread)
-        lines.append(f"wrote each cell's spread across the draws to {args.spread}")
+    if args.spread_out:
+        write_table(cell_spread(draws), args.spread_out)
+        lines.append(f"wrote each cell's spread across the draws to {args.spread_out}")
     for statistic in args.pool:
         table = pool(draws, statistic)
         lines += ["", f"Rubin's rules for {statistic} over {args.draws} draws:",
@@ -140,7 +131,7 @@ def _score(args) -> str:
         scores = model.log_prob(data, unseen=args.unseen)
     except SchemaError as error:
         if args.unseen == "raise" and ("never seen" in str(error) or "never missing" in str(error)):
-            raise SchemaError(f"{error}\n(--unseen impossible scores such rows -inf and scores the others)") from None
+            raise SchemaError(f"{error} (--unseen impossible scores such rows -inf and scores the others)") from None
         raise
     write_table(data.assign(**{args.column: scores}), args.out)
     impossible = int(np.isneginf(scores).sum())
@@ -158,7 +149,7 @@ def _evaluate(args) -> str:
         real, synthetic = (read_table(path, na_values=args.na_values) for path in (args.real, args.synthetic))
         result = evaluate(real, synthetic,
                           train=read_table(args.train, na_values=args.na_values) if args.train else None,
-                          model=load(args.model) if args.model else None, target=args.target, truth=args.truth,
+                          model=load(args.model_dir) if args.model_dir else None, target=args.target, truth=args.truth,
                           seed=args.seed)
     if args.json:
         return _strict_json(result.to_json())
@@ -173,12 +164,15 @@ def _evaluate(args) -> str:
 
 def _compare(args) -> str:
     from .. import datasets
-    from ..evaluation.compare import compare, recommendation
+    from ..evaluation.compare import compare, table_models
+    from ..evaluation.report import recommendation
 
+    names = [name.strip() for name in args.models.split(",")] if args.models else table_models()
+    params = _compare_params(names, args.set)
     data = _read(args.data, args.na_values)
     target = args.target
     truth = args.data if args.data in datasets.names() and datasets.info(args.data).truth else None
-    table = compare(data, models=args.models.split(",") if args.models else None, time_budget=args.time_budget,
+    table = compare(data, models=names, time_budget=args.time_budget, params=params,
                     target=target, seed=args.seed, truth=truth, report=args.report,
                     progress=False if (args.quiet or args.json) else None)
     if args.json:
