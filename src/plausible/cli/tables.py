@@ -11,12 +11,10 @@ from .files import _check_model_out, _check_table_out, _compare_params, _model_p
 
 
 def _fit(args) -> str:
-    from ..core.registry import get_class
+    from ..core.registry import get_class, make_for_task
 
     cls = get_class(args.model)
     params = _model_params(args.model, args.set)
-    if args.time_budget is not None and "time_budget" in cls.params:
-        params.setdefault("time_budget", args.time_budget)
     _check_model_out(args.out)
     data = _read(args.data, args.na_values)
     distributed = False
@@ -24,7 +22,8 @@ def _fit(args) -> str:
         from ..neural import init_distributed, is_main_process
 
         distributed = init_distributed()
-    model = cls(seed=args.seed, **params).fit(data, schema=_pairs(args.schema, "--schema") or None)
+    model = make_for_task(args.model, args.seed, params, args.time_budget)
+    model.fit(data, schema=_pairs(args.schema, "--schema") or None)
     if distributed:
         from ..neural import finish_distributed
 
