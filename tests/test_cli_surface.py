@@ -181,3 +181,14 @@ def test_python_m_plausible_cli_runs_the_command_as_torchrun_does():
     run = subprocess.run([sys.executable, "-m", "plausible.cli", "models"], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0 and "histogram" in run.stdout, run.stderr[-2000:]
+
+
+def test_models_lists_each_models_data_kind(capsys):
+    import plausible as pl
+
+    assert main(["models"]) == 0
+    header, *lines = capsys.readouterr().out.splitlines()
+    start = header.index("data")
+    shown = {line.split()[0]: line[start:].split()[0] for line in lines}
+    kinds = {name: info["data_kind"] for name, info in pl.models().items()}
+    assert shown == kinds and kinds["statespace"] == "series" and "table" in kinds.values()

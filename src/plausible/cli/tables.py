@@ -195,8 +195,8 @@ def _models(args) -> str:
     table = models()
     if args.json:
         return json.dumps(table, indent=2, default=str)
-    lines = [f"{'model':<15}{'family':<17}{'log_prob':<10}{'impute':<13}description"]
-    lines += [f"{name:<15}{m['family']:<17}{m['log_prob']:<10}{m['impute']:<13}{m['description']}"
+    lines = [f"{'model':<15}{'family':<17}{'data':<8}{'log_prob':<10}{'impute':<13}description"]
+    lines += [f"{name:<15}{m['family']:<17}{m['data_kind']:<8}{m['log_prob']:<10}{m['impute']:<13}{m['description']}"
               for name, m in table.items()]
     return "\n".join(lines)
 
