@@ -146,6 +146,22 @@ def _model_options(command: argparse.ArgumentParser, set_help: str, budget_help:
 TRAINING_BUDGET_HELP = "training time limit in seconds for deep models (others ignore it; default: none)"
 
 
+def _series_options(command: argparse.ArgumentParser) -> None:
+    """What forecast and backtest share: the model, the transforms and errors, the seed, the columns."""
+    command.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
+    _model_options(command, "a hyperparameter of --model (repeatable; a mixture a+b: of each model)",
+                   TRAINING_BUDGET_HELP)
+    command.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
+    command.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
+    command.add_argument("--difference", default="auto", choices=DIFFERENCES, help=DIFFERENCE_HELP)
+    command.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
+    command.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
+    command.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    for option in ("id", "time", "value"):
+        command.add_argument(f"--{option}-column", default=option, metavar="NAME",
+                             help=f"name of the {option} column (default {option})")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="plausible",
@@ -264,46 +280,24 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument("--paths", type=int, default=200, help="sample paths per series (default 200)")
     forecast.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet (long table)")
     forecast.add_argument("--plot", metavar="FAN.png", help="fan chart; its suffix picks the format: .png, .pdf, .svg, ... (default: OUT with .png)")
-    forecast.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
-    _model_options(forecast, "a hyperparameter of --model (repeatable; a mixture a+b: of each model)",
-                   TRAINING_BUDGET_HELP)
-    forecast.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
-    forecast.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
-    forecast.add_argument("--difference", default="auto", choices=DIFFERENCES, help=DIFFERENCE_HELP)
-    forecast.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
-    forecast.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
-    forecast.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _series_options(forecast)
     forecast.add_argument("--jobs", type=int, default=1, metavar="N",
                           help="with several series: processes forecasting series side by side (default 1; -1: one "
                                "per CPU); the paths are the same for any N")
     forecast.add_argument("--on-error", default="raise", choices=["raise", "skip"],
                           help="with several series: raise (default) stops at the first series that cannot be "
                                "forecast; skip leaves it out with a warning and forecasts the rest")
-    for option in ("id", "time", "value"):
-        forecast.add_argument(f"--{option}-column", default=option, metavar="NAME",
-                              help=f"name of the {option} column (default {option})")
 
     backtest = command("backtest", "rolling-origin evaluation of forecasts: CRPS, MASE, coverage, typicality")
     backtest.add_argument("data", metavar="FILE", help="a .csv/.parquet file or a built-in series name")
     backtest.add_argument("--horizon", type=int, required=True, help="steps ahead at each origin")
     backtest.add_argument("--origins", type=int, default=5, help="number of forecast origins (default 5)")
     backtest.add_argument("--paths", type=int, default=200, help="sample paths per forecast (default 200)")
-    backtest.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
-    _model_options(backtest, "a hyperparameter of --model (repeatable; a mixture a+b: of each model)",
-                   TRAINING_BUDGET_HELP)
-    backtest.add_argument("--season", type=int, help="seasonal period (default: detected; 1 = none)")
-    backtest.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
-    backtest.add_argument("--difference", default="auto", choices=DIFFERENCES, help=DIFFERENCE_HELP)
-    backtest.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
-    backtest.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
-    backtest.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _series_options(backtest)
     backtest.add_argument("--jobs", type=int, default=1, metavar="N",
                           help="processes forecasting origins side by side (default 1; -1: one per CPU); the scores "
                                "are the same for any N")
     backtest.add_argument("--json", action="store_true", help="print JSON (with the per-origin table)")
-    for option in ("id", "time", "value"):
-        backtest.add_argument(f"--{option}-column", default=option, metavar="NAME",
-                              help=f"name of the {option} column (default {option})")
     for reader in (fit, impute, score, evaluate, compare, forecast, backtest):
         reader.add_argument("--na-values", action="append", default=[], metavar="TEXT",
                             help="text that marks a missing cell in a CSV, besides empty cells and NA/NaN/null "
