@@ -146,8 +146,11 @@ def _model_options(command: argparse.ArgumentParser, set_help: str, budget_help:
 TRAINING_BUDGET_HELP = "training time limit in seconds for deep models (others ignore it; default: none)"
 
 
-def _series_options(command: argparse.ArgumentParser) -> None:
-    """What forecast and backtest share: the model, the transforms and errors, the seed, the columns."""
+def _series_options(command: argparse.ArgumentParser, horizon_help: str) -> None:
+    """What forecast and backtest share: the series, the horizon and paths, the model, the transforms
+    and errors, the seed, the columns."""
+    command.add_argument("data", metavar="FILE", help="a .csv/.parquet file or a built-in series name")
+    command.add_argument("--horizon", type=int, required=True, help=horizon_help)
     command.add_argument("--model", default="auto", help="auto, statespace or a ladder model name (default auto)")
     _model_options(command, "a hyperparameter of --model (repeatable; a mixture a+b: of each model)",
                    TRAINING_BUDGET_HELP)
@@ -275,12 +278,10 @@ def _parser() -> argparse.ArgumentParser:
                            "forecast: the figure (.png; default plausible-forecast-demo.png)")
 
     forecast = command("forecast", "sample many typical future paths of a series (and draw a fan chart)")
-    forecast.add_argument("data", metavar="FILE", help="a .csv/.parquet file or a built-in series name")
-    forecast.add_argument("--horizon", type=int, required=True, help="steps ahead to forecast")
+    _series_options(forecast, "steps ahead to forecast")
     forecast.add_argument("--paths", type=int, default=200, help="sample paths per series (default 200)")
     forecast.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet (long table)")
     forecast.add_argument("--plot", metavar="FAN.png", help="fan chart; its suffix picks the format: .png, .pdf, .svg, ... (default: OUT with .png)")
-    _series_options(forecast)
     forecast.add_argument("--jobs", type=int, default=1, metavar="N",
                           help="with several series: processes forecasting series side by side (default 1; -1: one "
                                "per CPU); the paths are the same for any N")
@@ -289,11 +290,9 @@ def _parser() -> argparse.ArgumentParser:
                                "forecast; skip leaves it out with a warning and forecasts the rest")
 
     backtest = command("backtest", "rolling-origin evaluation of forecasts: CRPS, MASE, coverage, typicality")
-    backtest.add_argument("data", metavar="FILE", help="a .csv/.parquet file or a built-in series name")
-    backtest.add_argument("--horizon", type=int, required=True, help="steps ahead at each origin")
+    _series_options(backtest, "steps ahead at each origin")
     backtest.add_argument("--origins", type=int, default=5, help="number of forecast origins (default 5)")
     backtest.add_argument("--paths", type=int, default=200, help="sample paths per forecast (default 200)")
-    _series_options(backtest)
     backtest.add_argument("--jobs", type=int, default=1, metavar="N",
                           help="processes forecasting origins side by side (default 1; -1: one per CPU); the scores "
                                "are the same for any N")
