@@ -281,7 +281,8 @@ def _parser() -> argparse.ArgumentParser:
     _series_options(forecast, "steps ahead to forecast")
     forecast.add_argument("--paths", type=int, default=200, help="sample paths per series (default 200)")
     forecast.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet (long table)")
-    forecast.add_argument("--plot", metavar="FAN.png", help="fan chart; its suffix picks the format: .png, .pdf, .svg, ... (default: OUT with .png)")
+    forecast.add_argument("--plot", metavar="FAN.png",
+                          help="fan chart; its suffix picks the format: .png, .pdf, .svg, ... (default: OUT with .png)")
     forecast.add_argument("--jobs", type=int, default=1, metavar="N",
                           help="with several series: processes forecasting series side by side (default 1; -1: one "
                                "per CPU); the paths are the same for any N")

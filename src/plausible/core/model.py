@@ -268,7 +268,8 @@ class Model:
             model._set_codec(CODECS[cls.data_kind].from_config(config))
         except (KeyError, TypeError, AttributeError, ValueError, IndexError) as error:
             raise ModelFileError(f"{path}: {CONFIG_FILE} does not describe a {cls.name!r} model "
-                                 f"({type(error).__name__}: {error}); was it edited by hand? Save the model again") from None
+                                 f"({type(error).__name__}: {error}); was it edited by hand? Save the model "
+                                 "again") from None
         model.n_training_rows_ = config.get("n_training_rows", 0)
         numeric = all(column.kind in NUMERIC_KINDS for column in model.schema_.columns)
         if model.input_kind_ not in ("array", "dataframe") or (model.input_kind_ == "array" and not numeric):

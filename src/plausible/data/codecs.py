@@ -206,7 +206,8 @@ class SeriesCodec:
     @classmethod
     def from_config(cls, config: dict) -> "SeriesCodec":
         scale = config.get("series") or config["state"]     # files before the codecs kept both in the state
-        return cls(Schema.from_dict(config["schema"]), scale["center"], scale["scale"], config.get("input", "dataframe"))
+        return cls(Schema.from_dict(config["schema"]), scale["center"], scale["scale"],
+                   config.get("input", "dataframe"))
 
 
 CODECS = {codec.kind: codec for codec in (TableCodec, SeriesCodec)}
