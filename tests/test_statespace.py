@@ -202,3 +202,21 @@ def test_errors_speak_to_the_user():
         model.forecast([1.0, 2.0], 0)
     single = pl.make("statespace", state_dim=1).fit(pd.DataFrame({"t0": [1.0, 2.0, 0.5]}))  # series of one step
     assert single.impute(pd.DataFrame({"t0": [np.nan, 1.0]}), n_draws=1, seed=0)[0]["t0"].notna().all()
+
+
+def test_a_folder_saved_before_the_series_codec_loads_and_draws_the_same(tmp_path):
+    """Folders written before the codecs kept the centre and scale in the model's state, not under
+    "series": they load, and give the same samples as the folder written today."""
+    import json
+
+    y = np.cumsum(np.random.default_rng(0).standard_normal((3, 40)), axis=1)
+    model = pl.make("statespace", seed=0, state_dim=2).fit(y)
+    folder = model.save(tmp_path / "now.plausible")
+    config = json.loads((folder / "config.json").read_text())
+    series = config.pop("series")
+    config["state"].update(center=series["center"], scale=series["scale"])
+    (folder / "config.json").write_text(json.dumps(config))
+    old = pl.load(folder)
+    assert (old.center_, old.scale_) == (model.center_, model.scale_)
+    np.testing.assert_array_equal(old.sample(4, seed=1), model.sample(4, seed=1))
+    np.testing.assert_allclose(old.log_prob(y), model.log_prob(y), rtol=1e-12)
