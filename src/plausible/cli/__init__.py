@@ -41,7 +41,3 @@ def main(argv: list[str] | None = None) -> int:
     if message:
         print(message)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

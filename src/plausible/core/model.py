@@ -289,9 +289,12 @@ class Model:
 
     # ------------------------------------------------------------------ helpers
     def _set_codec(self, codec) -> None:
-        """The codec, and the names models read it by: `schema_`, `layout_` (tables), `input_kind_`."""
         self.codec_ = codec
-        self.schema_, self.layout_, self.input_kind_ = codec.schema, codec.layout, codec.input_kind
+
+    # the codec's parts, by the names models read them (read-only: the codec holds them)
+    schema_ = property(lambda self: self.codec_.schema)
+    layout_ = property(lambda self: self.codec_.layout)
+    input_kind_ = property(lambda self: self.codec_.input_kind)
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
