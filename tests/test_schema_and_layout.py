@@ -4,7 +4,7 @@ import pytest
 
 import plausible as pl
 from plausible.data.layout import MISSING, VALUE, TableLayout
-from plausible.data.schema import Schema, SchemaError
+from plausible.data.schema import RARE_LABEL, Schema, SchemaError
 from plausible.testing import mixed_table
 
 
@@ -35,37 +35,59 @@ def test_overrides_and_roundtrip():
 
 def test_high_cardinality_is_pooled_and_still_sampled():
     rng = np.random.default_rng(0)
-    ids = [f"id{i}" for i in rng.integers(0, 5000, 3000)]
+    ids = [f"id{i}" for i in rng.integers(0, 300, 3000)]      # ~10 rows per label: every label common
     data = pd.DataFrame({"id": ids, "v": rng.normal(size=3000)})
     model = pl.make("independent", seed=0).fit(data)
     column = model.schema_["id"]
-    assert len(column.categories) == 49 and len(column.rare) > 500  # memory stays bounded
+    assert len(column.categories) == 49 and len(column.rare) > 200  # memory stays bounded
     synthetic = model.sample(500, seed=1)
     assert set(synthetic["id"]) <= set(ids)
     assert np.isfinite(model.log_prob(data)).all()
 
 
+def test_labels_below_min_count_are_pooled_and_never_stored(tmp_path):
+    """A label of fewer than `min_count` rows in a high-cardinality column (a name, an address) is
+    neither kept nor remembered: the model file can be shared. Samples of the pooled bucket get a
+    remembered label, or RARE_LABEL when none was common enough."""
+    rng = np.random.default_rng(0)
+    common = [f"town{i}" for i in range(60)]
+    singles = [f"street {i}" for i in range(400)]                  # one row each
+    data = pd.DataFrame({"place": rng.permutation(common * 10 + singles), "v": rng.normal(size=1000)})
+    model = pl.make("independent", seed=0).fit(data)
+    column = model.schema_["place"]
+    assert set(column.categories) | set(column.rare) == set(common)
+    model.save(tmp_path / "m")
+    saved = (tmp_path / "m" / "config.json").read_text()
+    assert not any(f'"{label}"' in saved for label in singles)
+    synthetic = model.sample(2000, seed=1)["place"]
+    assert set(synthetic) <= set(common)
+    assert np.isfinite(model.log_prob(data)).all()              # a pooled single scores through the bucket
+    only_singles = pl.make("independent", seed=0).fit(pd.DataFrame({"c": common[:49] * 5 + singles[:30]}))
+    assert only_singles.schema_["c"].rare == [] and RARE_LABEL in set(only_singles.sample(3000, seed=0)["c"])
+
+
 @pytest.mark.parametrize("name", ["independent", "copula"])
 def test_the_pooled_bucket_is_a_distribution_over_the_training_labels(name, tmp_path):
-    """5,000 IDs seen once each: a pooled label beyond the 1,000 remembered scored as if seen once
-    among the remembered ones, so the 5,000 training IDs' probabilities summed to 4.87, and a new ID
-    scored higher than a kept one."""
-    data = pd.DataFrame({"id": [f"cust_{i:06d}" for i in range(5000)]})
+    """1,100 labels of 5 rows each: a pooled label beyond the 1,000 remembered scored as if seen once
+    among the remembered ones, so the training labels' probabilities summed to more than one, and a
+    new label scored higher than a kept one."""
+    labels = [f"cust_{i:06d}" for i in range(1100)]
+    data = pd.DataFrame({"id": labels * 5})
     model = pl.make(name, seed=0).fit(data)
     column = model.schema_["id"]
-    assert (column.rare_rows, column.rare_labels, len(column.rare)) == (4951, 4951, 1000)
-    scores = np.asarray(model.log_prob(data))
+    assert (column.rare_rows, column.rare_labels, len(column.rare)) == (5255, 1051, 1000)
+    scores = np.asarray(model.log_prob(pd.DataFrame({"id": labels})))
     assert np.exp(scores).sum() == pytest.approx(1.0, abs=0.02)
     new = float(model.log_prob(pd.DataFrame({"id": ["never_seen"]}))[0])
-    assert new == pytest.approx(scores[-1]) and new < scores[0]     # an unremembered training ID's share
+    assert new == pytest.approx(scores[-1]) and new < scores[0]     # an unremembered training label's share
     model.save(tmp_path / "m.plausible")
     back = pl.load(tmp_path / "m.plausible")
-    np.testing.assert_allclose(back.log_prob(data), scores)
+    np.testing.assert_allclose(back.log_prob(pd.DataFrame({"id": labels})), scores)
 
 
 def test_a_label_outside_a_fully_remembered_bucket_is_unseen():
     """60 labels: 49 kept, 11 pooled and all remembered, so a 61st label was never seen."""
-    data = pd.DataFrame({"c": [f"l{i}" for i in range(60)] * 3})
+    data = pd.DataFrame({"c": [f"l{i}" for i in range(60)] * 5})
     model = pl.make("independent", seed=0).fit(data)
     assert len(model.schema_["c"].rare) == 11 and model.schema_["c"].rare_labels == 11
     assert np.isfinite(model.log_prob(data)).all()
@@ -209,7 +231,7 @@ def test_time_zones_nullable_floats_durations_and_unused_categories_survive_the_
     frame.loc[3, "when"], frame.loc[4, "share"], frame.loc[5, "wait"] = pd.NaT, pd.NA, pd.NaT
     with pytest.warns(UserWarning, match="'colour' declares 60 categories that no row holds"):
         model = pl.make("gaussian").fit(frame)
-    assert model.schema_["wait"].kind == "numeric" and not model.schema_["colour"].rare_counts
+    assert model.schema_["wait"].kind == "numeric" and set(model.schema_["colour"].rare_counts) == {1}
     model.save(tmp_path / "m")
     model = pl.load(tmp_path / "m")
     for table in (model.sample(50, seed=0), model.impute(frame, n_draws=1, seed=0)[0]):

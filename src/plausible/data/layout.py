@@ -9,8 +9,8 @@ A table becomes two arrays (`Encoded`):
 
 A numeric column's state has one label per point mass (a value that holds at least `atom_share`
 of the rows and is the column's smallest or largest value, like the 68% zeros of an insurance
-claim, or a capped maximum; every value of an integer column with at most MAX_INTEGER_LEVELS
-distinct values, each held by MIN_ROWS_PER_LEVEL rows on average; a column whose every value is
+claim, or a capped maximum; every value of a discrete number column with at most MAX_DISCRETE_LEVELS
+values (the schema's "Discrete numbers": ratings, ages in steps, counts); a column whose every value is
 such a spike, like a 0/1 flag stored as floats),
 one for "missing" when the column can be missing, and `VALUE` for "a continuous value, see `values`". So every
 column is a mixed distribution: probability mass on the states times a density on the value.
@@ -28,7 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .schema import NUMERIC_KINDS, Column, Schema, SchemaError, _json_label, as_float, from_float, fully_remembered
+from .identifiers import make_ids
+from .schema import (MAX_DISCRETE_LEVELS, NUMERIC_KINDS, RARE_LABEL, Column, Schema, SchemaError, _json_label, as_float,
+                     from_float, fully_remembered)
 
 VALUE = "<value>"      # state label: the cell holds a continuous value
 MISSING = "<missing>"  # label of the missing state of a nullable column
@@ -85,8 +87,10 @@ class TableLayout:
         discrete, continuous = [], []
         for column in schema.columns:
             series = data[column.name]
+            if column.kind == "id":
+                continue          # not modelled: decode makes new values
             if column.kind in ("categorical", "boolean"):
-                labels = list(column.categories) + ([RARE] if column.rare else [])
+                labels = list(column.categories) + ([RARE] if column.rare is not None else [])
                 if column.nullable:
                     labels.append(MISSING)
                 discrete.append(Discrete(column.name, column.name, labels,
@@ -98,9 +102,13 @@ class TableLayout:
             atoms = uniques[counts >= max(atom_share * len(values), 2)]
             if not column.atoms:
                 atoms = uniques[:0]
-            elif (column.kind == "integer" and len(uniques) <= MAX_INTEGER_LEVELS
+            elif column.discrete and len(column.support or uniques) <= MAX_DISCRETE_LEVELS:
+                # a number with few, repeated values (schema: "Discrete numbers"); the support, not
+                # this sample's values: a bootstrap resample that lost one still knows it
+                atoms = np.union1d(uniques, column.support or [])
+            elif (column.discrete is None and column.kind == "integer" and len(uniques) <= MAX_INTEGER_LEVELS
                     and len(present) >= MIN_ROWS_PER_LEVEL * len(uniques)):
-                atoms = uniques      # whole numbers with few, repeated distinct values are simply categories
+                atoms = uniques      # (a schema saved before `discrete`) whole numbers with few values
             elif len(atoms) < len(uniques):
                 # Only spikes at the ends (zeros, a cap) are point masses. An interior spike is a
                 # measurement rounded to a grid (a ratio recorded in whole units, 40 hours a week):
@@ -130,7 +138,7 @@ class TableLayout:
         """Rebuild a saved layout; ValueError when it and the schema do not describe the same table
         (a model folder edited by hand)."""
         layout = cls(schema, [Discrete(**d) for d in data["discrete"]], [Continuous(**c) for c in data["continuous"]])
-        names = set(schema.names)
+        names = {column.name for column in schema.columns if column.kind != "id"}
         covered = {v.column for v in layout.discrete} | {v.column for v in layout.continuous}
         if covered and covered != names:   # (series models keep no per-column layout at all)
             raise ValueError(f"the schema's columns {sorted(names)} and the layout's {sorted(covered)} differ")
@@ -216,6 +224,9 @@ class TableLayout:
         state_of = {d.column: j for j, d in enumerate(self.discrete)}
         value_of = {c.column: i for i, c in enumerate(self.continuous)}
         for column in self.schema.columns:
+            if column.kind == "id":
+                out[column.name] = make_ids(column.id_format, n, rng)
+                continue
             if column.kind in ("categorical", "boolean"):
                 j = state_of[column.name]
                 out[column.name] = self._decode_labels(column, self.discrete[j], encoded.codes[:, j], rng)
@@ -243,11 +254,13 @@ class TableLayout:
         lookup = np.array(var.labels + [None], dtype=object)
         labels[:] = lookup[np.where(codes >= 0, codes, len(var.labels))]
         labels[labels == MISSING] = None
+        is_rare = labels == RARE
         if column.rare:
-            is_rare = labels == RARE
             weights = np.asarray(column.rare_counts, dtype=float)
             picks = rng.choice(len(column.rare), size=int(is_rare.sum()), p=weights / weights.sum())
             labels[is_rare] = np.array(column.rare, dtype=object)[picks]
+        elif is_rare.any():     # every pooled label was too rare to be stored (schema: "Rare labels")
+            labels[is_rare] = RARE_LABEL
         return labels
 
     # ------------------------------------------------------------------ helpers for models
@@ -311,7 +324,7 @@ class TableLayout:
             series = data[var.column]
             present = series.notna().to_numpy()
             if column.kind in ("categorical", "boolean"):
-                if (column.rare and not fully_remembered(column)) or not column.categories:
+                if (column.rare is not None and not fully_remembered(column)) or not column.categories:
                     continue
                 known = set(column.categories) | set(column.rare or [])
                 unseen |= present & ~np.array([_json_label(v) in known for v in series.tolist()], dtype=bool)
@@ -332,7 +345,7 @@ class TableLayout:
         """
         out = np.zeros(len(data))
         for column in self.schema.columns:
-            if column.kind == "categorical" and column.rare and column.name in data:
+            if column.kind == "categorical" and column.rare is not None and column.name in data:
                 counts = np.asarray(column.rare_counts, dtype=float)
                 rows = float(column.rare_rows or counts.sum())
                 share = dict(zip(column.rare, np.log(counts / rows)))
@@ -355,9 +368,15 @@ def restore_dtypes(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     for column in schema.columns:
         series = frame[column.name]
         missing = series.isna()
-        if column.kind == "categorical":
+        if column.kind == "id":
+            if (column.id_format or {}).get("type") == "number":
+                frame[column.name] = pd.array(series.where(~missing, None).tolist(), dtype="Int64") \
+                    if missing.any() else series.astype("int64")
+            else:
+                frame[column.name] = series.astype(object).where(~missing, None)
+        elif column.kind == "categorical":
             if column.dtype == "category":
-                cats = list(column.categories) + list(column.rare or [])
+                cats = list(column.categories) + list(column.rare or []) + ([RARE_LABEL] if column.rare == [] else [])
                 frame[column.name] = pd.Categorical(series, categories=cats, ordered=column.ordered)
             elif column.dtype and column.dtype != "object":
                 try:

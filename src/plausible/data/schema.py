@@ -14,6 +14,26 @@ Kinds:
     boolean      True / False
     datetime     timestamps; modelled as seconds since 1970 (UTC for zone-aware ones) and given
                  back as datetimes in the column's own unit and zone
+    id           a key that names each row (a customer number, an order code, a row counter): not
+                 modelled; `sample` and `impute` make new unique values in the same format, and no
+                 training value is stored (see `data/identifiers.py`)
+
+Discrete numbers. Numbers often take only a few values (an age recorded as 17.5, 22, 27, ...; a
+rating of 1-5; a share of 0, 0.5 or 1) or lie on a grid (prices in whole dollars and 99 cents,
+counts in fives). Such a column is `discrete`: its `support` lists the values it takes, and every
+sampled or imputed value is one of them. The rule (`_discrete_support`): a numeric or integer
+column is discrete when it takes at most MAX_DISCRETE_LEVELS distinct values with at least
+MIN_ROWS_PER_VALUE rows each on average (the layout then models every value as a point mass), or
+at most MAX_SUPPORT values with at least MIN_ROWS_PER_SUPPORT rows each (a continuous part whose
+draws are moved to the nearest value of the support). Otherwise, when its values lie on a grid
+coarser than their decimals (`step`), draws are moved to the grid. Override with
+`overrides={"age": "discrete"}` (CLI `--schema age=discrete`: every value the column took is its
+support) or `"continuous"` (neither support nor grid).
+
+Rare labels. In a column with more than `max_categories` labels, a label held by fewer than
+`min_count` rows (default DEFAULT_MIN_COUNT) is pooled into the shared rare bucket and never
+written to the model file; sampling the bucket gives one of the remembered rare labels (those
+held by at least `min_count` rows), or RARE_LABEL when there are none.
 """
 from __future__ import annotations
 
@@ -24,14 +44,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
+from .identifiers import id_format, looks_like_id
+
+KINDS = ("numeric", "integer", "categorical", "boolean", "datetime", "id")
 NUMERIC_KINDS = ("numeric", "integer", "datetime")
+#: Override words that are not kinds: "discrete" / "continuous" set how a number column is modelled.
+NUMBER_MODES = ("discrete", "continuous")
 
 #: Labels beyond this many distinct values are pooled into one "rare" bucket (see `Column.rare`).
 DEFAULT_MAX_CATEGORIES = 50
 #: How many pooled rare labels are remembered to draw from when the rare bucket is sampled.
 MAX_RARE_REMEMBERED = 1000
 MAX_DECIMALS = 6   # a numeric column recorded to more decimal places than this is not rounded
+MAX_DISCRETE_LEVELS, MIN_ROWS_PER_VALUE = 20, 3   # few values, each repeated: every value a point mass
+MAX_SUPPORT, MIN_ROWS_PER_SUPPORT = 200, 10        # more values, each repeated often: draws snap to them
+#: In a high-cardinality column, labels held by fewer rows than this are pooled and never stored.
+DEFAULT_MIN_COUNT = 5
+#: What a sampled row of the rare bucket holds when no pooled label was common enough to be stored.
+RARE_LABEL = "(rare)"
 
 
 class SchemaError(ValueError):
@@ -51,6 +81,8 @@ class Column:
     MAX_DECIMALS) that hold every value; sampled and imputed values are rounded to it, so a column
     of values like 16.5 or 0.26 never comes back as 16.4817 (a giveaway to anyone telling real rows
     from synthetic ones). None when the values need more places.
+    `discrete`, `support`, `step`: see "Discrete numbers" in the module doc; `id_format`: how an
+    `id` column's new values are made (no training value is kept).
     `atoms` (numeric kinds): True lets the layout give spikes (a share of zeros, a cap, a few
     repeated levels) point masses of their own; False keeps every value on the continuous part, so
     a value never seen in training is still possible (what forecasting's window tables need).
@@ -71,6 +103,10 @@ class Column:
     decimals: int | None = None    # numeric only: decimal places of the data (see above)
     atoms: bool = True             # numeric kinds: False = no point masses, every value continuous (see below)
     ordered: bool = False          # a `category` dtype declared ordered: given back ordered
+    discrete: bool | None = None   # numbers: True = takes only the values in `support` (see the module doc)
+    support: list | None = None    # discrete numbers: the values the column takes, ascending
+    step: float | None = None      # numbers on a grid: values are minimum + k * step
+    id_format: dict | None = None  # id columns: how new values are made (data/identifiers.py)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -104,7 +140,11 @@ class Column:
                  "minimum": lambda v: v is None or number(v), "maximum": lambda v: v is None or number(v),
                  "dtype": lambda v: v is None or isinstance(v, str),
                  "resolution": lambda v: v in (None, "D", "s"),
-                 "decimals": lambda v: v is None or (whole(v) and 0 <= v <= MAX_DECIMALS)}
+                 "decimals": lambda v: v is None or (whole(v) and 0 <= v <= MAX_DECIMALS),
+                 "discrete": lambda v: v is None or isinstance(v, bool),
+                 "support": lambda v: v is None or (isinstance(v, list) and all(number(x) for x in v)),
+                 "step": lambda v: v is None or (number(v) and v > 0),
+                 "id_format": lambda v: v is None or isinstance(v, dict)}
         for key, value in data.items():
             if not rules[key](value):
                 raise SchemaError(f"column {data.get('name')!r}: schema field {key!r} has the invalid value {value!r}")
@@ -148,8 +188,9 @@ class Schema:
     # ------------------------------------------------------------------ construction
     @classmethod
     def infer(cls, data: pd.DataFrame, overrides: dict | None = None,
-              max_categories: int = DEFAULT_MAX_CATEGORIES) -> "Schema":
-        """Infer a schema from a DataFrame; `overrides` maps a column to a kind or to a dict of fields."""
+              max_categories: int = DEFAULT_MAX_CATEGORIES, min_count: int = DEFAULT_MIN_COUNT) -> "Schema":
+        """Infer a schema from a DataFrame; `overrides` maps a column to a kind, to "discrete" or
+        "continuous" (numbers), or to a dict of fields. `min_count`: see "Rare labels" above."""
         if not isinstance(data, pd.DataFrame):
             raise TypeError(f"expected a pandas DataFrame, got {type(data).__name__}")
         if data.shape[0] == 0:
@@ -163,16 +204,21 @@ class Schema:
         unknown = set(overrides) - set(map(str, data.columns))
         if unknown:
             raise SchemaError(f"schema overrides name columns that are not in the table: {sorted(unknown)}")
-        columns = []
+        columns, found_ids = [], []
         for name in data.columns:
             series = data[name]
             spec = overrides.get(str(name))
             if isinstance(spec, str):
-                spec = {"kind": spec}
-            kind = (spec or {}).get("kind") or _infer_kind(series)
+                spec = {"discrete": spec == "discrete"} if spec in NUMBER_MODES else {"kind": spec}
+            kind = (spec or {}).get("kind")
+            if kind is None:
+                kind = _infer_kind(series)
+                if "discrete" not in (spec or {}) and looks_like_id(series, kind, max_categories):
+                    kind = "id"
+                    found_ids.append(str(name))
             if kind not in KINDS:
-                raise SchemaError(f"column {name!r}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
-            column = _describe(str(name), series, kind, max_categories)
+                raise SchemaError(f"column {name!r}: unknown kind {kind!r}; use one of {', '.join(KINDS + NUMBER_MODES)}")
+            column = _describe(str(name), series, kind, max_categories, min_count)
             fields = {f.name for f in dataclasses.fields(Column)} - {"name", "kind"}
             for key, value in (spec or {}).items():
                 if key == "kind":
@@ -181,11 +227,21 @@ class Schema:
                     raise SchemaError(f"column {name!r}: unknown schema field {key!r}; use kind or one of "
                                       f"{', '.join(sorted(fields))}")
                 setattr(column, key, value)
+            _settle_numbers(column, series)
             columns.append(column)
+        if found_ids:
+            warnings.warn(f"{_list(found_ids)} {'names' if len(found_ids) == 1 else 'name'} each row (unique values "
+                          f"or a counter): {'it is' if len(found_ids) == 1 else 'they are'} not modelled, and samples "
+                          "get new values in the same format; declare a column otherwise with --schema "
+                          "COLUMN=categorical (Python: schema={COLUMN: 'categorical'})", stacklevel=3)
         return cls(columns)
 
     def to_dict(self) -> dict:
         return {"columns": [c.to_dict() for c in self.columns]}
+
+    def as_overrides(self) -> dict:
+        """Every column's fields as `infer` overrides: a resample of the table gets this schema."""
+        return {c.name: {k: v for k, v in c.to_dict().items() if k != "name"} for c in self.columns}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Schema":
@@ -255,12 +311,19 @@ def _infer_kind(series: pd.Series) -> str:
     return "categorical"
 
 
-def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> Column:
+def _list(names: list[str]) -> str:
+    return "column " + repr(names[0]) if len(names) == 1 else "columns " + ", ".join(map(repr, names))
+
+
+def _describe(name: str, series: pd.Series, kind: str, max_categories: int, min_count: int) -> Column:
     nullable = bool(series.isna().any())
     if series.notna().sum() == 0:
         raise SchemaError(f"column {name!r} is missing in every row: drop it, there is nothing to learn")
     column = Column(name=name, kind=kind, nullable=nullable, dtype=str(series.dtype),
                     ordered=bool(getattr(series.dtype, "ordered", False)))
+    if kind == "id":
+        column.id_format = id_format(series)
+        return column
     if kind == "categorical":
         counts = series.dropna().value_counts(sort=True)
         counts = counts[counts > 0]   # a category dtype lists its unused categories with count 0
@@ -274,13 +337,24 @@ def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> C
                               "df[col].cat.remove_unused_categories()", stacklevel=4)
             labels += unused
         if len(labels) > max_categories:
-            keep = max_categories - 1
-            column.categories = labels[:keep]
-            rare = counts.iloc[keep:keep + MAX_RARE_REMEMBERED]
+            # the kept labels and the remembered rare ones are each held by >= min_count rows: a
+            # label of one or two rows (a name, an address) is never written to the model file
+            common = int((counts.to_numpy() >= min_count).sum())
+            keep = min(max_categories - 1, common)
+            rare = counts.iloc[keep:min(common, keep + MAX_RARE_REMEMBERED)]
             column.rare = [_json_label(v) for v in rare.index]
             column.rare_counts = [int(c) for c in rare.to_numpy()]
+            if isinstance(series.dtype, pd.CategoricalDtype):
+                # a category dtype's labels are declared, not data: all are kept or remembered, one
+                # that no row holds counting as one row of the pooled bucket (as smoothing does)
+                keep = max_categories - 1
+                seen = dict(zip(map(_json_label, counts.index), counts.to_numpy()))
+                column.rare = labels[keep:keep + MAX_RARE_REMEMBERED]
+                column.rare_counts = [max(int(seen.get(label, 0)), 1) for label in column.rare]
+            column.categories = labels[:keep]
             pooled = counts.iloc[keep:]
-            column.rare_rows, column.rare_labels = max(int(pooled.sum()), 1), int(len(labels) - keep)
+            column.rare_rows = max(int(pooled.sum()), sum(column.rare_counts), 1)
+            column.rare_labels = int(len(labels) - keep)
             column.ordered = False   # pooled rare labels have no place in the declared order
         elif isinstance(series.dtype, pd.CategoricalDtype):   # given back in the declared order (low <
             order = {label: k for k, label in enumerate(map(_json_label, series.dtype.categories))}  # mid < high)
@@ -303,6 +377,41 @@ def _describe(name: str, series: pd.Series, kind: str, max_categories: int) -> C
         if kind == "integer" and not np.all(finite == np.round(finite)):
             raise SchemaError(f"column {name!r} was declared integer but has fractional values; declare it numeric")
     return column
+
+
+def _settle_numbers(column: Column, series: pd.Series) -> None:
+    """Fill in a number column's `support` and `step` (module doc, "Discrete numbers") once the
+    user's overrides are applied: `discrete=True` keeps every value seen, `False` none, None asks
+    the rule; a column without point masses (`atoms=False`, forecasting's windows) stays continuous."""
+    if column.kind not in ("numeric", "integer") or column.support is not None:
+        return
+    if not column.atoms:
+        column.discrete, column.step = False, None
+        return
+    values = as_float(series, column)
+    present = values[~np.isnan(values)]
+    uniques, counts = np.unique(present, return_counts=True)
+    told = column.discrete
+    if told is None:
+        few = len(uniques) <= MAX_DISCRETE_LEVELS and len(present) >= MIN_ROWS_PER_VALUE * len(uniques)
+        some = len(uniques) <= MAX_SUPPORT and len(present) >= MIN_ROWS_PER_SUPPORT * len(uniques)
+        column.discrete = bool(few or some)
+    if column.discrete:
+        column.support = [float(v) for v in uniques]
+    elif told is None and column.step is None:
+        column.step = _grid_step(uniques, 0 if column.kind == "integer" else column.decimals)
+
+
+def _grid_step(uniques: np.ndarray, decimals: int | None) -> float | None:
+    """The grid the values lie on, when it is coarser than their decimals (prices ending in .99 lie
+    on a grid of 1.00; counts in fives on one of 5); None when the decimals already say it all."""
+    if decimals is None or len(uniques) < 3:
+        return None
+    scaled = np.round((uniques - uniques[0]) * 10.0 ** decimals)
+    if np.max(scaled) >= 2 ** 52:
+        return None
+    divisor = int(np.gcd.reduce(scaled.astype(np.int64)))
+    return divisor / 10.0 ** decimals if divisor > 1 else None
 
 
 def _decimals(values: np.ndarray) -> int | None:
@@ -363,10 +472,12 @@ def _is_number(value) -> bool:
 
 def _check_values(column: Column, series: pd.Series, allow_missing_cells: bool) -> pd.Series:
     missing = series.isna()
-    if missing.any() and not column.nullable and not allow_missing_cells:
+    if missing.any() and not column.nullable and not allow_missing_cells and column.kind != "id":
         raise SchemaError(f"column {column.name!r} has {int(missing.sum())} missing values but was never missing "
                           "in training; use impute() to fill them, or refit on data where it can be missing")
     present = series[~missing]
+    if column.kind == "id":
+        return series        # any value: an ID is not modelled
     if column.kind in NUMERIC_KINDS:
         values = _to_float(series, column.kind, column.name)
         if np.isinf(values).any():
@@ -382,7 +493,7 @@ def _check_values(column: Column, series: pd.Series, allow_missing_cells: bool) 
         if bad:
             raise SchemaError(f"column {column.name!r} is boolean but has values {bad[:3]}")
         return series
-    if column.rare and not fully_remembered(column):
+    if column.rare is not None and not fully_remembered(column):
         return series    # a high-cardinality column: any label outside the kept ones may be a pooled one
     known = set(column.categories or []) | set(column.rare or [])
     unseen = [v for v in pd.unique(present) if _json_label(v) not in known]
@@ -403,6 +514,14 @@ def from_float(values: np.ndarray, column: Column) -> np.ndarray:
     present = ~np.isnan(values)
     if column.minimum is not None:
         values[present] = np.clip(values[present], column.minimum, column.maximum)
+    if column.support:       # a discrete number: the nearest value the column takes
+        support = np.asarray(column.support)
+        at = np.clip(np.searchsorted(support, values[present]), 1, max(len(support) - 1, 1))
+        below = support[np.maximum(at - 1, 0)]
+        above = support[np.minimum(at, len(support) - 1)]
+        values[present] = np.where(values[present] - below <= above - values[present], below, above)
+    elif column.step and column.minimum is not None:   # a grid: the nearest point on it
+        values[present] = column.minimum + np.round((values[present] - column.minimum) / column.step) * column.step
     if column.kind == "integer":
         # whole numbers, inside int64 as a float can hold it (2**63 itself would wrap to -2**63)
         values[present] = np.clip(np.round(values[present]), -2.0 ** 63, np.nextafter(2.0 ** 63, 0))

@@ -28,6 +28,7 @@ from ..core.model import Model
 from ..core.parallel import one_thread, side_by_side
 from ..core.params import _check_budget, _check_count, _check_jobs
 from ..core.registry import clone, get_class, make_for_task, models
+from ..data.schema import Schema
 from ..evaluation.imputation import _check_table, _kind, _two_valued
 
 MAX_GMM_COLUMNS = 20  # "auto" uses gmm for numbers and categories up to this many columns (choose_model)
@@ -132,7 +133,12 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         rows = _bootstrap_rows(frame, rng)
         fit_seed, draw_seed = (int(v) for v in rng.integers(0, 2**31, 2))
         tasks.append((rows, fit_seed, draw_seed, int(count)))
-    shared = (data, frame, model, params, time_budget)   # sent to each worker once, at its start
+    # the schema comes from the whole table, once: a resample that happens to miss the one 17.5 of an
+    # age column must not declare it whole numbers and then refuse the table it is asked to fill
+    name = model.name if isinstance(model, Model) else choose_model(frame, time_budget)[0] if model == "auto" \
+        else model
+    schema = Schema.infer(frame).as_overrides() if get_class(name).data_kind == "table" else None
+    shared = (data, frame, model, params, time_budget, schema)   # sent to each worker once, at its start
     draws = []
     with side_by_side(_refit_task, tasks, min(n_jobs, refits), initializer=_refit_worker_start, initargs=(shared,),
                       here=functools.partial(_refit_draws, shared)) as results:
@@ -154,16 +160,16 @@ def planned_refits(rows: int, n_draws: int, name: str, refits: int = 1, uncertai
 
 def _refit_draws(shared, task) -> list:
     """One bootstrap refit: the model fitted on the resample's rows, then its draws of all of `data`."""
-    data, frame, model, params, time_budget = shared
+    data, frame, model, params, time_budget, schema = shared
     rows, fit_seed, draw_seed, count = task
     resample = data[rows] if isinstance(data, np.ndarray) else data.iloc[rows].reset_index(drop=True)
     instance = _build(model, frame, fit_seed, params, time_budget, refit=True)
     if isinstance(model, Model):   # an unfitted instance: a fresh copy of it for each resample
         instance = clone(model, seed=fit_seed)
-    return instance.fit(resample).impute(data, n_draws=count, seed=draw_seed)
+    return instance.fit(resample, schema=schema).impute(data, n_draws=count, seed=draw_seed)
 
 
-_WORKER_SHARED = None   # in a refit worker process: (data, frame, model, params, time_budget), sent once
+_WORKER_SHARED = None   # in a refit worker process: (data, frame, model, params, time_budget, schema), sent once
 
 
 def _refit_worker_start(shared) -> None:
