@@ -168,7 +168,8 @@ class Copula(Model):
         scores = point.copy()                                           # z of continuous cells
         atom = np.isnan(point) & np.isfinite(lower) | np.isnan(point) & np.isfinite(upper)
         scores[atom] = _truncated_mean(lower[atom], upper[atom])        # atoms: their interval's mean
-        self.correlation_ = (1 - self.shrinkage) * _correlation(scores) + self.shrinkage * np.eye(scores.shape[1])
+        correlation = _disattenuated(_correlation(scores), scores, len(self.marginals_))
+        self.correlation_ = (1 - self.shrinkage) * correlation + self.shrinkage * np.eye(scores.shape[1])
 
     def _build_marginals(self) -> None:
         """Every column's u-axis layout, from the fitted masses (after `_fit` or `_set_state`)."""
@@ -380,6 +381,25 @@ def _correlation(scores: np.ndarray) -> np.ndarray:
     correlation[constant, :] = correlation[:, constant] = 0.0
     np.fill_diagonal(correlation, 1.0)
     return correlation
+
+
+def _disattenuated(correlation: np.ndarray, scores: np.ndarray, columns: int) -> np.ndarray:
+    """The latent correlation behind columns scored by their atoms' interval means.
+
+    An atom's score E[z | a < z <= b] varies less than z itself: with s_j the sd of column j's
+    scores, Cov(E[z_i | atom], E[z_j | atom]) ≈ ρ s_i² s_j², so their correlation is ρ s_i s_j and a
+    few-valued column (a rating of 1-5, an age in six steps) would tie weaker to the rest than it
+    does (fair: age and years married, Spearman 0.88 in the data, 0.79 in samples). Dividing by
+    s_i s_j restores it (continuous columns have s = 1); the result is projected back onto the
+    correlation matrices. Gap coordinates (the last ones) are left as they are."""
+    spread = np.ones(len(correlation))
+    with np.errstate(invalid="ignore"):
+        spread[:columns] = np.clip(np.nan_to_num(np.nanstd(scores[:, :columns], axis=0), nan=1.0), 0.3, 1.0)
+    if np.all(spread == 1.0):
+        return correlation
+    scaled = np.clip(correlation / np.outer(spread, spread), -0.995, 0.995)
+    np.fill_diagonal(scaled, 1.0)
+    return _nearest_correlation(scaled)
 
 
 def _nearest_correlation(matrix: np.ndarray) -> np.ndarray:
