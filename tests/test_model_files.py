@@ -35,6 +35,9 @@ def test_wrong_shapes_are_refused(saved):
     arrays = load_file(str(saved / "weights.safetensors"))
     arrays["counts"] = np.zeros(3, dtype=arrays["counts"].dtype)
     save_file(arrays, str(saved / "weights.safetensors"))
+    with pytest.raises(pl.ModelFileError, match="does not match the checksum"):
+        pl.load(saved)
+    _edit(saved, lambda c: c.pop("weights_sha256"))     # as a folder saved before the checksum
     with pytest.raises(pl.ModelFileError, match="'counts' has shape"):
         pl.load(saved)
 
@@ -150,3 +153,38 @@ def test_a_config_that_is_not_an_object_is_refused(saved):
     (saved / "config.json").write_text("[1, 2]")
     with pytest.raises(pl.ModelFileError, match="not a plausible model folder"):
         pl.load(saved)
+
+
+def test_the_weights_checksum_catches_flipped_bytes_and_old_folders_still_load(saved):
+    config = json.loads((saved / "config.json").read_text())
+    weights = saved / "weights.safetensors"
+    assert len(config["weights_sha256"]) == 64
+    original = weights.read_bytes()
+    flipped = bytearray(original)
+    flipped[-1] ^= 0xFF                      # a value in the last array: still a readable safetensors file
+    weights.write_bytes(bytes(flipped))
+    with pytest.raises(pl.ModelFileError, match="does not match the checksum recorded when it was saved; the file "
+                                                "is damaged or was edited"):
+        pl.load(saved)
+    weights.write_bytes(original)
+    _edit(saved, lambda c: c.pop("weights_sha256"))   # a folder saved before the checksum was recorded
+    assert len(pl.load(saved).sample(3)) == 3
+
+
+def test_saving_over_a_model_needs_overwrite(saved, tmp_path):
+    model = pl.make("independent").fit(mixed_table())
+    with pytest.raises(pl.ModelFileError, match="already holds a model: give overwrite=True"):
+        model.save(saved)
+    assert pl.load(saved).name == "histogram"
+    model.save(saved, overwrite=True)
+    assert pl.load(saved).name == "independent"
+    (tmp_path / "empty").mkdir()
+    model.save(tmp_path / "empty")           # an empty folder is no model to lose
+
+
+def test_a_table_too_short_to_learn_from_is_refused_naming_the_minimum():
+    table = mixed_table(30)
+    with pytest.raises(pl.SchemaError, match="the table has 1 row: model 'copula' needs at least 2 rows"):
+        pl.make("copula").fit(table.head(1))
+    with pytest.warns(UserWarning, match="only 4 rows: a model learns little from fewer than 10"):
+        pl.make("copula").fit(table.head(4))

@@ -310,7 +310,8 @@ def check_save_load(name: str) -> None:
         pd.testing.assert_frame_equal(model.sample(40, seed=3), loaded.sample(40, seed=3), obj="samples after load")
         if model.log_prob_kind != "none":
             np.testing.assert_allclose(model.log_prob(data), loaded.log_prob(data), err_msg="log_prob after load")
-        model.save(path)  # overwriting a model folder works
+        _expect(ModelFileError, lambda: model.save(path), "saving over a model folder without overwrite=True")
+        model.save(path, overwrite=True)  # overwriting a model folder works when asked
         for weights in path.glob("*.safetensors"):
             weights.unlink()
         _expect(ModelFileError, lambda: load(path), "loading a folder without weights")

@@ -17,6 +17,7 @@ once. Public calls never mutate a fitted model and take their random seed per ca
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +29,7 @@ from ..data.layout import Encoded
 from ..data.schema import NUMERIC_KINDS, SchemaError, text_names
 from .errors import ModelFileError, NotFittedError, NotSupportedError, ParameterError
 from .params import Param, _check_count, _check_seed
-from .storage import CONFIG_FILE, write_folder
+from .storage import CONFIG_FILE, check_model_target, write_folder
 
 
 class Model:
@@ -63,6 +64,9 @@ class Model:
     #: The forecast task: True when the shape of the model's conditional errors is assumed (a
     #: Gaussian), not learned; errors="auto" then resamples its in-sample errors instead.
     assumed_error_shape: ClassVar[bool] = False
+    #: The fewest rows `fit` accepts for a table (one row says nothing about spread or dependence);
+    #: a DataFrame of fewer than FEW_ROWS rows is fitted with a warning.
+    min_rows: ClassVar[int] = 2
 
     def __init__(self, seed: int | None = 0, **params: Any):
         self._check_names(params)
@@ -108,6 +112,8 @@ class Model:
         with the names "0", "1", ..., which `sample` returns; `impute` gives back the labels of the
         table it is given."""
         frame, input_kind = _as_frame(data)
+        if self.data_kind == "table":
+            _check_rows(self, frame, input_kind)
         codec = CODECS[self.data_kind].fit(frame, schema, input_kind)
         self._set_codec(codec)
         self._fit(codec.encode(codec.check(frame)), np.random.default_rng(self.seed))
@@ -248,13 +254,16 @@ class Model:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ saving
-    def save(self, path) -> Path:
-        """Write the model to a folder: config.json (all settings, the schema) + weights.safetensors.
+    def save(self, path, overwrite: bool = False) -> Path:
+        """Write the model to a folder: config.json (all settings, the schema, a checksum of the
+        weights) + weights.safetensors.
 
-        The folder is written next to its final place and renamed into it, so a crash never leaves
-        a half-written model. Loading it runs no code (no pickle).
+        A folder that already holds a model is replaced only with `overwrite=True`; a path holding
+        anything else is always refused. The folder is written next to its final place and renamed
+        into it, so a crash never leaves a half-written model. Loading it runs no code (no pickle).
         """
         self._check_fitted()
+        check_model_target(Path(path), overwrite=overwrite)
         state, arrays = self._get_state()
         config = {"model": self.name, "params": self.get_params(), "seed": self.seed,
                   "n_training_rows": self.n_training_rows_, **self.codec_.to_config(), "state": state}
@@ -308,6 +317,22 @@ class Model:
 
 
 # ---------------------------------------------------------------------- small helpers
+FEW_ROWS = 10
+
+
+def _check_rows(model: Model, frame: pd.DataFrame, input_kind: str) -> None:
+    """Refuse a table too short for `model` to learn from; warn about a short DataFrame (arrays come
+    from code, e.g. the forecast task's windows, which says itself how short a history is)."""
+    if len(frame) == 0:
+        raise SchemaError("the table is empty: a model needs at least one row to learn from")
+    if len(frame) < model.min_rows:
+        raise SchemaError(f"the table has {len(frame)} row{'s' if len(frame) > 1 else ''}: model {model.name!r} needs "
+                          f"at least {model.min_rows} rows to learn from")
+    if input_kind == "dataframe" and len(frame) < FEW_ROWS:
+        warnings.warn(f"the table has only {len(frame)} rows: a model learns little from fewer than {FEW_ROWS} and "
+                      "its samples mostly repeat them", stacklevel=3)
+
+
 def _as_frame(data, names: list[str] | None = None) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
         return text_names(data), "dataframe"       # pd.DataFrame(array): 0, 1, 2, ... -> "0", "1", "2", ...

@@ -1,7 +1,12 @@
 """The model folder: config.json + weights.safetensors, written atomically, read without running code.
+
+config.json records the SHA-256 of the weights file (`weights_sha256`); a folder whose weights do not
+match it is refused at load (flipped bytes, a file copied in from another model). Folders saved
+before the checksum was recorded load without it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,8 +38,9 @@ def write_folder(path, config: dict, arrays: dict[str, np.ndarray]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        (temp / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=_json_default))
         save_file(arrays, str(temp / WEIGHTS_FILE), metadata={"format": "plausible-model"})
+        config["weights_sha256"] = _sha256(temp / WEIGHTS_FILE)
+        (temp / CONFIG_FILE).write_text(json.dumps(config, indent=2, default=_json_default))
         for item in (temp, temp / CONFIG_FILE, temp / WEIGHTS_FILE):   # mkdtemp made the folder private
             make_public(item)
         _replace_folder(temp, path)
@@ -69,6 +75,10 @@ def read_folder(path) -> tuple[dict, dict[str, np.ndarray]]:
         raise ModelFileError(f"{path} was written in model format {version} by plausible "
                              f"{config.get('library_version')}; this plausible ({__version__}) reads format "
                              f"{FORMAT_VERSION} and older: upgrade plausible to load it")
+    recorded = config.get("weights_sha256")     # absent in folders saved before it was recorded
+    if recorded is not None and recorded != _sha256(path / WEIGHTS_FILE):
+        raise ModelFileError(f"{path}: {WEIGHTS_FILE} does not match the checksum recorded when it was saved; the "
+                             "file is damaged or was edited: save the model again, or restore the folder from a copy")
     try:
         arrays = load_file(str(path / WEIGHTS_FILE))
     except (SafetensorError, OSError, ValueError) as error:
@@ -83,6 +93,14 @@ def read_folder(path) -> tuple[dict, dict[str, np.ndarray]]:
     return config, arrays
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
@@ -91,10 +109,14 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in config.json")
 
 
-def check_model_target(target: Path) -> None:
-    """Refuse a save path that holds something other than a model folder (or an empty folder)."""
+def check_model_target(target: Path, overwrite: bool = True, flag: str = "overwrite=True") -> None:
+    """Refuse a save path that holds something other than a model folder (or an empty folder), and,
+    unless `overwrite`, one that holds a model already (`flag` says how to allow it)."""
+    target = Path(target)
     if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / CONFIG_FILE).exists())):
         raise ModelFileError(f"{target} exists and is not a plausible model folder; choose another path")
+    if not overwrite and (target / CONFIG_FILE).exists():
+        raise ModelFileError(f"{target} already holds a model: give {flag} to replace it, or choose another folder")
 
 
 def _replace_folder(source: Path, target: Path) -> None:
