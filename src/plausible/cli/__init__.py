@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import warnings
 
+from .files import _check_paths
 from .parser import _parser
 from .series import _backtest, _forecast
 from .tables import _compare, _datasets, _demo, _evaluate, _fit, _impute, _models, _sample, _score
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():          # "plausible impute: warning: ...", not a source line
             warnings.showwarning = lambda message, category, *_, **__: print(
                 f"plausible {args.command}: warning: {message}", file=sys.stderr)
+            _check_paths(args)
             message = HANDLERS[args.command](args)
     except KeyboardInterrupt:
         print("plausible: interrupted", file=sys.stderr)

@@ -8,13 +8,21 @@ from pathlib import Path
 
 
 # ---------------------------------------------------------------------- commands
-def _read(source: str, na_values=None):
+def _read(source: str, args):
+    """A table from a file, or a built-in dataset by name; `args` holds the CSV flags (--na-values,
+    --sep, --decimal, --encoding)."""
     from .. import datasets
     from ..data.io import read_table
 
     if not Path(source).exists() and source in datasets.names():
         return datasets.load(source)
-    return read_table(source, na_values=na_values)
+    return read_table(source, **_reading(args))
+
+
+def _reading(args) -> dict:
+    """read_table's keywords from a command's CSV flags."""
+    return {"na_values": getattr(args, "na_values", None), "sep": getattr(args, "sep", None),
+            "decimal": getattr(args, "decimal", None), "encoding": getattr(args, "encoding", None)}
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -96,11 +104,46 @@ def _check_table_out(path) -> None:
     _check_parent(path)
 
 
-def _check_model_out(path) -> None:
+def _check_model_out(path, force: bool = False) -> None:
     from ..core.storage import check_model_target
 
-    check_model_target(Path(path))
+    check_model_target(Path(path), overwrite=force, flag="--force")
     _check_parent(path)
+
+
+def _check_paths(args) -> None:
+    """Refuse, before any work, an output that is one of the command's inputs (or holds one, for a
+    model folder that --force replaces), and two outputs at one path."""
+    inputs = [getattr(args, name, None) for name in ("data", "real", "synthetic", "train", "model_dir")]
+    inputs += list(getattr(args, "inputs", None) or [])
+    outputs = {flag: getattr(args, name, None) for flag, name in
+               (("--out", "out"), ("--spread-out", "spread_out"), ("--report", "report"), ("--plot", "plot"))}
+    if args.command == "forecast" and args.out and not args.plot:
+        outputs["--plot"] = str(Path(args.out).with_suffix(".png"))     # the fan chart's default path
+    outputs = {flag: path for flag, path in outputs.items() if path}
+    seen: dict[Path, str] = {}
+    for flag, out in outputs.items():
+        target = Path(out).resolve()
+        for source in filter(None, inputs):
+            if _same_path(target, Path(source).resolve()):
+                raise ValueError(f"{flag} {out} is the input {source}: writing it would destroy the data; choose "
+                                 "another output path")
+            if args.command == "fit" and target in Path(source).resolve().parents:
+                raise ValueError(f"{flag} {out} holds the input {source}: saving the model there would delete it; "
+                                 "choose another folder")
+        if target in seen:
+            raise ValueError(f"{flag} and {seen[target]} are the same file {out}: give each its own path")
+        seen[target] = flag
+
+
+def _same_path(first: Path, second: Path) -> bool:
+    """One file, by name after links are followed, or by inode (a hard link)."""
+    if first == second:
+        return True
+    try:
+        return first.exists() and second.exists() and first.samefile(second)
+    except OSError:
+        return False
 
 
 def _check_figure_out(path) -> None:

@@ -11,9 +11,12 @@ EXAMPLES = {
   plausible fit customers.csv --model copula --out customers.plausible
   plausible fit fashion --model histogram --set alpha=0.5 --out fashion.plausible
   plausible fit sales.parquet --model gmm --schema store=categorical --out sales.plausible
+  plausible fit ventes.csv --model copula --out ventes.plausible --force   # a ;-separated file, decimal commas
   torchrun --nproc_per_node=2 -m plausible.cli fit big.parquet --model diffusion --out big.plausible
 
-DATA is a .csv or .parquet file, or the name of a built-in dataset (see `plausible datasets`).""",
+DATA is a .csv or .parquet file, or the name of a built-in dataset (see `plausible datasets`).
+A CSV's separator (comma, semicolon, tab), decimal comma and encoding are found from the file
+(--sep, --decimal, --encoding say them). An existing model folder is replaced only with --force.""",
     "sample": """example:
   plausible sample customers.plausible --n 1000 --seed 1 --out synthetic.csv
 
@@ -183,10 +186,13 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("data", metavar="DATA", help="a .csv/.parquet file or a built-in dataset name")
     fit.add_argument("--model", required=True, help="model name (see `plausible models`)")
     fit.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to save the fitted model in")
+    fit.add_argument("--force", action="store_true", help="replace the model already saved in MODEL_DIR")
     fit.add_argument("--seed", type=int, default=0, help="random seed of the fit (default 0)")
     _model_options(fit, "a hyperparameter of --model (repeatable)", TRAINING_BUDGET_HELP)
     fit.add_argument("--schema", action="append", default=[], metavar="COLUMN=KIND",
-                     help="override a column's kind: numeric, integer, categorical, boolean, datetime (repeatable)")
+                     help="override a column's kind: numeric, integer, categorical, boolean, datetime, id; or say "
+                          "how a number column is modelled: discrete (only the values it took) or continuous "
+                          "(repeatable)")
 
     sample = command("sample", "draw new synthetic rows from a fitted model")
     sample.add_argument("model_dir", metavar="MODEL_DIR", help="a fitted model's folder (from `plausible fit`)")
@@ -299,10 +305,35 @@ def _parser() -> argparse.ArgumentParser:
                                "are the same for any N")
     backtest.add_argument("--json", action="store_true", help="print JSON (with the per-origin table)")
     for reader in (fit, impute, score, evaluate, compare, forecast, backtest):
-        reader.add_argument("--na-values", action="append", default=[], metavar="TEXT",
-                            help="text that marks a missing cell in a CSV, besides empty cells and NA/NaN/null "
-                                 "(repeatable), e.g. --na-values '?'")
+        _csv_options(reader)
     return parser
+
+
+def _csv_options(command: argparse.ArgumentParser) -> None:
+    """How to read a CSV: the same four flags on every command that reads a table."""
+    command.add_argument("--na-values", action="append", default=[], metavar="TEXT",
+                         help="text that marks a missing cell in a CSV, besides empty cells and NA/NaN/null "
+                              "(repeatable), e.g. --na-values '?'")
+    command.add_argument("--sep", type=_separator, metavar="CHAR",
+                         help="a CSV's separator: comma, semicolon, tab, or any one character (default: found from "
+                              "the file)")
+    command.add_argument("--decimal", choices=[".", ","], metavar="MARK",
+                         help="a CSV's decimal mark (default: found from the file; ',' for 3,14 in a file separated "
+                              "by semicolons or tabs)")
+    command.add_argument("--encoding", metavar="NAME",
+                         help="a CSV's text encoding, e.g. utf-8, cp1252, latin-1 (default: UTF-8, else cp1252 or "
+                              "latin-1 with a warning)")
+
+
+SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+
+
+def _separator(text: str) -> str:
+    """--sep: a name (tab, ...) or one character ('\\t' as a shell passes it means a tab)."""
+    sep = SEPARATOR_NAMES.get(text.lower(), text)
+    if len(sep) != 1 or sep in "\"\r\n":
+        raise argparse.ArgumentTypeError(f"must be one character or comma, semicolon, tab, pipe; got {text!r}")
+    return sep
 
 
 DIFFERENCES = ["auto", "trend", "0", "1", "2"]

@@ -16,7 +16,7 @@ def _series_frames(args, quiet: bool = False) -> tuple:
 
     from ..tasks.forecast import _split_frame
 
-    frame = _read(args.data, args.na_values)
+    frame = _read(args.data, args)
     with warnings.catch_warnings():
         if quiet:
             warnings.simplefilter("ignore", UserWarning)

@@ -7,34 +7,39 @@ import os
 import warnings
 from pathlib import Path
 
-from .files import _check_model_out, _check_table_out, _compare_params, _model_params, _pairs, _read, _strict_json
+from .files import (_check_model_out, _check_table_out, _compare_params, _model_params, _pairs, _read, _reading,
+                    _strict_json)
 
 
 def _fit(args) -> str:
     from ..core.registry import get_class, make_for_task
+    from ..data.schema import SchemaError
 
     cls = get_class(args.model)
     params = _model_params(args.model, args.set)
-    _check_model_out(args.out)
-    data = _read(args.data, args.na_values)
+    _check_model_out(args.out, args.force)
+    data = _read(args.data, args)
     distributed = False
     if cls.family not in ("counting", "classical"):  # neural models train data-parallel under torchrun
         from ..neural import init_distributed, is_main_process
 
         distributed = init_distributed()
     model = make_for_task(args.model, args.seed, params, args.time_budget)
-    model.fit(data, schema=_pairs(args.schema, "--schema") or None)
+    try:
+        model.fit(data, schema=_pairs(args.schema, "--schema") or None)
+    except SchemaError as error:     # what is wrong with the table: say which file
+        raise SchemaError(f"{args.data}: {error}") from None
     if distributed:
         from ..neural import finish_distributed
 
         main = is_main_process()
         if main:
-            model.save(args.out)   # every rank holds the same weights; rank 0 writes them
+            model.save(args.out, overwrite=args.force)   # every rank holds the same weights; rank 0 writes them
         finish_distributed()
         if not main:
             return ""
     else:
-        model.save(args.out)
+        model.save(args.out, overwrite=args.force)
     return f"fitted {args.model} on {len(data):,} rows x {data.shape[1]} columns; saved to {args.out}"
 
 
@@ -53,6 +58,7 @@ def _impute(args) -> str:
 
     from ..core.registry import load
     from ..data.io import read_table, write_table
+    from ..data.schema import SchemaError
     from ..tasks.imputation import choose_model, impute, planned_refits
     from ..tasks.pooling import cell_spread, check_statistic, pool
 
@@ -70,12 +76,12 @@ def _impute(args) -> str:
                              f"how to fit on DATA; {folder} is already fitted: drop them, or drop the model "
                              "folder to fit on DATA")
         model = load(folder)
-        data = read_table(source, na_values=args.na_values)
+        data = read_table(source, **_reading(args))
     else:
         source = args.inputs[0]
         if Path(source).is_dir():
             raise ValueError(f"{source} is a folder: give a model folder and DATA, or a .csv/.parquet table")
-        data = read_table(source, na_values=args.na_values)
+        data = read_table(source, **_reading(args))
         if len(data) == 0:
             raise ValueError(f"{source} has no rows: nothing to impute")
         model = args.model or "auto"
@@ -98,8 +104,11 @@ def _impute(args) -> str:
                 if args.refits == 1 else "--refits"
             lines.append(f"{fits} fits of {name}, {why}, one after another: --jobs -1 fits them side by side on "
                          f"all {cpus} CPUs, with the same draws")
-    draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
-                   refits=args.refits, uncertainty=args.uncertainty, n_jobs=args.jobs)
+    try:
+        draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
+                       refits=args.refits, uncertainty=args.uncertainty, n_jobs=args.jobs)
+    except SchemaError as error:     # what is wrong with the table: say which file
+        raise SchemaError(f"{source}: {error}") from None
     long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)
     long = long[["draw", "row", *data.columns]]
     write_table(long, args.out)
@@ -122,7 +131,7 @@ def _score(args) -> str:
     from ..data.schema import SchemaError
 
     _check_table_out(args.out)
-    data = read_table(args.data, na_values=args.na_values)
+    data = read_table(args.data, **_reading(args))
     if args.column in data.columns:
         raise ValueError(f"{args.data} already has a column {args.column!r}: name the score column with --column")
     model = load(args.model_dir)
@@ -145,9 +154,9 @@ def _evaluate(args) -> str:
 
     with warnings.catch_warnings():   # what evaluate warns about is printed below, under Notes
         warnings.simplefilter("ignore", UserWarning)
-        real, synthetic = (read_table(path, na_values=args.na_values) for path in (args.real, args.synthetic))
+        real, synthetic = (read_table(path, **_reading(args)) for path in (args.real, args.synthetic))
         result = evaluate(real, synthetic,
-                          train=read_table(args.train, na_values=args.na_values) if args.train else None,
+                          train=read_table(args.train, **_reading(args)) if args.train else None,
                           model=load(args.model_dir) if args.model_dir else None, target=args.target, truth=args.truth,
                           seed=args.seed)
     if args.json:
@@ -168,7 +177,7 @@ def _compare(args) -> str:
 
     names = [name.strip() for name in args.models.split(",")] if args.models else table_models()
     params = _compare_params(names, args.set)
-    data = _read(args.data, args.na_values)
+    data = _read(args.data, args)
     target = args.target
     truth = args.data if args.data in datasets.names() and datasets.info(args.data).truth else None
     table = compare(data, models=names, time_budget=args.time_budget, params=params,
