@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -165,6 +166,7 @@ def _evaluate(args) -> str:
     lines = [table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="")]
     lines += ["", "What each metric means:"] + [f"  {k}: {METRICS[k].meaning}" for k in result]
     notes = [text for key, text in result.details.items() if key.endswith("_note") and text]
+    notes += result.details.get("levels_notes", [])
     if notes:
         lines += ["", "Notes:"] + [f"  {text}" for text in notes]
     return "\n".join(lines)
@@ -183,6 +185,10 @@ def _compare(args) -> str:
     table = compare(data, models=names, time_budget=args.time_budget, params=params,
                     target=target, seed=args.seed, truth=truth, report=args.report,
                     progress=False if (args.quiet or args.json) else None)
+    if not (table["status"] == "ok").any():   # one line per model, then the error line; exit status 2
+        for _, row in table.iterrows():
+            print(f"plausible compare: {row['model']}: {row['status']}", file=sys.stderr)
+        raise RuntimeError(f"no model could be evaluated ({len(table)} tried): see the line for each above")
     if args.json:
         return json.dumps({"table": json.loads(table.to_json(orient="records")),
                            "recommendation": recommendation(table),

@@ -19,13 +19,13 @@ import multiprocessing
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .report import recommendation, write_report  # noqa: F401 - recommendation: its old import path
+from .samples import one_line
 
 DEFAULT_TIME_BUDGET = 120.0  # seconds per model: the whole ladder in minutes; raise it for large tables
 TRAINING_SHARE = 0.7         # share of the per-model budget a model with `time_budget` may train for
@@ -33,12 +33,14 @@ FLOOR_SPLITS = 5             # random splits of the held-out rows that measure t
 
 
 def quality(values: dict) -> float:
-    """One number per model (1 = indistinguishable from real data); see the module docstring."""
+    """One number per model (1 = indistinguishable from real data); see the module docstring. A part
+    that could not be computed (NaN, said in the evaluation's notes) is left out of the mean."""
+    detection, utility = values["detection_auc"], values.get("utility_ratio", np.nan)
     parts = [values["marginal_fidelity"], values["pairwise_fidelity"],
-             1.0 - 2.0 * max(0.0, values["detection_auc"] - 0.5)]
-    if "utility_ratio" in values and np.isfinite(values["utility_ratio"]):
-        parts.append(min(1.0, max(0.0, values["utility_ratio"])))
-    return float(np.mean(parts))
+             1.0 - 2.0 * max(0.0, detection - 0.5) if np.isfinite(detection) else np.nan,
+             min(1.0, max(0.0, utility)) if np.isfinite(utility) else np.nan]
+    parts = [part for part in parts if np.isfinite(part)]
+    return float(np.mean(parts)) if parts else float("nan")
 
 
 def _fit_in_child(name, params, seed, train, n_samples, folder, pipe) -> None:
@@ -57,7 +59,7 @@ def _fit_in_child(name, params, seed, train, n_samples, folder, pipe) -> None:
         write_table(synthetic, Path(folder) / "synthetic.parquet")
         pipe.send({"fit_seconds": fit_seconds, "sample_seconds": sample_seconds})
     except BaseException as error:  # noqa: BLE001 - everything is reported to the parent
-        pipe.send({"error": f"{type(error).__name__}: {error}", "trace": traceback.format_exc(limit=3)})
+        pipe.send({"error": one_line(error)})
     finally:
         pipe.close()
 
@@ -159,7 +161,7 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
                 synthetic = read_table(Path(folder) / "synthetic.parquet")
                 result = evaluate(held_out, synthetic, train=train, model=model, target=target, truth=truth, seed=seed)
             except Exception as error:  # noqa: BLE001 - a failing model is reported, not hidden
-                rows.append({**row, "status": f"evaluation failed: {type(error).__name__}: {error}"})
+                rows.append({**row, "status": f"evaluation failed: {one_line(error)}"})
                 continue
         evaluations[name], synthetic_tables[name] = result, synthetic
         rows.append({**row, "status": "ok", "quality": quality(result), **dict(result),
@@ -186,8 +188,9 @@ def compare(data: pd.DataFrame, models: list[str] | None = None, time_budget: fl
         choice = adequate.sort_values(["complexity", "fit_seconds"]).index[0]
         table.loc[choice, "recommended"] = True
     table = table.sort_values(["quality"], ascending=False, na_position="last").reset_index(drop=True)
+    notes = next(iter(evaluations.values())).details.get("levels_notes", []) if evaluations else []
     table.attrs.update({"tolerance": tolerance, "floor_quality": floor_quality, "floor": floor,
-                        "train_rows": len(train), "held_out_rows": len(held_out), "target": target})
+                        "train_rows": len(train), "held_out_rows": len(held_out), "target": target, "notes": notes})
     if report:
         write_report(report, table, held_out, train, synthetic_tables, evaluations)
     return table

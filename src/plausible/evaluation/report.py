@@ -78,8 +78,10 @@ def marginals_figure(real: pd.DataFrame, synthetic: pd.DataFrame, columns_max: i
 
 
 def association_matrix(frame: pd.DataFrame) -> np.ndarray:
-    """|Spearman ρ| for two numbers, Cramér's V (numbers binned) for any other pair."""
+    """|Spearman ρ| for two numbers, Cramér's V (numbers binned, rare labels pooled as in the metrics)
+    for any other pair."""
     columns = list(frame.columns)
+    groups = metrics.label_groups(frame)
     out = np.eye(len(columns))
     coded = {}
     for name in columns:
@@ -88,7 +90,7 @@ def association_matrix(frame: pd.DataFrame) -> np.ndarray:
             edges = np.unique(np.nanquantile(values, [0.2, 0.4, 0.6, 0.8])) if np.isfinite(values).any() else []
             coded[name] = np.where(np.isnan(values), -1, np.searchsorted(edges, values))
         else:
-            coded[name] = pd.factorize(metrics._labels(frame[name]))[0]
+            coded[name] = pd.factorize(metrics._grouped(frame, name, groups))[0]
     for i, a in enumerate(columns):
         for j in range(i + 1, len(columns)):
             b = columns[j]
@@ -188,6 +190,8 @@ def recommendation(table: pd.DataFrame) -> str:
     failed = table[table["status"] != "ok"]
     for _, row in failed.iterrows():
         text += f"\n{row['model']} was not ranked: {row['status']}"
+    for note in table.attrs.get("notes", []):
+        text += f"\nNote: {note}."
     return text
 
 

@@ -117,8 +117,9 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
         lacking = [c for c in real.columns if c not in train.columns]
         if lacking:
             raise ValueError(f"the training table lacks columns {lacking}")
+        train = train[real.columns]
     extra = [c for c in synthetic.columns if c not in real.columns]
-    synthetic = synthetic[real.columns]
+    synthetic = _dates_as_dates(synthetic[real.columns], real)
     for name in real.columns:   # a number column holding text fails here, by name, not deep in a metric
         if metrics._is_numeric(real[name]) and not metrics._is_numeric(synthetic[name]):
             try:
@@ -133,61 +134,56 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
     same_size = synthetic.iloc[rng.choice(len(synthetic), size, replace=False)].reset_index(drop=True)
 
     values, floor, intervals, details = {}, {}, {}, {}
-    values["detection_auc"] = metrics.detection_auc(half_a, same_size, seed=seed)
-    values["marginal_fidelity"], details["marginal_fidelity_per_column"] = \
-        metrics.marginal_fidelity(half_a, same_size, per_column=True)
-    values["pairwise_fidelity"] = metrics.pairwise_fidelity(half_a, same_size)
+    # a label column with many levels keeps its frequent labels and pools the rest, fitted on the real
+    # training rows (else the held-out ones) and applied to every table the metrics compare
+    reference = train if train is not None else half_b
+    fitted_on = train if train is not None else real
+    groups = metrics.label_groups(fitted_on)
+    if groups:
+        details["levels_notes"] = metrics.grouping_notes(fitted_on, groups)
+    values["detection_auc"] = _attempt(details, "detection_auc",
+                                       lambda: metrics.detection_auc(half_a, same_size, seed=seed, groups=groups))
+    values["marginal_fidelity"], details["marginal_fidelity_per_column"] = _attempt(
+        details, "marginal_fidelity", lambda: metrics.marginal_fidelity(half_a, same_size, per_column=True, groups=groups),
+        (float("nan"), {}))
+    values["pairwise_fidelity"] = _attempt(details, "pairwise_fidelity",
+                                           lambda: metrics.pairwise_fidelity(half_a, same_size, groups=groups))
     if target is not None:
         # Trained on as many synthetic rows as there are real training rows, so the ratio asks
         # "as useful as the real data?"
-        reference = train if train is not None else half_b
-        baseline = metrics.utility(reference, half_a, target, seed=seed)
+        baseline = _attempt(details, "utility_ratio",
+                            lambda: metrics.utility(reference, half_a, target, seed=seed, groups=groups))
         details["utility_real_baseline"] = baseline
         rows = rng.choice(len(synthetic), min(len(reference), len(synthetic)), replace=False)
         if _has_skill(baseline, real[target]):
-            values["utility_ratio"] = metrics.utility(synthetic.iloc[rows], half_a, target, seed=seed) / baseline
+            values["utility_ratio"] = _attempt(details, "utility_ratio", lambda: metrics.utility(
+                synthetic.iloc[rows], half_a, target, seed=seed, groups=groups) / baseline)
         else:   # a ratio to a model without skill would say nothing (or flip sign): report it undefined
             values["utility_ratio"] = float("nan")
-            details["utility_note"] = (f"the model trained on real rows scores {baseline:.3g}, no better than chance: "
-                                       f"{target!r} is not predictable from the other columns here, so the utility "
-                                       "ratio is undefined")
-    floor.update(_floor(half_a, half_b, target, train, seed))
+            if np.isfinite(baseline):
+                details["utility_note"] = (f"the model trained on real rows scores {baseline:.3g}, no better than "
+                                           f"chance: {target!r} is not predictable from the other columns here, so "
+                                           "the utility ratio is undefined")
+    floor.update(_floor(half_a, half_b, target, train, seed, groups))
 
     if train is not None:
-        train = train[real.columns]
-        held_out = metrics.distances_to_closest(half_a, train)
-        # On discrete data most real rows repeat a training row, the median distance is 0 and the
-        # ratio of medians is undefined: then the mean distance is the summary (said in details).
-        summary = np.median if np.median(held_out) > 0 else np.mean
-        details["dcr_summary"] = summary.__name__
-        denominator = float(summary(held_out))
-        to_train = metrics.distances_to_closest(same_size, train)
-        if denominator > 0 and not (~_unseen_mask(half_a, train)).all():   # round-off can leave 1e-9
-            values["dcr_ratio"] = float(summary(to_train)) / denominator
-            intervals["dcr_ratio"] = _bootstrap_ratio(to_train, denominator, summary, rng)
-            floor["dcr_ratio"] = float(summary(metrics.distances_to_closest(half_b, train))) / denominator
-        else:   # every held-out row is a training row: nothing to compare a synthetic row's distance with
-            values["dcr_ratio"] = float("nan")
-            details["dcr_note"] = ("every real (held-out) row is also a training row, so the distance-to-closest-"
-                                   "record ratio is undefined: give held-out rows the model never saw as real")
-            warnings.warn(details["dcr_note"], stacklevel=2)
-        copies = ~_unseen_mask(same_size, train)
-        values["exact_copy_rate"] = float(copies.mean())
-        intervals["exact_copy_rate"] = _bootstrap_mean(copies.astype(float), rng)
-        floor["exact_copy_rate"] = float((~_unseen_mask(half_b, train)).mean())
+        _attempt(details, "dcr_ratio", lambda: _privacy(half_a, half_b, same_size, train, rng, values, floor,
+                                                        intervals, details))
+        values.setdefault("dcr_ratio", float("nan"))
 
     if model is not None and getattr(model, "log_prob_kind", "none") != "none":
-        per_row = model.log_prob(real, unseen="impossible")
-        values["log_likelihood"] = float(per_row.mean())
-        details["zero_likelihood_rows"] = int(np.isneginf(per_row).sum())  # rows the model calls impossible
-        if np.isfinite(per_row).all():
-            intervals["log_likelihood"] = _bootstrap_mean(per_row, rng)
+        per_row = _attempt(details, "log_likelihood", lambda: model.log_prob(real, unseen="impossible"), None)
+        if per_row is not None:
+            values["log_likelihood"] = float(per_row.mean())
+            details["zero_likelihood_rows"] = int(np.isneginf(per_row).sum())  # rows the model calls impossible
+            if np.isfinite(per_row).all():
+                intervals["log_likelihood"] = _bootstrap_mean(per_row, rng)
 
     if truth is not None and getattr(model, "log_prob_kind", "none") != "exact":
         details["truth_note"] = f"no distance to the truth: model {model.name!r} has no exact log_prob"
     if truth is not None and getattr(model, "log_prob_kind", "none") == "exact":
-        values["kl_to_truth"] = metrics.kl_to_truth(model, truth)
-        values["tv_to_truth"] = metrics.tv_to_truth(model, truth)
+        values["kl_to_truth"] = _attempt(details, "kl_to_truth", lambda: metrics.kl_to_truth(model, truth))
+        values["tv_to_truth"] = _attempt(details, "tv_to_truth", lambda: metrics.tv_to_truth(model, truth))
     if extra:
         details["columns_note"] = f"synthetic columns not in the real table were left out: {extra}"
     details["rows"] = {"real_half": len(half_a), "compared": size, "synthetic": len(synthetic),
@@ -201,18 +197,87 @@ def _split(real: pd.DataFrame, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
             real.iloc[order[len(real) // 2:]].reset_index(drop=True))
 
 
-def _floor(half_a, half_b, target, train, seed) -> dict:
-    """The comparison metrics for two real samples of one size: what a perfect generator scores."""
-    floor = {"detection_auc": metrics.detection_auc(half_a, half_b, seed=seed),
-             "marginal_fidelity": metrics.marginal_fidelity(half_a, half_b),
-             "pairwise_fidelity": metrics.pairwise_fidelity(half_a, half_b)}
+def _floor(half_a, half_b, target, train, seed, groups=None) -> dict:
+    """The comparison metrics for two real samples of one size: what a perfect generator scores.
+    A metric that cannot be computed is NaN here (`evaluate` says why for its own values)."""
+    train = None if train is None else train[half_a.columns]
+    fitted_on = train if train is not None else pd.concat([half_a, half_b], ignore_index=True)
+    groups = metrics.label_groups(fitted_on) if groups is None else groups
+    quiet = {}   # notes of the floor's failures: the same failures show in the values' notes
+    floor = {"detection_auc": _attempt(quiet, "", lambda: metrics.detection_auc(half_a, half_b, seed=seed,
+                                                                                 groups=groups), warn=False),
+             "marginal_fidelity": _attempt(quiet, "", lambda: metrics.marginal_fidelity(half_a, half_b, groups=groups),
+                                           warn=False),
+             "pairwise_fidelity": _attempt(quiet, "", lambda: metrics.pairwise_fidelity(half_a, half_b, groups=groups),
+                                           warn=False)}
     if target is not None:  # the utility ratio of two real samples of one size
-        reference = train if train is not None else half_b
-        same = reference.sample(n=min(len(half_b), len(reference)), random_state=seed)
-        baseline = metrics.utility(same, half_a, target, seed=seed)
-        floor["utility_ratio"] = (metrics.utility(half_b, half_a, target, seed=seed) / baseline
-                                  if _has_skill(baseline, half_a[target]) else float("nan"))
+        def ratio():
+            reference = train if train is not None else half_b
+            same = reference.sample(n=min(len(half_b), len(reference)), random_state=seed)
+            baseline = metrics.utility(same, half_a, target, seed=seed, groups=groups)
+            return (metrics.utility(half_b, half_a, target, seed=seed, groups=groups) / baseline
+                    if _has_skill(baseline, half_a[target]) else float("nan"))
+        floor["utility_ratio"] = _attempt(quiet, "", ratio, warn=False)
     return floor
+
+
+def _privacy(half_a, half_b, same_size, train, rng, values, floor, intervals, details) -> None:
+    """The distance-to-closest-record ratio and the exact-copy rate, into the dicts of `evaluate`."""
+    held_out = metrics.distances_to_closest(half_a, train)
+    # On discrete data most real rows repeat a training row, the median distance is 0 and the
+    # ratio of medians is undefined: then the mean distance is the summary (said in details).
+    summary = np.median if np.median(held_out) > 0 else np.mean
+    details["dcr_summary"] = summary.__name__
+    denominator = float(summary(held_out))
+    to_train = metrics.distances_to_closest(same_size, train)
+    if denominator > 0 and not (~_unseen_mask(half_a, train)).all():   # round-off can leave 1e-9
+        values["dcr_ratio"] = float(summary(to_train)) / denominator
+        intervals["dcr_ratio"] = _bootstrap_ratio(to_train, denominator, summary, rng)
+        floor["dcr_ratio"] = float(summary(metrics.distances_to_closest(half_b, train))) / denominator
+    else:   # every held-out row is a training row: nothing to compare a synthetic row's distance with
+        values["dcr_ratio"] = float("nan")
+        details["dcr_note"] = ("every real (held-out) row is also a training row, so the distance-to-closest-"
+                               "record ratio is undefined: give held-out rows the model never saw as real")
+        warnings.warn(details["dcr_note"], stacklevel=3)
+    copies = ~_unseen_mask(same_size, train)
+    values["exact_copy_rate"] = float(copies.mean())
+    intervals["exact_copy_rate"] = _bootstrap_mean(copies.astype(float), rng)
+    floor["exact_copy_rate"] = float((~_unseen_mask(half_b, train)).mean())
+
+
+def one_line(error: BaseException, limit: int = 200) -> str:
+    """An exception as one short line: its type and message, or, for a message that carries a
+    traceback (scikit-learn's "All the 5 fits failed"), the traceback's own last line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if any(line.startswith("Traceback") for line in lines):
+        text = lines[-1]
+    else:
+        text = f"{type(error).__name__}: {' '.join(lines)}" if lines else type(error).__name__
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _attempt(details: dict, metric: str, compute, default=float("nan"), warn: bool = True):
+    """`compute()`, or `default` with a one-line note in `details` (and a warning) when it fails:
+    one metric failing must not hide the others."""
+    try:
+        return compute()
+    except Exception as error:  # noqa: BLE001 - said in the note, never a traceback
+        details[f"{metric}_note"] = f"{metric} could not be computed: {one_line(error)}"
+        if warn:
+            warnings.warn(details[f"{metric}_note"], stacklevel=3)
+        return default
+
+
+def _dates_as_dates(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    """Synthetic columns of text where the real column holds dates (a CSV read without parsing
+    them) become dates, so that both are compared as times."""
+    for name in synthetic.columns:
+        if pd.api.types.is_datetime64_any_dtype(real[name].dtype) and not metrics._is_numeric(synthetic[name]):
+            try:
+                synthetic = synthetic.assign(**{name: pd.to_datetime(synthetic[name], format="ISO8601")})
+            except (ValueError, TypeError):
+                pass   # left as text: evaluate names the column
+    return synthetic
 
 
 def _has_skill(score: float, target: pd.Series) -> bool:
@@ -224,8 +289,10 @@ def _has_skill(score: float, target: pd.Series) -> bool:
 def noise_floor(real: pd.DataFrame, target: str | None = None, train: pd.DataFrame | None = None,
                 seed: int = 0) -> dict:
     """The noise floor of `evaluate` for one random split of the real rows into two halves."""
+    real = text_names(real)
     half_a, half_b = _split(real, np.random.default_rng(seed))
-    return _floor(half_a, half_b, target, train, seed)
+    return _floor(half_a, half_b, None if target is None else str(target),
+                  None if train is None else text_names(train), seed)
 
 
 def _unseen_mask(rows: pd.DataFrame, train: pd.DataFrame) -> np.ndarray:
