@@ -169,3 +169,9 @@ def test_bootstrap_imputation_takes_the_schema_from_the_whole_table(fair):
     draws = pl.impute(gappy, n_draws=2, seed=0)
     for draw in draws:
         assert draw.notna().all().all() and set(draw["age"]) <= set(fair["age"])
+
+
+def test_impute_checks_a_table_without_gaps_too():
+    frame = pd.DataFrame({"a": [1.0, np.inf, 2.0] * 10, "b": list("abc") * 10})
+    with pytest.raises(pl.SchemaError, match="'a' has infinite values"):
+        pl.impute(frame)

@@ -103,6 +103,7 @@ def impute(data, n_draws: int = 5, model="auto", seed: int = 0, params: dict | N
         raise ValueError("uncertainty='posterior' draws the parameters given the table the model is fitted on; "
                          "a fitted model is used as it is: pass its name (or an unfitted model) instead")
     if not frame.isna().to_numpy().any():
+        Schema.infer(frame)          # still a table a model could read: infinite values, mixed types fail here
         warnings.warn("the table has no missing cell: returning unchanged copies (nothing to impute)",
                       UserWarning, stacklevel=2)
         return [data.copy() for _ in range(n_draws)]
