@@ -11,6 +11,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from ..data.identifiers import MIN_ID_ROWS
+
 NUMERIC_PAIR_BINS = 5  # quantile bins of a numeric column when paired with a categorical one
 LEVELS_KEPT = 49       # a label column with more levels keeps its most frequent ones; the rest are pooled
 OTHER = "<other>"      # the pooled level
@@ -41,7 +43,8 @@ def _labels(series: pd.Series) -> pd.Series:
 
 
 def label_groups(frame: pd.DataFrame, limit: int = LEVELS_KEPT) -> dict[str, frozenset]:
-    """The labels kept, per label column of `frame` with more than `limit` + 1 distinct labels.
+    """The labels kept, per label column of `frame` with more than `limit` + 1 distinct labels or
+    with a different label in every one of at least `MIN_ID_ROWS` rows (an ID).
 
     Such a column keeps its `limit` most frequent labels among those seen at least twice (a label
     seen once says nothing about its frequency: an ID column keeps none) and missing cells; every
@@ -54,7 +57,8 @@ def label_groups(frame: pd.DataFrame, limit: int = LEVELS_KEPT) -> dict[str, fro
         if _is_numeric(frame[name]):
             continue
         counts = _labels(frame[name]).value_counts()
-        if len(counts) <= limit + 1:
+        unique = counts.drop("<missing>", errors="ignore")
+        if len(counts) <= limit + 1 and not (unique.sum() >= MIN_ID_ROWS and unique.max() == 1):
             continue
         counts = counts.drop("<missing>", errors="ignore")
         ranked = sorted(counts[counts >= 2].items(), key=lambda item: (-item[1], item[0]))
@@ -68,8 +72,8 @@ def grouping_notes(frame: pd.DataFrame, groups: dict[str, frozenset]) -> list[st
     for name, kept in groups.items():
         levels = _labels(frame[name]).nunique()
         if len(kept) <= 1:
-            notes.append(f"column {name!r} has {levels:,} levels and none repeats (an ID?): left out of the detector, "
-                         "the utility model and the fidelity scores; the privacy metrics still compare it")
+            notes.append(f"column {name!r} has a different value in every row ({levels:,} values; an ID?): left out "
+                         "of the detector, the utility model and the fidelity scores; the privacy metrics still compare it")
         else:
             notes.append(f"column {name!r} has {levels:,} levels: the {len(kept) - 1} most frequent kept, the rest "
                          "pooled as one for the detector, the utility model and the fidelity scores")

@@ -127,6 +127,8 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
             except (ValueError, TypeError) as error:
                 raise ValueError(f"column {name!r} holds numbers in the real table but not in the synthetic "
                                  f"one ({error})") from None
+    scored = real   # as given, for the model's log_prob
+    real, synthetic, train = _ids_as_labels(train if train is not None else real, real, synthetic, train)
     rng = np.random.default_rng(seed)
     half_a, half_b = _split(real, rng)
     size = min(len(half_b), len(synthetic))
@@ -172,7 +174,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
         values.setdefault("dcr_ratio", float("nan"))
 
     if model is not None and getattr(model, "log_prob_kind", "none") != "none":
-        per_row = _attempt(details, "log_likelihood", lambda: model.log_prob(real, unseen="impossible"), None)
+        per_row = _attempt(details, "log_likelihood", lambda: model.log_prob(scored, unseen="impossible"), None)
         if per_row is not None:
             values["log_likelihood"] = float(per_row.mean())
             details["zero_likelihood_rows"] = int(np.isneginf(per_row).sum())  # rows the model calls impossible
@@ -266,6 +268,31 @@ def _attempt(details: dict, metric: str, compute, default=float("nan"), warn: bo
         if warn:
             warnings.warn(details[f"{metric}_note"], stacklevel=3)
         return default
+
+
+def _ids_as_labels(reference: pd.DataFrame, *frames):
+    """`frames` with the whole-number ID columns of `reference` (all distinct, counting up or filling
+    a range, or named like an ID: `data.identifiers.looks_like_id`) as text, so that the metrics
+    pool them like text IDs: the new values a model makes for an ID column (past the largest
+    training value) are no fault, and only a copied value counts, in the privacy metrics."""
+    from ..data.identifiers import looks_like_id
+
+    names = []
+    for name in reference.columns:
+        if metrics._is_numeric(reference[name]) and not pd.api.types.is_datetime64_any_dtype(reference[name].dtype):
+            values = metrics._numbers(reference[name])
+            whole = np.isfinite(values[~np.isnan(values)]).all() and (values[~np.isnan(values)] % 1 == 0).all()
+            if whole and looks_like_id(reference[name], "integer"):
+                names.append(name)
+    if not names:
+        return frames
+    return tuple(None if frame is None else frame.assign(**{name: _whole_text(frame[name]) for name in names})
+                 for frame in frames)
+
+
+def _whole_text(series: pd.Series) -> pd.Series:
+    values = metrics._numbers(series)
+    return pd.Series([None if np.isnan(v) else f"{v:.0f}" for v in values], index=series.index, dtype=object)
 
 
 def _dates_as_dates(synthetic: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
