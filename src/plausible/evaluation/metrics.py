@@ -187,9 +187,18 @@ def tv_to_truth(model, truth: pd.DataFrame) -> float:
 
 def unseen_share(synthetic: pd.DataFrame, train: pd.DataFrame) -> float:
     """Share of synthetic rows whose exact combination of values never occurs in the training rows."""
-    seen = set(map(tuple, _labels_frame(train).itertuples(index=False)))
-    rows = list(map(tuple, _labels_frame(synthetic[train.columns]).itertuples(index=False)))
-    return float(np.mean([row not in seen for row in rows])) if rows else 0.0
+    return float(unseen_rows(synthetic[train.columns], row_keys(train)).mean()) if len(synthetic) else 0.0
+
+
+def row_keys(frame: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row of its cells as text (two rows share a key when every cell reads the
+    same), to find repeated rows without a Python tuple per row."""
+    return pd.util.hash_pandas_object(_labels_frame(frame), index=False).to_numpy()
+
+
+def unseen_rows(rows: pd.DataFrame, seen_keys: np.ndarray) -> np.ndarray:
+    """Whether each row's combination of values is not among `seen_keys` (`row_keys` of a table)."""
+    return ~np.isin(row_keys(rows), seen_keys)
 
 
 def _labels_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -232,7 +232,8 @@ def _privacy(half_a, half_b, same_size, train, rng, values, floor, intervals, de
     details["dcr_summary"] = summary.__name__
     denominator = float(summary(held_out))
     to_train = metrics.distances_to_closest(same_size, train)
-    if denominator > 0 and not (~_unseen_mask(half_a, train)).all():   # round-off can leave 1e-9
+    seen = metrics.row_keys(train)
+    if denominator > 0 and metrics.unseen_rows(half_a, seen).any():   # round-off can leave 1e-9
         values["dcr_ratio"] = float(summary(to_train)) / denominator
         intervals["dcr_ratio"] = _bootstrap_ratio(to_train, denominator, summary, rng)
         floor["dcr_ratio"] = float(summary(metrics.distances_to_closest(half_b, train))) / denominator
@@ -241,10 +242,10 @@ def _privacy(half_a, half_b, same_size, train, rng, values, floor, intervals, de
         details["dcr_note"] = ("every real (held-out) row is also a training row, so the distance-to-closest-"
                                "record ratio is undefined: give held-out rows the model never saw as real")
         warnings.warn(details["dcr_note"], stacklevel=3)
-    copies = ~_unseen_mask(same_size, train)
+    copies = ~metrics.unseen_rows(same_size, seen)
     values["exact_copy_rate"] = float(copies.mean())
     intervals["exact_copy_rate"] = _bootstrap_mean(copies.astype(float), rng)
-    floor["exact_copy_rate"] = float((~_unseen_mask(half_b, train)).mean())
+    floor["exact_copy_rate"] = float((~metrics.unseen_rows(half_b, seen)).mean())
 
 
 def one_line(error: BaseException, limit: int = 200) -> str:
@@ -320,8 +321,3 @@ def noise_floor(real: pd.DataFrame, target: str | None = None, train: pd.DataFra
     half_a, half_b = _split(real, np.random.default_rng(seed))
     return _floor(half_a, half_b, None if target is None else str(target),
                   None if train is None else text_names(train), seed)
-
-
-def _unseen_mask(rows: pd.DataFrame, train: pd.DataFrame) -> np.ndarray:
-    seen = set(map(tuple, metrics._labels_frame(train).itertuples(index=False)))
-    return np.array([row not in seen for row in map(tuple, metrics._labels_frame(rows).itertuples(index=False))])
