@@ -95,6 +95,14 @@ def test_a_whole_number_id_made_anew_is_no_fault_and_a_copied_one_is():
     assert copied["exact_copy_rate"] == 1 and copied["dcr_ratio"] < 0.01
 
 
+def test_utility_of_a_target_with_a_class_of_one_row():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=1500)
+    table = pd.DataFrame({"x": x, "label": np.where(x > 0, "high", "low")})
+    table.loc[0, "label"] = "once"                     # early stopping's stratified split refused this
+    assert metrics.utility(table.iloc[:1200], table.iloc[1200:], "label") > 0.95
+
+
 def test_distances_with_many_labels_equal_the_one_hot_distances(monkeypatch):
     rng = np.random.default_rng(0)
 

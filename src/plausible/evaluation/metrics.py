@@ -306,8 +306,11 @@ def utility(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int = 0,
             predicted = model.predict(x_test[known_test])
         return float(r2_score(y_test[known_test], predicted))
     y_train, y_test = _grouped(train, target, groups).to_numpy(), _grouped(test, target, groups).to_numpy()
-    if len(set(y_train)) < 2:
+    classes, counts = np.unique(y_train, return_counts=True)
+    if len(classes) < 2:
         return 0.5  # a model that saw one class can only guess
+    if counts.min() < 2:   # early stopping's stratified split refuses a class of one row
+        kwargs["early_stopping"] = False
     with _threads(len(train) + len(test)):
         model = HistGradientBoostingClassifier(**kwargs).fit(x_train, y_train)
         proba = model.predict_proba(x_test)
