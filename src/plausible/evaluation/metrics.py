@@ -43,8 +43,8 @@ def _labels(series: pd.Series) -> pd.Series:
 
 
 def label_groups(frame: pd.DataFrame, limit: int = LEVELS_KEPT) -> dict[str, frozenset]:
-    """The labels kept, per label column of `frame` with more than `limit` + 1 distinct labels or
-    with a different label in every one of at least `MIN_ID_ROWS` rows (an ID).
+    """The labels kept, per label column of `frame` with more than `limit` + 1 distinct labels (missing
+    cells aside) or with a different label in every one of at least `MIN_ID_ROWS` rows (an ID).
 
     Such a column keeps its `limit` most frequent labels among those seen at least twice (a label
     seen once says nothing about its frequency: an ID column keeps none) and missing cells; every
@@ -56,11 +56,10 @@ def label_groups(frame: pd.DataFrame, limit: int = LEVELS_KEPT) -> dict[str, fro
     for name in frame.columns:
         if _is_numeric(frame[name]):
             continue
-        counts = _labels(frame[name]).value_counts()
-        unique = counts.drop("<missing>", errors="ignore")
-        if len(counts) <= limit + 1 and not (unique.sum() >= MIN_ID_ROWS and unique.max() == 1):
+        counts = _labels(frame[name]).value_counts().drop("<missing>", errors="ignore")
+        an_id = counts.sum() >= MIN_ID_ROWS and counts.max() == 1
+        if len(counts) <= limit + 1 and not an_id:   # 50 labels: no fewer codes for pooling one
             continue
-        counts = counts.drop("<missing>", errors="ignore")
         ranked = sorted(counts[counts >= 2].items(), key=lambda item: (-item[1], item[0]))
         groups[name] = frozenset(label for label, _ in ranked[:limit]) | {"<missing>"}
     return groups
