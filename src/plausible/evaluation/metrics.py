@@ -71,8 +71,9 @@ def grouping_notes(frame: pd.DataFrame, groups: dict[str, frozenset]) -> list[st
     for name, kept in groups.items():
         levels = _labels(frame[name]).nunique()
         if len(kept) <= 1:
-            notes.append(f"column {name!r} has a different value in every row ({levels:,} values; an ID?): left out "
-                         "of the detector, the utility model and the fidelity scores; the privacy metrics still compare it")
+            notes.append(f"column {name!r} has a different value in every row ({levels:,} values; an ID?): left "
+                         "out of the detector, the utility model and the fidelity scores; the privacy metrics still "
+                         "compare it")
         else:
             notes.append(f"column {name!r} has {levels:,} levels: the {len(kept) - 1} most frequent kept, the rest "
                          "pooled as one for the detector, the utility model and the fidelity scores")
@@ -386,7 +387,8 @@ def _nearest(dense_rows, dense_ref, codes_rows, codes_ref, cells: int = 2 ** 22)
         for k in range(codes.shape[1]):
             squared += codes[:, k, None] != codes_ref[None, :, k]
         nearest = squared.argmin(axis=1)
-        out[start:start + step] = ((x - dense_ref[nearest]) ** 2).sum(axis=1) + (codes != codes_ref[nearest]).sum(axis=1)
+        out[start:start + step] = (((x - dense_ref[nearest]) ** 2).sum(axis=1)
+                                   + (codes != codes_ref[nearest]).sum(axis=1))
     return out
 
 

@@ -146,8 +146,8 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | 
     values["detection_auc"] = _attempt(details, "detection_auc",
                                        lambda: metrics.detection_auc(half_a, same_size, seed=seed, groups=groups))
     values["marginal_fidelity"], details["marginal_fidelity_per_column"] = _attempt(
-        details, "marginal_fidelity", lambda: metrics.marginal_fidelity(half_a, same_size, per_column=True, groups=groups),
-        (float("nan"), {}))
+        details, "marginal_fidelity",
+        lambda: metrics.marginal_fidelity(half_a, same_size, per_column=True, groups=groups), (float("nan"), {}))
     values["pairwise_fidelity"] = _attempt(details, "pairwise_fidelity",
                                            lambda: metrics.pairwise_fidelity(half_a, same_size, groups=groups))
     if target is not None:
