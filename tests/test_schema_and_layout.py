@@ -110,19 +110,27 @@ def test_point_masses_missing_and_states():
         pd.testing.assert_series_equal(decoded[column], data[column], check_names=False)
 
 
-def test_only_spikes_at_the_ends_of_a_float_column_are_point_masses():
-    """A ratio recorded on a grid (diabetes' s4) has interior spikes; as unordered states they would
-    cut the column off from the others, so only a spike at the minimum or maximum is a point mass."""
+def test_spikes_inside_a_column_of_fractions_are_point_masses_unless_the_model_says_not():
+    """A spike inside a column of fractions (randhie's log deductible: 16% of rows at 6.907755) is a
+    point mass: smeared, a detector finds it at once. Whole-number spikes stay on the number line
+    (they would overlap the unit bins), and so do all for a model that keeps them continuous (gmm)."""
     rng = np.random.default_rng(2)
     continuous = rng.normal(3.0, 1.0, 600)
     gridded = np.where(rng.random(600) < 0.6, np.round(continuous), continuous)   # 2.0, 3.0, 4.0 ... spikes
     capped = np.minimum(continuous, 4.0)                                          # ~16% at the cap
     flag = rng.choice([0.25, 0.75], 600)                                          # two values only
-    data = pd.DataFrame({"gridded": gridded, "capped": capped, "flag": flag})
+    counts = np.where(rng.random(600) < 0.3, 7, rng.integers(0, 200, 600))        # whole numbers, spike at 7
+    data = pd.DataFrame({"gridded": gridded, "capped": capped, "flag": flag, "counts": counts})
     names = {d.name: d.labels for d in TableLayout.fit(data, Schema.infer(data)).discrete}
-    assert "gridded:state" not in names                       # interior spikes stay on the number line
+    assert names["gridded:state"][0] == VALUE and {2.0, 3.0, 4.0} <= set(names["gridded:state"])
     assert names["capped:state"] == [VALUE, 4.0]
     assert names["flag:state"] == [0.25, 0.75]                 # every value a spike: all point masses
+    assert "counts:state" not in names                         # a whole-number spike stays a number
+    kept = {d.name: d.labels for d in TableLayout.fit(data, Schema.infer(data), interior_point_masses=False).discrete}
+    assert "gridded:state" not in kept and kept["capped:state"] == [VALUE, 4.0]
+    assert "gridded:state" not in {d.name for d in pl.make("gmm").fit(data).layout_.discrete}
+    synthetic = pl.make("copula", seed=0).fit(data).sample(3000, seed=1)
+    assert abs((synthetic["gridded"] == 3.0).mean() - (data["gridded"] == 3.0).mean()) < 0.03
 
 
 def test_all_point_masses_column_comes_back_as_those_values():

@@ -14,7 +14,8 @@ fitted). So `fit`/`sample`/`log_prob`/`impute`/`save` are the same calls for eve
 
 What every codec offers (the protocol in `plausible.core.model` calls nothing else):
 
-    fit(frame, overrides, input_kind) -> codec   learn from the training frame
+    fit(frame, overrides, input_kind, **options) -> codec   learn from the training frame (options: the
+                                                  model's declared layout choices, e.g. interior_point_masses)
     check(frame, allow_missing_cells) -> frame   the fitted columns, validated (errors name the column)
     encode(frame, unknown_missing=False)          model space (`unknown_missing`: a gap is to be drawn)
     decode(encoded, rng) -> frame                 user space, dtypes as fitted
@@ -44,9 +45,10 @@ class TableCodec:
         self.schema, self.layout, self.input_kind = schema, layout, input_kind
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame, overrides: dict | None, input_kind: str) -> "TableCodec":
+    def fit(cls, frame: pd.DataFrame, overrides: dict | None, input_kind: str,
+            interior_point_masses: bool = True) -> "TableCodec":
         schema = Schema.infer(frame, overrides=overrides)
-        return cls(schema, TableLayout.fit(frame, schema), input_kind)
+        return cls(schema, TableLayout.fit(frame, schema, interior_point_masses=interior_point_masses), input_kind)
 
     def check(self, frame: pd.DataFrame, allow_missing_cells: bool = False) -> pd.DataFrame:
         return self.schema.check(frame, allow_missing_cells=allow_missing_cells)
@@ -130,7 +132,7 @@ class SeriesCodec:
         self.layout = TableLayout(schema, [], [])      # no encoded variables: cells are read directly
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame, overrides: dict | None, input_kind: str) -> "SeriesCodec":
+    def fit(cls, frame: pd.DataFrame, overrides: dict | None, input_kind: str, **options) -> "SeriesCodec":
         if overrides:
             raise ParameterError("a series model reads every column as a number (one column per time step); "
                               "schema overrides do not apply")

@@ -28,7 +28,7 @@ at most MAX_SUPPORT values with at least MIN_ROWS_PER_SUPPORT rows each (a conti
 draws are moved to the nearest value of the support). Otherwise, when its values lie on a grid
 coarser than their decimals (`step`), draws are moved to the grid. Override with
 `overrides={"age": "discrete"}` (CLI `--schema age=discrete`: every value the column took is its
-support) or `"continuous"` (neither support nor grid).
+support) or `"continuous"` (no support, grid or point masses: any value in the range is possible).
 
 Rare labels. In a column with more than `max_categories` labels, a label held by fewer than
 `min_count` rows (default DEFAULT_MIN_COUNT) is pooled into the shared rare bucket and never
@@ -209,7 +209,8 @@ class Schema:
             series = data[name]
             spec = overrides.get(str(name))
             if isinstance(spec, str):
-                spec = {"discrete": spec == "discrete"} if spec in NUMBER_MODES else {"kind": spec}
+                spec = {"kind": spec} if spec not in NUMBER_MODES else {"discrete": True} if spec == "discrete" \
+                    else {"discrete": False, "atoms": False}
             kind = (spec or {}).get("kind")
             if kind is None:
                 kind = _infer_kind(series)

@@ -84,6 +84,9 @@ class GaussianMixture(Model):
     }
     test_params = {"max_components": 3}
     refit_per_draw = True      # no posterior; a BIC-chosen mixture varies much between resamples
+    # a spike inside a column of fractions stays on the continuous part: as a state it would tie to
+    # the other columns through the cluster only (diabetes, 20% hidden: nRMSE 0.684 -> 0.741)
+    interior_point_masses = False
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, data: Encoded, rng) -> None:
