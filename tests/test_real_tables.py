@@ -175,3 +175,23 @@ def test_impute_checks_a_table_without_gaps_too():
     frame = pd.DataFrame({"a": [1.0, np.inf, 2.0] * 10, "b": list("abc") * 10})
     with pytest.raises(pl.SchemaError, match="'a' has infinite values"):
         pl.impute(frame)
+
+
+@pytest.mark.parametrize("name", [n for n, info in pl.models().items() if info.get("data_kind", "table") == "table"])
+def test_every_table_model_fits_samples_and_imputes_beside_an_id_column(name):
+    """An id column is left out of model space: every rung works on the other columns."""
+    from plausible.core.registry import get_class
+
+    cls = get_class(name)
+    data = _customers(n=60)[["row", "segment", "spend"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = pl.make(name, seed=0, **cls.test_params).fit(data)
+    synthetic = model.sample(20, seed=1)
+    assert synthetic["row"].is_unique and synthetic["row"].min() >= 60
+    assert set(synthetic["segment"]) <= set(data["segment"])
+    if cls.impute_kind != "none":
+        gappy = data.copy()
+        gappy.loc[:4, "spend"] = np.nan
+        filled = model.impute(gappy, n_draws=1, seed=2)[0]
+        assert filled["spend"].notna().all() and (filled["row"] == data["row"]).all()

@@ -136,7 +136,7 @@ class BayesNet(Model):
 
     def _derive(self) -> None:
         self.order_ = parents_first(self.parents_)
-        names = self.layout_.schema.names
+        names = [column.name for column in self.layout_.modelled]
         self.edges_ = [(names[p], names[i]) for i, p in enumerate(self.parents_) if p >= 0]
 
     # ------------------------------------------------------------------ the protocol

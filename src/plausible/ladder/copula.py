@@ -175,7 +175,7 @@ class Copula(Model):
         """Every column's u-axis layout, from the fitted masses (after `_fit` or `_set_state`)."""
         layout = self.layout_
         self.marginals_, self.gaps_ = [], []    # gaps_: (column index, P(missing), threshold t)
-        for column, (j, c) in zip(layout.schema.columns, layout.columns()):
+        for column, (j, c) in zip(layout.modelled, layout.columns()):
             probs = self.discrete_probs_[j] if j >= 0 else None
             missing = layout.discrete[j].missing_code if j >= 0 else -1
             if missing >= 0:                     # the column's own axis holds its present cells only

@@ -202,14 +202,14 @@ class Diffusion(Model):
 
     def _network(self, codes: np.ndarray | None = None) -> Denoiser:
         """The denoiser; with training codes, its logits start at their frequencies (a 0.1-scaled last layer)."""
-        net = Denoiser(self.tensors_.width, len(self.layout_.schema.names), self.hidden, self.blocks)
+        net = Denoiser(self.tensors_.width, len(self.layout_.modelled), self.hidden, self.blocks)
         if codes is not None:
             start_at_frequencies(net.output[-1], codes, self.tensors_.cardinalities)
         return net
 
     def _loss(self, alpha_bar: torch.Tensor):
         width, n_onehot, n_continuous = self.tensors_.width, self.tensors_.n_onehot, self.tensors_.n_continuous
-        n_columns = len(self.layout_.schema.names)
+        n_columns = len(self.layout_.modelled)
         device = alpha_bar.device
         entry_column = torch.as_tensor(self.entry_column_, device=device)
         discrete_column = torch.as_tensor(self.discrete_column_, device=device)
@@ -248,7 +248,7 @@ class Diffusion(Model):
         layout, tensors = self.layout_, self.tensors_
         n, n_onehot = len(data), tensors.n_onehot
         value_unknown = layout.value_unknown(data)
-        column_known = np.ones((n, len(layout.schema.names)), dtype=bool)               # (N, M)
+        column_known = np.ones((n, len(layout.modelled)), dtype=bool)               # (N, M)
         for column, (j, c) in enumerate(layout.columns()):
             if j >= 0:
                 column_known[:, column] &= data.codes[:, j] >= 0

@@ -147,7 +147,7 @@ class VAE(Model):
         self.tensors_ = TableTensors.fit(self.layout_, data)
         x, _ = self.tensors_.encode(data)                                   # (N, W)
         active = ~np.isnan(data.values)                                     # (N, C): complete rows
-        n_columns = len(self.layout_.schema.names)
+        n_columns = len(self.layout_.modelled)
         self.latent_ = self.latent or int(np.clip(n_columns, 2, 16))
         columns = torch.from_numpy(self._column_entries())                  # (G, W)
         batch = torch.from_numpy(np.concatenate([x, active.astype(np.float32)], axis=1))
@@ -169,7 +169,7 @@ class VAE(Model):
 
     def _column_entries(self) -> np.ndarray:
         """(G, W) 0/1: which entries of x belong to each user column (hidden together in training)."""
-        entries = np.zeros((len(self.layout_.schema.names), self.tensors_.width), dtype=np.float32)
+        entries = np.zeros((len(self.layout_.modelled), self.tensors_.width), dtype=np.float32)
         for g, (j, c) in enumerate(self.layout_.columns()):
             if j >= 0:
                 entries[g, self.tensors_.offsets[j]:self.tensors_.offsets[j + 1]] = 1.0
