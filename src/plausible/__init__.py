@@ -19,6 +19,7 @@ _LAZY = {
     "forecast": ("tasks.forecast", "forecast"),
     "backtest": ("tasks.backtest", "backtest"),
     "impute": ("tasks.imputation", "impute"),
+    "fit": ("tasks.synthesis", "fit"),
     "pool": ("tasks.pooling", "pool"),
     "cell_spread": ("tasks.pooling", "cell_spread"),
     "hide_cells": ("evaluation.imputation", "hide_cells"),

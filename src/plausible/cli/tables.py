@@ -16,6 +16,8 @@ def _fit(args) -> str:
     from ..core.registry import get_class, make_for_task
     from ..data.schema import SchemaError
 
+    if args.model == "auto":
+        return _fit_auto(args)
     cls = get_class(args.model)
     params = _model_params(args.model, args.set)
     _check_model_out(args.out, args.force)
@@ -42,6 +44,25 @@ def _fit(args) -> str:
     else:
         model.save(args.out, overwrite=args.force)
     return f"fitted {args.model} on {len(data):,} rows x {data.shape[1]} columns; saved to {args.out}"
+
+
+def _fit_auto(args) -> str:
+    from ..data.schema import SchemaError
+    from ..tasks.synthesis import fit
+
+    if args.set:
+        raise ValueError("--set gives a named model's hyperparameters; with --model auto the model is not known "
+                         "in advance: name it (e.g. --model copula) to set them")
+    _check_model_out(args.out, args.force)
+    data = _read(args.data, args)
+    try:
+        model = fit(data, "auto", seed=args.seed, schema=_pairs(args.schema, "--schema") or None,
+                    time_budget=args.time_budget)
+    except SchemaError as error:     # what is wrong with the table: say which file
+        raise SchemaError(f"{args.data}: {error}") from None
+    model.save(args.out, overwrite=args.force)
+    return (f"auto chose {model.choice_['reason']}\n"
+            f"fitted {model.name} on {len(data):,} rows x {data.shape[1]} columns; saved to {args.out}")
 
 
 def _sample(args) -> str:
