@@ -176,8 +176,9 @@ def test_a_mixture_draws_each_models_share_of_the_paths():
 
 def test_auto_widens_paths_whose_validation_errors_are_larger_than_their_spread(monkeypatch):
     """validate() scores the chosen model's validation paths widened by each factor of SPREAD_GRID:
-    candidates whose paths are N(0, 0.5^2) while the truth is N(0, 1) get the factor near 2 (the
-    CRPS-optimal one); paths as wide as the truth keep 1."""
+    candidates whose paths are N(0, 0.5^2) while the truth is N(0, 1) get a factor near 2 (the
+    CRPS-optimal one, up to the noise of 5 origins x 20 steps) times SPREAD_MARGIN; paths as wide
+    as the truth keep about 1 (times the margin)."""
     y = np.random.default_rng(0).standard_normal(300)
 
     def fake(width):
@@ -188,28 +189,31 @@ def test_auto_widens_paths_whose_validation_errors_are_larger_than_their_spread(
 
     monkeypatch.setattr(forecast, "forecast_one", fake(0.5))
     names, scale = forecast.validate(y, 20, None)
-    assert scale in (1.75, 2.0), scale
+    assert 1.8 < scale < 2.7, scale
     monkeypatch.setattr(forecast, "forecast_one", fake(1.0))
-    assert forecast.validate(y, 20, None)[1] in (0.9, 1.0, 1.1)
+    assert 1.05 <= forecast.validate(y, 20, None)[1] < 1.35     # never narrowed, times SPREAD_MARGIN
     widened = forecast.widen(np.array([[0.0, 1.0], [2.0, 3.0]]), 1.5)
     np.testing.assert_allclose(widened, [[-0.5, 0.5], [2.5, 3.5]])    # the mean path (1, 2) stays
 
 
 def test_spread_validated_applies_the_factor_and_model_keeps_the_paths_as_drawn(monkeypatch):
+    """spread="auto" (the default) calibrates model="auto" and leaves a named model's paths as drawn;
+    "validated" calibrates any model, "model" none."""
     y = np.random.default_rng(5).standard_normal(120)
     monkeypatch.setattr(forecast, "validate", lambda *args, **options: (["statespace"], 1.5))
-    drawn = forecast.forecast_one(y, 6, n_paths=50, model="auto", seed=0)
+    drawn = forecast.forecast_one(y, 6, n_paths=50, model="auto", spread="model", seed=0)
     assert drawn.spread == 1.0 and drawn.model == "statespace"
-    np.testing.assert_allclose(drawn.paths, forecast.forecast_one(y, 6, n_paths=50, model="statespace").paths)
-    calibrated = forecast.forecast_one(y, 6, n_paths=50, model="auto", spread="validated", seed=0)
-    assert calibrated.spread == 1.5
-    np.testing.assert_allclose(calibrated.paths, forecast.widen(drawn.paths, 1.5))
+    named = forecast.forecast_one(y, 6, n_paths=50, model="statespace")
+    assert named.spread == 1.0
+    np.testing.assert_allclose(drawn.paths, named.paths)
+    for calibrated in (forecast.forecast_one(y, 6, n_paths=50, model="auto", seed=0),
+                       forecast.forecast_one(y, 6, n_paths=50, model="statespace", spread="validated", seed=0)):
+        assert calibrated.spread == 1.5
+        np.testing.assert_allclose(calibrated.paths, forecast.widen(drawn.paths, 1.5))
     with pytest.raises(ValueError, match="spread must be one of"):
         pl.forecast(y, horizon=2, spread="wide")
     with pytest.raises(ValueError, match="seed must be a whole number"):
         pl.forecast(y, horizon=2, seed="x")
-    with pytest.raises(ValueError, match="spread='validated' calibrates model='auto'"):
-        pl.forecast(y, horizon=2, model="statespace", spread="validated")
 
 
 def test_random_walk_with_drift_grows_with_the_right_drift_and_spread():
@@ -628,9 +632,10 @@ def test_dates_that_read_both_month_first_and_day_first_are_said():
         pl.forecast(table, horizon=2, n_paths=3, time_column="date")
     clear = pd.DataFrame({"date": [f"{day:02d}/01/2019" for day in range(13, 31)], "value": np.arange(18.0)})
     import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         pl.forecast(clear, horizon=2, n_paths=3, time_column="date")    # 13/01 reads one way only
+    assert not [w for w in said if "month first" in str(w.message)]     # (18 values: the short-history note only)
 
 
 def test_each_path_draws_its_own_seasonal_profile_around_the_estimate():

@@ -164,7 +164,7 @@ def _series_options(command: argparse.ArgumentParser, horizon_help: str) -> None
     command.add_argument("--window", type=int, help="history steps a window model conditions on (default: chosen)")
     command.add_argument("--difference", default="auto", choices=DIFFERENCES, help=DIFFERENCE_HELP)
     command.add_argument("--errors", default="auto", choices=["auto", "model", "bootstrap"], help=ERRORS_HELP)
-    command.add_argument("--spread", default="model", choices=["model", "validated"], help=SPREAD_HELP)
+    command.add_argument("--spread", default="auto", choices=["auto", "model", "validated"], help=SPREAD_HELP)
     command.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     for option in ("id", "time", "value"):
         command.add_argument(f"--{option}-column", default=option, metavar="NAME",
@@ -347,8 +347,9 @@ ERRORS_HELP = ("errors of window models: model (the model's own conditional draw
                "mean plus resampled in-sample error vectors), auto (default: bootstrap for gaussian windows)")
 
 
-SPREAD_HELP = ("model (default): paths as the model drew them; validated (with --model auto): their spread around "
-               "the mean scaled by the factor with the lowest CRPS on auto's validation origins inside the history")
+SPREAD_HELP = ("auto (default): validated with --model auto, model otherwise; model: paths as the model drew them; "
+               "validated: their spread around the mean widened by the factor with the lowest CRPS on rolling "
+               "origins inside the history")
 
 
 def _difference(text: str):

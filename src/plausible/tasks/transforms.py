@@ -14,6 +14,10 @@ MIN_SEASONS = 2              # full seasons of history before a season can be me
 RELIABLE_SEASONS = 3         # below this many seasons STL's strength alone is not trusted (see choose_transform)
 SHORT_SEASON_P = 0.01        # ... and a one-way ANOVA of the detrended values by phase must reject at this level
 SEASONALITY = ("auto", "means", "difference", "none")
+LOG_RATIO = 1.5              # log="auto": a positive history whose largest value is at least this many times its smallest
+LOG_BLOCK = 6                # ... whose first differences, in blocks of this many (or a season),
+MIN_LOG_BLOCKS = 6           # ... at least this many, have an sd that grows with the level
+LOG_T = 2.0                  # ... clearly: the slope's t statistic above this
 TREND_UNCERTAINTY = True     # each path draws its own line around the fitted one (Transform.invert)
 PROFILE_UNCERTAINTY = True   # each path draws its own seasonal profile around the estimate (Transform.invert)
 AUTO_TREND = True            # difference="auto" removes a straight line from a trend-stationary series
@@ -33,8 +37,12 @@ class Transform:
     trend: np.ndarray | None = None              # (intercept, slope) of a straight line removed
     profile_error: np.ndarray | None = None      # (m,) standard errors of the profile's phase means
     trend_error: np.ndarray | None = None        # (2, 2) covariance of the line's (intercept, slope)
+    log: bool = False                            # the history was logged first (paths are exponentiated)
+    unit_root_p: float | None = None             # ADF p-value of a unit root in the undifferenced history
 
     def _deseason(self, y: np.ndarray) -> np.ndarray:
+        if self.log:
+            y = np.log(y)
         if self.seasonal_profile is not None:
             y = y - self.seasonal_profile[np.arange(len(y)) % self.season]
         if self.trend is not None:
@@ -82,6 +90,8 @@ class Transform:
                 noise = rng.normal(0.0, 1.0, (w.shape[0], self.season)) * self.profile_error
                 noise -= noise.mean(axis=1, keepdims=True)          # the level is the model's, not the profile's
                 w = w + noise[:, future % self.season]
+        if self.log:   # far beyond anything seen, exp overflows: paths are capped at e^50 times the largest value
+            w = np.exp(np.minimum(w, np.log(np.max(y)) + 50.0))
         return w
 
 
@@ -179,6 +189,22 @@ def trend_stationary(w: np.ndarray) -> bool:
             return False
 
 
+def unit_root_p(w: np.ndarray) -> float | None:
+    """The augmented Dickey-Fuller p-value of a unit root in `w` (with a constant); None when the
+    series is too short or flat to test."""
+    w = _testable(w)
+    if w is None:
+        return None
+    from statsmodels.tsa.stattools import adfuller
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return float(adfuller(w, regression="c", autolag="AIC")[1])
+        except (ValueError, OverflowError, np.linalg.LinAlgError):
+            return None
+
+
 def _testable(w: np.ndarray) -> np.ndarray | None:
     """`w` standardised for the KPSS and ADF tests (they are scale-free; values near 1e160 overflow
     their sums of squares), or None when it is flat: constant up to float round-off, as what is
@@ -209,14 +235,51 @@ def _wanders(w: np.ndarray, regression: str) -> bool:
     return bool(stationary_rejected and not unit_root_rejected)
 
 
-def choose_transform(y: np.ndarray, season: int | None, difference="auto", seasonality: str = "auto") -> Transform:
-    """Decide the seasonal treatment, differencing and scaling on the history `y` (see module doc).
+def spread_grows_with_level(y: np.ndarray, season: int | None = None) -> bool:
+    """Whether a positive series is better modelled on the log scale: its first differences are cut
+    into blocks of max(season, LOG_BLOCK) and the log of each block's sd is regressed on the log of
+    its mean level (the idea of Guerrero's 1993 choice of a Box-Cox exponent, between 0 and 1).
+    True when the slope is above 1/2 (closer to spread in proportion to the level, as in a price or
+    a GDP, than to a constant spread) and clearly positive (t > LOG_T), so noise in the blocks'
+    spreads does not decide; the history must span a factor LOG_RATIO between its extremes."""
+    y = np.asarray(y, dtype=float)
+    if len(y) < 2 or not np.all(y > 0) or np.max(y) < LOG_RATIO * np.min(y):
+        return False
+    block = max(season or 0, LOG_BLOCK)
+    count = (len(y) - 1) // block
+    if count < MIN_LOG_BLOCKS:
+        return False
+    steps = np.diff(y)[-count * block:].reshape(count, block)
+    levels = y[1:][-count * block:].reshape(count, block).mean(axis=1)
+    sd = steps.std(axis=1, ddof=1)
+    keep = sd > 0
+    if keep.sum() < MIN_LOG_BLOCKS:
+        return False
+    x, v = np.log(levels[keep]), np.log(sd[keep])
+    x = x - x.mean()
+    if not np.any(x != 0):
+        return False
+    slope = float(x @ (v - v.mean()) / (x @ x))
+    residual = v - v.mean() - slope * x
+    error = np.sqrt(residual @ residual / max(len(x) - 2, 1) / (x @ x))
+    return bool(slope > 0.5 and slope > LOG_T * error)
+
+
+def choose_transform(y: np.ndarray, season: int | None, difference="auto", seasonality: str = "auto",
+                     log=False) -> Transform:
+    """Decide the log, seasonal treatment, differencing and scaling on the history `y` (see module doc).
 
     `y` may be an array, a list or a pandas Series; it is used by position, never by index label
     (a Series' y[m:] - y[:-m] would align labels and difference each value with itself)."""
     y = np.asarray(y, dtype=float)
     if seasonality not in SEASONALITY:
         raise ValueError(f"seasonality must be one of {', '.join(SEASONALITY)}, got {seasonality!r}")
+    if not (isinstance(log, (bool, np.bool_)) or (isinstance(log, str) and log == "auto")):
+        raise ValueError(f"log must be 'auto', True or False, got {log!r}")
+    if log is True and not np.all(y > 0):
+        raise ValueError("log=True needs a history of positive values; it has values <= 0: use log=False or 'auto'")
+    logged = bool(spread_grows_with_level(y, season)) if log == "auto" else bool(log)
+    y = np.log(y) if logged else y
     mode = None
     profile_error = None
     profile = None
@@ -241,6 +304,8 @@ def choose_transform(y: np.ndarray, season: int | None, difference="auto", seaso
         d = 0
     else:
         d = int(needs_difference(u)) if difference == "auto" else int(difference)
+    if difference == "auto" and d == 0:
+        transform.unit_root_p = unit_root_p(transform.apply(y))
     w = u
     for _ in range(d):
         w = np.diff(w)
@@ -251,4 +316,5 @@ def choose_transform(y: np.ndarray, season: int | None, difference="auto", seaso
                           else "; give at least 3"))
     scale = float(np.std(w))
     transform.difference, transform.center, transform.scale = d, float(np.mean(w)), scale if scale > 0 else 1.0
+    transform.log = logged     # set last: everything above worked on the logged history `y`
     return transform

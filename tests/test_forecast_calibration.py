@@ -1,0 +1,71 @@
+"""Forecast intervals calibrated on the history's own rolling-origin errors, and the log scale (issue 24)."""
+import warnings
+
+import numpy as np
+import pytest
+
+import plausible as pl
+from plausible.tasks import forecast, transforms
+
+
+def test_validation_origins_one_horizon_apart_on_long_histories_and_one_step_apart_on_short_ones():
+    cuts, can_choose = forecast.validation_cuts(200, 8, None)
+    assert can_choose and cuts == [160, 168, 176, 184, 192]
+    cuts, can_choose = forecast.validation_cuts(18, 2, None)        # grunfeld-sized: too short to choose
+    assert not can_choose and cuts == list(range(8, 17))[-forecast.SHORT_VALIDATION_ORIGINS:]
+    assert forecast.validation_cuts(9, 2, None) == ([], False)      # no origin with 8 values before it
+
+
+def fake_forecaster(width: float):
+    """A stand-in for forecast_one whose paths are N(0, width^2), whatever the history."""
+    def forecast_one(history, horizon, n_paths, model, seed, **options):
+        return forecast.Forecast(width * np.random.default_rng(seed + 7).standard_normal((n_paths, horizon)),
+                                 model, None, None)
+    return forecast_one
+
+
+def test_a_short_history_is_widened_by_its_own_rolling_origin_errors(monkeypatch):
+    """Too short to choose among models, the history still calibrates statespace's spread: paths a
+    quarter as wide as what happened get a factor near the top of SPREAD_GRID."""
+    y = np.random.default_rng(3).standard_normal(20)
+    monkeypatch.setattr(forecast, "forecast_one", fake_forecaster(0.25))
+    names, scale = forecast.validate(y, 1, None)
+    assert names == ["statespace"] and scale >= 2.0, scale
+    assert forecast.validate(y[:8], 1, None) == (["statespace"], 1.0)   # no origin at all: nothing to calibrate
+
+
+def test_the_short_history_warning_says_what_the_intervals_covered():
+    y = np.random.default_rng(0).standard_normal(17)
+    with pytest.warns(UserWarning, match=r"only 17 values: the intervals were widened .*covered"):
+        pl.forecast(y, horizon=2, n_paths=20)
+    with pytest.warns(UserWarning, match=r"only 17 values: the model's parameters .*spread='validated'"):
+        pl.forecast(y, horizon=2, n_paths=20, model="statespace")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pl.forecast(np.random.default_rng(0).standard_normal(40), horizon=2, n_paths=20, model="statespace")
+
+
+def test_log_scale_is_chosen_when_the_spread_grows_with_the_level():
+    rng = np.random.default_rng(1)
+    growth = np.exp(np.cumsum(0.02 + 0.05 * rng.standard_normal(120)))     # a price: steps in proportion
+    assert transforms.spread_grows_with_level(growth)
+    level = 50 + np.cumsum(rng.standard_normal(120))                       # steps of the same size at any level
+    assert not transforms.spread_grows_with_level(level)
+    assert not transforms.spread_grows_with_level(growth - growth.min())   # a zero: no log
+    assert not transforms.spread_grows_with_level(growth[:20])             # too few blocks to tell
+
+
+def test_a_logged_forecast_is_positive_and_inverts_exactly():
+    rng = np.random.default_rng(2)
+    y = np.exp(np.cumsum(0.03 + 0.1 * rng.standard_normal(80)))
+    transform = transforms.choose_transform(y, None, log=True)
+    assert transform.log
+    z = transform.apply(y)
+    # the transformed history, continued by its own last values, comes back as the history's scale
+    np.testing.assert_allclose(transform.invert(np.zeros((1, 1)) + z[-1:], y[:-1])[0, 0], y[-1], rtol=1e-9)
+    paths = pl.forecast(y, horizon=6, n_paths=200, model="statespace", log=True)
+    assert (paths > 0).all()
+    with pytest.raises(ValueError, match="log=True needs a history of positive values"):
+        pl.forecast(y - y.mean(), horizon=2, model="statespace", log=True)
+    with pytest.raises(ValueError, match="log must be"):
+        pl.forecast(y, horizon=2, model="statespace", log="yes")
