@@ -158,8 +158,9 @@ def test_measurements_that_happen_to_be_distinct_are_not_ids():
     rng = np.random.default_rng(0)
     data = pd.DataFrame({"population": rng.permutation(rng.integers(10_000, 10_000_000, 200)),
                          "ratio": rng.normal(size=200)})
-    schema = Schema.infer(data)
+    schema = Schema.infer(data.assign(year=np.arange(1800, 2000)))
     assert schema["population"].kind == "integer" and schema["ratio"].kind == "numeric"
+    assert schema["year"].kind == "integer"             # one row per year: a variable, not a key
 
 
 def test_bootstrap_imputation_takes_the_schema_from_the_whole_table(fair):

@@ -10,7 +10,8 @@ IDs into every sample and every model file. `looks_like_id` recognises one:
   column keeps (`max_categories`);
 - whole numbers that are all distinct and either count up in row order, fill a range no wider
   than RANGE_SLACK times the rows (a shuffled 1..n), or sit in a column named like an ID
-  ("id", "customer_id", "key", "Unnamed: 0").
+  ("id", "customer_id", "key", "Unnamed: 0"); not a column named like a time or an age ("year",
+  "month", "age"): one row per year counts up too, and is data.
 
 `id_format` describes the values' format without keeping any of them: the characters every value
 shares at a position (a prefix like "CUST-"), the class of the others (digit, upper- or lowercase
@@ -30,6 +31,7 @@ MIN_ID_ROWS = 20       # fewer rows than this: too few to tell a key from a smal
 UNIQUE_SHARE = 0.95    # text unique in this share of its rows is a key
 RANGE_SLACK = 1.1      # whole numbers spanning at most this many times the rows count rows
 ID_NAME = re.compile(r"(^|[^a-z])(id|key|uuid|guid)$|^unnamed: ?0$|^index$", re.IGNORECASE)
+TIME_NAME = re.compile(r"year|date|time|period|quarter|month|week|day|age", re.IGNORECASE)  # a counter of time is data
 CLASSES = {"9": "0123456789", "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a": "abcdefghijklmnopqrstuvwxyz",
            "h": "0123456789abcdef", "H": "0123456789ABCDEF",
            "x": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"}
@@ -41,6 +43,8 @@ def looks_like_id(series: pd.Series, kind: str, max_categories: int = 50) -> boo
     if len(present) < MIN_ID_ROWS:
         return False
     if kind == "integer":
+        if TIME_NAME.search(str(series.name)) and not ID_NAME.search(str(series.name)):
+            return False     # one row per year (or per age) counts up too, and is a variable to model
         values = present.to_numpy(dtype=float)
         if len(np.unique(values)) < len(values):
             return False
