@@ -175,13 +175,13 @@ def short_history_warning(n: int, scale: float | None) -> str:
     if scale is None:
         return text + ("the model's parameters are estimated from so few points that its intervals understate the "
                        "uncertainty: on the 11 yearly series of statsmodels' grunfeld (14-18 values each), "
-                       "statespace's 50/80/95% intervals covered 0.27/0.44/0.61 of the next two years' outcomes "
+                       "statespace's 50/80/95% intervals covered 0.35/0.50/0.67 of the next two years' outcomes "
                        "(spread='validated' widens them to the history's own rolling-origin errors)")
     return text + (f"the intervals were widened {scale:.3g}x to match the history's own rolling-origin errors, "
-                   "which so few values measure only roughly: on the 11 yearly series of statsmodels' grunfeld "
-                   "(14-18 values each) the 50/80/95% intervals covered 0.47/0.77/0.94 of the next two years' "
-                   "outcomes, from 0.67 to 1.00 for the 95% interval of single series; treat the 95% interval as "
-                   "an 80-90% one when the future may differ from the past")
+                   "which so few values measure only roughly: 2 years ahead, the 50/80/95% intervals covered "
+                   "0.52/0.73/0.89 of outcomes on the 11 yearly series of statsmodels' grunfeld (14-18 values "
+                   "each; 0.50 to 1.00 at 95% for single series) and 0.53/0.70/0.83 on the 5 series of "
+                   "statsmodels' copper (19-23 values); expect a 95% interval to miss one outcome in 6 to 10")
 
 
 def choose_model(y: np.ndarray, horizon: int, season: int | None, seed: int = 0, **options) -> list[str]:
@@ -365,8 +365,7 @@ def forecast_one(values, horizon: int, n_paths: int = 200, model: str = "auto", 
             continue
         series = z if t is transform else t.apply(y)
         drawn = _forecast_transformed(series, horizon, count, name, seed + k, window if t is transform else given,
-                                      season, params, time_budget,
-                                      strategy, errors)
+                                      season, params, time_budget, strategy, errors)
         pieces.append(t.invert(drawn, y, rng=np.random.default_rng([seed, 1 + used.index(t)])))
     paths = np.concatenate(pieces)
     if len(pieces) > 1:
