@@ -352,6 +352,8 @@ def cell(record: dict | None, key: str, digits: int = 3) -> str:
     number = value(record, key)
     if number is not None:
         return f"{number:,.0f}" if key == "rows_per_s" else fmt(number, digits)
+    if any(key in e for e in record.get("metrics_per_seed") or []):
+        return "NaN"   # evaluate returned NaN: see the legend
     errors = record.get("errors", {})
     if record.get("status") != "ok" or errors:
         stage = next(iter(errors), record.get("status"))
@@ -398,7 +400,10 @@ def render(store: dict) -> str:
              f"rows (its default ladder, time_budget {COMPARE_BUDGET:g} s per model instead of 120) recommends a "
              "model, fitted with its defaults. SDV: GaussianCopula with defaults, CTGAN and TVAE at "
              "`epochs=100` (300 by default; see SDV_SETTINGS). *floor*: two halves of the held-out rows, what a "
-             "perfect generator scores. `fail: STAGE`: that stage raised or timed out (see Failures).", ""]
+             "perfect generator scores. `fail: STAGE`: that stage raised or timed out (see Failures). `NaN`: "
+             "`pl.evaluate` returned NaN: a utility ratio is undefined when the model trained on real rows has no "
+             "skill on the target either; a NaN detection AUC means the classifier failed on every fold (listed "
+             "under Failures).", ""]
     # ---- targets
     lines += [f"### Issue 24 targets (default rung `{DEFAULT_RUNG}` and compare's pick)", "",
               "| table | set | floor | " + DEFAULT_RUNG + " | pick | SDV best | default beats SDV | pick beats SDV "
@@ -443,7 +448,10 @@ def render(store: dict) -> str:
     for key, title, digits in (("detection_auc", "Detection AUC (closer to 0.5 is better)", 3),
                                ("utility_ratio", "Utility ratio (≥ 0.9)", 3), ("dcr_ratio", "DCR ratio (≥ 1)", 3),
                                ("rows_per_s", f"Sampling rows/s ({RATE_THREADS} threads)", 0)):
-        lines += [f"### {title}", "", "| table | set | train / held-out | columns | floor | "
+        lines += [f"### {title}", ""]
+        if key == "utility_ratio":
+            lines += ["Targets: " + ", ".join(f"{t} `{store['tables'][t].get('target')}`" for t in tables) + ".", ""]
+        lines += ["| table | set | train / held-out | columns | floor | "
                   + " | ".join(order) + " | pick |", "|---|---|---|---:|---:|" + "---:|" * len(order) + "---|"]
         columns = {c: [] for c in order + ["pick"]}
         for t in tables:
@@ -485,6 +493,9 @@ def render(store: dict) -> str:
                  for stage, error in ((store["tables"][t].get("compare") or {}).get("errors") or {}).items()]
     failures += [(t, m["model"], "compare", m["status"]) for t in tables
                  for m in (store["tables"][t].get("compare") or {}).get("models") or [] if m.get("status") != "ok"]
+    failures += [(r["table"], r["contender"], "evaluation", "detection AUC is NaN: the classifier failed on every "
+                  "fold (e.g. a label with over 255 levels once the synthetic rows' new labels are added)")
+                 for r in records if value(r, "detection_auc") is None and r.get("metrics_per_seed")]
     if failures:
         lines += ["### Failures", "", "| table | contender | stage | error |", "|---|---|---|---|"]
         lines += [f"| {t} | {c} | {s} | `{str(e).replace('|', '/')[:240]}` |" for t, c, s, e in sorted(failures)]
