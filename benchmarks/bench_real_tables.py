@@ -42,6 +42,7 @@ import traceback
 import warnings
 from pathlib import Path
 
+import numpy as np
 import real_tables
 from bench_core import SDVRunner, fmt, machine, progress, sdv_available, versions, write_section
 from bench_ladder import limit_threads, one_line, thread_settings, warm_up
@@ -53,7 +54,6 @@ RESULTS_JSON = HERE / "real_tables_results.json"
 RESULTS_MD = HERE / "RESULTS.md"
 SECTION = ("<!-- bench_real_tables:start -->", "<!-- bench_real_tables:end -->")
 
-DEFAULT_RUNG = "diffusion"    # the tabular default the issue measures ("the default `diffusion`")
 PLAUSIBLE = ["copula", "bayesnet", "gmm", "diffusion"]
 SDV_SYNTHESIZERS = {"sdv_gaussian_copula": "GaussianCopulaSynthesizer", "sdv_ctgan": "CTGANSynthesizer",
                     "sdv_tvae": "TVAESynthesizer"}
@@ -63,6 +63,8 @@ SDV_SYNTHESIZERS = {"sdv_gaussian_copula": "GaussianCopulaSynthesizer", "sdv_ctg
 # with its defaults here.
 SDV_SETTINGS = {"sdv_ctgan": {"epochs": 100}, "sdv_tvae": {"epochs": 100}}
 COMPARE = "compare"           # the contender token: compare's recommendation
+AUTO = "auto"                 # the contender token: pl.fit's default model="auto" (the default tabular rung)
+DEFAULT_RUNG = AUTO           # the default tabular rung: pl.fit / plausible fit without --model
 COMPARE_BUDGET = 10.0         # seconds per model in `pl.compare` (its default is 120; deep rungs train 70% of it)
 RATE_ROWS = 20_000
 RATE_THREADS = 2
@@ -83,9 +85,19 @@ class Plausible:
         return self.model.sample(n, seed=seed)
 
 
+class PlausibleAuto(Plausible):
+    """`pl.fit(train)`: the default rung, model="auto" (tasks/synthesis.py), chosen per table."""
+
+    def fit(self, train):
+        self.model = pl.fit(train, "auto", seed=0)
+        self.chosen = self.model.choice_["model"]
+
+
 def runner(name: str, settings: dict):
     if name in SDV_SYNTHESIZERS:
         return SDVRunner(SDV_SYNTHESIZERS[name], name, **settings)
+    if name == AUTO:
+        return PlausibleAuto(name, settings)
     return Plausible(name, settings)
 
 
@@ -119,9 +131,15 @@ def measure(send, name, settings, train, holdout, target, rate_rows) -> None:
     started = time.perf_counter()
     fitted.fit(train)
     send("partial", {"fit_s": time.perf_counter() - started})
+    if getattr(fitted, "chosen", None):
+        send("partial", {"chosen": fitted.chosen})
     send("stage", "sampling")
     count = evaluations(len(holdout))
     synthetic = fitted.sample(count * len(holdout), seed=1)
+    if isinstance(fitted, Plausible):     # issue 24: every sampled value of a discrete number is one it takes
+        discrete = [c.name for c in fitted.model.schema_.columns if c.discrete]
+        send("partial", {"discrete_columns": discrete, "discrete_values_taken": float(np.mean(
+            [synthetic[c].dropna().isin(train[c].dropna().unique()).mean() for c in discrete])) if discrete else None})
     send("stage", "timed sampling")
     try:
         limit_threads(RATE_THREADS)
@@ -371,6 +389,12 @@ def sdv_best(records: dict) -> tuple[str | None, float | None]:
     return (min(scored)[1], min(scored)[0]) if scored else (None, None)
 
 
+def _taken(record: dict | None) -> str:
+    """Share of the sampled values of the discrete number columns that the column takes (issue 24: 1)."""
+    share = (record or {}).get("discrete_values_taken")
+    return "" if share is None else f"{share:.3f} ({len(record.get('discrete_columns') or [])} columns)"
+
+
 def top_columns(record: dict | None, count: int = 3) -> str:
     aucs = {c: v for c, v in ((record or {}).get("column_auc") or {}).items() if isinstance(v, float)}
     return ", ".join(f"{c} {v:.2f}" for c, v in sorted(aucs.items(), key=lambda kv: -kv[1])[:count])
@@ -380,7 +404,7 @@ def render(store: dict) -> str:
     tables = [t for t in real_tables.HELD_OUT + real_tables.TUNE if t in store["tables"]]
     by_table = {t: {r["contender"]: r for r in store["records"].values() if r["table"] == t} for t in tables}
     measured = {r["contender"] for r in store["records"].values()}
-    order = [c for c in PLAUSIBLE if c in measured] + [c for c in SDV_SYNTHESIZERS if c in measured]
+    order = [c for c in [AUTO] + PLAUSIBLE if c in measured] + [c for c in SDV_SYNTHESIZERS if c in measured]
     records = list(store["records"].values())
     dates = sorted(r["date"] for r in records) or ["?"]
     lines = ["## bench_real_tables: real tables nobody tuned on, plausible beside SDV (issue 24)", "",
@@ -407,8 +431,8 @@ def render(store: dict) -> str:
     # ---- targets
     lines += [f"### Issue 24 targets (default rung `{DEFAULT_RUNG}` and compare's pick)", "",
               "| table | set | floor | " + DEFAULT_RUNG + " | pick | SDV best | default beats SDV | pick beats SDV "
-              "| utility (default) | DCR (default) | rows/s (default) |",
-              "|---|---|---:|---:|---|---|---|---|---:|---:|---:|"]
+              "| utility (default) | DCR (default) | rows/s (default) | discrete values taken (default) |",
+              "|---|---|---:|---:|---|---|---|---|---:|---:|---:|---:|"]
     for t in tables:
         entry, records_t = store["tables"][t], by_table[t]
         if "error" in entry:
@@ -423,10 +447,12 @@ def render(store: dict) -> str:
         def beats(auc):
             return "" if auc is None or theirs is None else "yes" if auc < theirs else "**no**"
         floor = (default or {}).get("floor", {}).get("detection_auc")
-        lines.append(f"| {t} | {'tune' if entry['tune'] else 'held-out'} | {fmt(floor)} | {cell(default, 'detection_auc')}"
+        chose = f" ({default['chosen']})" if default and default.get("chosen") else ""
+        lines.append(f"| {t} | {'tune' if entry['tune'] else 'held-out'} | {fmt(floor)} | {cell(default, 'detection_auc')}{chose}"
                      f" | {pick or (entry.get('compare') or {}).get('status', '')} {cell(pick_record, 'detection_auc')}"
                      f" | {best or ''} {fmt(theirs)} | {beats(ours)} | {beats(value(pick_record, 'detection_auc'))}"
-                     f" | {cell(default, 'utility_ratio')} | {cell(default, 'dcr_ratio')} | {cell(default, 'rows_per_s')} |")
+                     f" | {cell(default, 'utility_ratio')} | {cell(default, 'dcr_ratio')} | {cell(default, 'rows_per_s')}"
+                     f" | {_taken(default)} |")
     lines.append("")
     for label, subset in (("held-out", real_tables.HELD_OUT), ("tune", real_tables.TUNE), ("all", None)):
         chosen = [t for t in tables if subset is None or t in subset]
@@ -506,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    contenders = PLAUSIBLE + [COMPARE] + list(SDV_SYNTHESIZERS)
+    contenders = [AUTO] + PLAUSIBLE + [COMPARE] + list(SDV_SYNTHESIZERS)
     parser.add_argument("--tables", default=None,
                         help="comma-separated tables of the corpus (default: all; held-out ones first), or "
                              "'tune' / 'held-out'")
@@ -540,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown tables {unknown}; the corpus holds {', '.join(real_tables.CORPUS)}")
     args.tables = names
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-    known = list(pl.models()) + [COMPARE] + list(SDV_SYNTHESIZERS)
+    known = list(pl.models()) + [COMPARE, AUTO] + list(SDV_SYNTHESIZERS)
     if [m for m in args.models if m not in known]:
         parser.error(f"unknown contenders {[m for m in args.models if m not in known]}; choose from {', '.join(known)}")
     args.overrides = {}
