@@ -26,11 +26,12 @@ def fake_forecaster(width: float):
 
 def test_a_short_history_is_widened_by_its_own_rolling_origin_errors(monkeypatch):
     """Too short to choose among models, the history still calibrates statespace's spread: paths a
-    quarter as wide as what happened get a factor near the top of SPREAD_GRID."""
+    quarter as wide as what happened get a factor near 2 (on paths given Student t tails of 4 df,
+    sd sqrt(2) times theirs, and shrunk toward SPREAD_PRIOR)."""
     y = np.random.default_rng(3).standard_normal(20)
     monkeypatch.setattr(forecast, "forecast_one", fake_forecaster(0.25))
     names, scale = forecast.validate(y, 1, None)
-    assert names == ["statespace"] and scale >= 2.0, scale
+    assert names == ["statespace"] and scale >= 1.8, scale
     assert forecast.validate(y[:8], 1, None) == (["statespace"], 1.0)   # no origin at all: nothing to calibrate
 
 
@@ -69,3 +70,21 @@ def test_a_logged_forecast_is_positive_and_inverts_exactly():
         pl.forecast(y - y.mean(), horizon=2, model="statespace", log=True)
     with pytest.raises(ValueError, match="log must be"):
         pl.forecast(y, horizon=2, model="statespace", log="yes")
+
+
+def test_short_histories_get_student_t_tails_and_a_factor_shrunk_toward_the_prior():
+    """On a history too short to choose on, each path's deviation is scaled by its own sqrt(df / chi2):
+    the mean path stays, the tails grow more than the middle; and the factor measured on few origins
+    is pulled toward SPREAD_PRIOR (a factor of 1 measured on them is not trusted as 1)."""
+    paths = np.random.default_rng(0).standard_normal((20000, 2))
+    fat = forecast.fatten(paths, forecast.SHORT_TAIL_DF, np.random.default_rng(1))
+    np.testing.assert_allclose(fat.mean(axis=0), paths.mean(axis=0))
+    middle = np.quantile(np.abs(fat), 0.5) / np.quantile(np.abs(paths), 0.5)
+    tail = np.quantile(np.abs(fat), 0.975) / np.quantile(np.abs(paths), 0.975)
+    assert 1.0 < middle < 1.15 < tail < 1.6, (middle, tail)
+    rng = np.random.default_rng(2)
+    drawn = [rng.standard_normal((200, 2)) for _ in range(5)]
+    actuals = [0.5 * rng.standard_normal(2) for _ in range(5)]     # narrower than the paths: the grid says 1
+    assert forecast.spread_scale(drawn, actuals) == forecast.SPREAD_MARGIN
+    shrunk = forecast.spread_scale(drawn, actuals, short=True) / forecast.SPREAD_MARGIN
+    assert 1.0 < shrunk < forecast.SPREAD_PRIOR, shrunk
