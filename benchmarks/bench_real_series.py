@@ -343,9 +343,12 @@ def render(records: dict) -> str:
              "What changed for issue 24 (see `plausible.tasks.forecast`): auto's paths are widened by the factor "
              "that fits the history's own rolling-origin errors (short histories included), never narrowed, with "
              "a 1.1 margin; when the unit-root tests find no unit root half the paths still come from the "
-             "differenced series. On bench_forecast's seven series, where the defaults were first tuned, the same "
-             "change moved auto's mean CRPS ratio to the best peer from 0.971 to 0.988 and its 50/80/95% "
-             "coverage from 0.51/0.78/0.92 to 0.59/0.84/0.95 (section above, re-measured 2026-12-06).", ""]
+             "differenced series; a history of fewer than 30 values also gets Student t tails (4 df) on its "
+             "paths and a factor shrunk toward 1.3 (`few_values`). On bench_forecast's seven series, where the "
+             "defaults were first tuned, the widening moved auto's mean CRPS ratio to the best peer from 0.971 to "
+             "0.988 and its 50/80/95% coverage from 0.51/0.78/0.92 to 0.59/0.84/0.95 (section above, re-measured "
+             "2026-12-06). `seconds` are wall time on a shared 2-core machine: plausible:auto and the peers ran "
+             "as two processes side by side, so they overstate single-process times.", ""]
     for split, title in (("heldout", "HELD-OUT series"), ("tune", "TUNE series")):
         table = summary(rows, contenders, split=split)
         n = table[NAIVE]["n"]

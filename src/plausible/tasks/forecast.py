@@ -72,9 +72,9 @@ Models
   Student t tails of SHORT_TAIL_DF = 4 df (`fatten`: each path's deviation from the mean path times
   its own sqrt(df / chi2(df)), the predictive of a scale estimated from few values), in validation
   too, and the factor measured on their few origins is shrunk toward SPREAD_PRIOR = 1.3 as if
-  SPREAD_PRIOR_WEIGHT = 5 origins had measured that: on grunfeld 95% coverage 0.89 -> 0.92 and
-  CRPS/naive 0.912 -> 0.904 (the shrunk factor alone, Gaussian paths, moved its 95% coverage not at
-  all). Tried on the TUNE series and left out: dropping
+  SPREAD_PRIOR_WEIGHT = 5 origins had measured that: on grunfeld 50/80/95% coverage 0.52/0.73/0.89
+  -> 0.45/0.77/0.92, CRPS/naive 0.912 both (the shrunk factor alone, Gaussian paths, moved its 95%
+  coverage not at all). Tried on the TUNE series and left out: dropping
   the drift of a differenced series unless its t statistic reaches 2 (CRPS/naive 0.776 -> 0.786),
   choosing the candidate by its CRPS once widened, and the equal mixture of the two best candidates
   (0.652 -> 0.653 and 0.654 on the 11 long ones). Fewer than 30 values also make
@@ -191,9 +191,9 @@ def short_history_warning(n: int, scale: float | None) -> str:
                        "(spread='validated' widens them to the history's own rolling-origin errors)")
     return text + (f"the intervals were widened {scale:.3g}x to match the history's own rolling-origin errors, "
                    "which so few values measure only roughly: 2 years ahead, the 50/80/95% intervals covered "
-                   "0.52/0.73/0.89 of outcomes on the 11 yearly series of statsmodels' grunfeld (14-18 values "
-                   "each; 0.50 to 1.00 at 95% for single series) and 0.53/0.70/0.83 on the 5 series of "
-                   "statsmodels' copper (19-23 values); expect a 95% interval to miss one outcome in 6 to 10")
+                   "0.45/0.77/0.92 of outcomes on the 11 yearly series of statsmodels' grunfeld (14-18 values "
+                   "each; 0.50 to 1.00 at 95% for single series) and 0.50/0.67/0.87 on the 5 series of "
+                   "statsmodels' copper (19-23 values); expect a 95% interval to miss one outcome in 8 to 13")
 
 
 def choose_model(y: np.ndarray, horizon: int, season: int | None, seed: int = 0, **options) -> list[str]:
