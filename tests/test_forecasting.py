@@ -187,10 +187,16 @@ def test_auto_widens_paths_whose_validation_errors_are_larger_than_their_spread(
             return forecast.Forecast(paths, model, None, None)
         return forecast_one
 
+    def fake_arima(width):    # the ARIMA candidate draws its paths without forecast_one
+        return lambda history, horizon, n_paths, seed, season=None: fake(width)(history, horizon, n_paths,
+                                                                                  "arima", seed).paths
+
     monkeypatch.setattr(forecast, "forecast_one", fake(0.5))
+    monkeypatch.setattr(forecast, "arima_paths", fake_arima(0.5))
     names, scale = forecast.validate(y, 20, None)
     assert 1.8 < scale < 2.7, scale
     monkeypatch.setattr(forecast, "forecast_one", fake(1.0))
+    monkeypatch.setattr(forecast, "arima_paths", fake_arima(1.0))
     assert 1.05 <= forecast.validate(y, 20, None)[1] < 1.35     # never narrowed, times SPREAD_MARGIN
     widened = forecast.widen(np.array([[0.0, 1.0], [2.0, 3.0]]), 1.5)
     np.testing.assert_allclose(widened, [[-0.5, 0.5], [2.5, 3.5]])    # the mean path (1, 2) stays
@@ -721,3 +727,15 @@ def test_backtest_origins_in_several_processes_score_the_same_and_keep_warnings(
         pl.backtest(y, horizon=4, origins=3, model="gaussian", progress=False, n_jobs=0)
     assert main(["backtest", "nile", "--horizon", "5", "--origins", "2", "--paths", "30", "--model", "gaussian",
                  "--jobs", "2"]) == 0
+
+
+def test_auto_can_choose_arima_without_drift_and_its_paths_start_from_the_last_value():
+    """auto's ARIMA(1,1,1) candidate (no constant): a random walk without drift is its own case, and
+    the paths it draws are ARIMA's mean path plus innovations through its impulse responses."""
+    y = 50 + np.cumsum(np.random.default_rng(3).standard_normal(80))
+    paths = forecast.arima_paths(y, 3, 4000, seed=0)
+    assert paths.shape == (4000, 3) and np.all(np.diff(paths.var(axis=0)) > 0)     # spread grows with the step
+    assert abs(paths[:, 0].mean() - y[-1]) < 1.0
+    assert "arima" in forecast.AUTO_CANDIDATES
+    result = forecast.forecast_one(y, 3, n_paths=50, seed=0)
+    assert result.paths.shape == (50, 3) and np.isfinite(result.paths).all()
