@@ -412,7 +412,11 @@ def render(store: dict) -> str:
              f"machine: {records[-1]['machine'] if records else machine()} (shared: timings are noisy)",
              "- versions: " + " | ".join(sorted({", ".join(f"{k} {v}" for k, v in r["versions"].items())
                                                  for r in records})),
-             "- commands: " + "; ".join(f"`{c}`" for c in sorted({r["command"] for r in records})),
+             "- commands (each with the first and last row it measured; rows of two commands ran side by side "
+             "on the same machine): " + "; ".join(
+                 f"`{c}` ({min(r['date'] for r in records if r['command'] == c)[11:16]}-"
+                 f"{max(r['date'] for r in records if r['command'] == c)[11:16]}, "
+                 f"{sum(r['command'] == c for r in records)} rows)" for c in sorted({r["command"] for r in records})),
              "- code measured: " + "; ".join(sorted({r.get("source", "unknown") for r in records})),
              "- " + ("**includes --quick rows (not a measurement)**" if any(r.get("quick") for r in records) else
                      "every row from full runs"), "",
