@@ -226,6 +226,8 @@ def _design(frames: list[pd.DataFrame], reference: pd.DataFrame, groups: dict[st
     for k, name in enumerate(reference.columns):
         if categorical[k]:
             labels = pd.concat([_grouped(f, name, groups) for f in frames], ignore_index=True)
+            if name not in groups:   # labels the reference never holds (a synthesizer's invented cities): one code,
+                labels = labels.where(labels.isin(set(_labels(reference[name]))), OTHER)   # not 500 new ones
             codes, _ = pd.factorize(labels)
             start = 0
             for matrix, frame in zip(matrices, frames):
