@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import plausible as pl
+from plausible.core.registry import get_class
 from plausible.data.schema import Schema
 
 FAST_TABLE_MODELS = ["independent", "copula", "gmm", "bayesnet", "gaussian", "histogram"]
@@ -58,14 +59,11 @@ def test_many_repeated_values_snap_to_their_support_and_a_grid_is_kept():
     rng = np.random.default_rng(0)
     levels = np.round(np.sort(rng.uniform(0, 50, 60)), 3)           # 60 irregular values, ~25 rows each
     prices = rng.integers(1, 400, 1500) + 0.99                       # dollars and 99 cents: a grid of 1.00
-    frame = pd.DataFrame({"level": rng.choice(levels, 1500), "price": prices, "x": rng.normal(size=1500)})
-    frame["level"] += 0.1 * frame["x"].rank() / 1500                  # (not a function of x)
-    frame["level"] = frame["level"].round(3)
-    schema = Schema.infer(frame[["price", "x"]].assign(level=rng.choice(levels, 1500)))
+    data = pd.DataFrame({"level": rng.choice(levels, 1500), "price": prices, "x": rng.normal(size=1500)})
+    schema = Schema.infer(data)
     assert schema["level"].discrete and len(schema["level"].support) == 60
     assert not schema["price"].discrete and schema["price"].step == pytest.approx(1.0)
     assert schema["x"].step is None and not schema["x"].discrete
-    data = frame[["price", "x"]].assign(level=rng.choice(levels, 1500))
     synthetic = pl.make("copula", seed=0).fit(data).sample(2000, seed=1)
     assert set(synthetic["level"]) <= set(levels)
     cents = np.round(synthetic["price"] * 100).astype(int) % 100
@@ -181,8 +179,6 @@ def test_impute_checks_a_table_without_gaps_too():
 @pytest.mark.parametrize("name", [n for n, info in pl.models().items() if info.get("data_kind", "table") == "table"])
 def test_every_table_model_fits_samples_and_imputes_beside_an_id_column(name):
     """An id column is left out of model space: every rung works on the other columns."""
-    from plausible.core.registry import get_class
-
     cls = get_class(name)
     data = _customers(n=60)[["row", "segment", "spend"]]
     with warnings.catch_warnings():
@@ -196,3 +192,14 @@ def test_every_table_model_fits_samples_and_imputes_beside_an_id_column(name):
         gappy.loc[:4, "spend"] = np.nan
         filled = model.impute(gappy, n_draws=1, seed=2)[0]
         assert filled["spend"].notna().all() and (filled["row"] == data["row"]).all()
+
+
+def test_an_id_format_never_spells_out_a_training_value():
+    """Names of many lengths: the commonest length may hold one name only; its characters are not
+    kept as the format's fixed text (they would be that name)."""
+    from plausible.data.identifiers import id_format, make_ids
+
+    names = pd.Series(["ann"] + [f"{'x' * k}{k}" for k in range(5, 40)])
+    form = id_format(names)
+    assert "ann" not in str(form) and all(cls != "=" for cls, _ in form["positions"])
+    assert len(set(make_ids(form, 50, np.random.default_rng(0)))) == 50

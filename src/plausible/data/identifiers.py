@@ -77,7 +77,7 @@ def id_format(series: pd.Series) -> dict:
     positions = []
     for k in range(width):
         chars = {t[k] for t in same}
-        if len(chars) == 1:
+        if len(chars) == 1 and len(set(same)) > 1:    # shared by distinct values: not one value's text
             positions.append(["=", chars.pop()])
         else:
             positions.append([next(name for name, allowed in CLASSES.items() if chars <= set(allowed)) if all(
@@ -125,12 +125,12 @@ def make_ids(form: dict, n: int, rng: np.random.Generator) -> np.ndarray:
         numbers = [str(v).zfill(width) for v in range(int(counter["start"]), int(counter["start"]) + n)]
         pieces = pieces[:counter["begin"]] + [np.array(numbers, dtype=object)] + pieces[counter["end"]:]
     out = np.array(["".join(parts) for parts in zip(*pieces)], dtype=object) if n else np.array([], dtype=object)
-    if not counter:   # random positions only: draw again where two new values coincide
+    if not counter and all(cls == "=" for cls, _ in positions):   # nothing varies: number the copies
+        return np.array([f"{value}{i}" for i, value in enumerate(out)], dtype=object)
+    if not counter:   # random positions only: draw again where a new value repeats an earlier one
         seen = set()
-        for i, value in enumerate(out):
-            while value in seen:
-                value = make_ids({**form, "positions": positions}, 1, rng)[0] if any(c != "=" for c, _ in positions) \
-                    else value + str(i)
-            seen.add(value)
-            out[i] = value
+        for i in range(n):
+            while out[i] in seen:
+                out[i] = make_ids(form, 1, rng)[0]
+            seen.add(out[i])
     return out
