@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..core.model import Model
 from ..core.params import _check_seed
-from ..core.registry import get_class, make_for_task
+from ..core.registry import make_for_task
 from ..data.schema import text_names
 
 AUTO_CANDIDATES = ("bayesnet", "copula", "gmm")   # simplest first
@@ -93,13 +93,10 @@ def choose_synthesizer(data, seed: int | None = 0, schema: dict | None = None,
     best = min(scores.values())
     chosen = next(name for name in candidates if name in scores and scores[name] <= best + TIE)
     listed = ", ".join(f"{name} {auc:.2f}" for name, auc in scores.items())
+    tie = f"; ties within {TIE} go to the simpler model" if scores[chosen] > best else ""
     reason = (f"{chosen}: a detector told its samples from {held} held-back rows least well (AUC {listed}; "
-              f"0.5 = indistinguishable{'; ties within ' + str(TIE) + ' go to the simpler model' if chosen != min(scores, key=scores.get) else ''})")
+              f"0.5 = indistinguishable{tie})")
     if failures:
         reason += "; " + "; ".join(f"{name} could not model the table ({why[:80]})" for name, why in failures.items())
     return chosen, reason, scores
 
-
-def candidates_described() -> str:
-    """The candidates with their families, for --help."""
-    return ", ".join(f"{name} ({get_class(name).family})" for name in AUTO_CANDIDATES)
