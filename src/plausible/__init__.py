@@ -24,6 +24,7 @@ _LAZY = {
     "cell_spread": ("tasks.pooling", "cell_spread"),
     "hide_cells": ("evaluation.imputation", "hide_cells"),
     "evaluate_imputation": ("evaluation.imputation", "evaluate_imputation"),
+    "bits_per_dim": ("evaluation.image_metrics", "bits_per_dim"),
     "Model": ("core.model", "Model"),
     "Param": ("core.params", "Param"),
     "NotFittedError": ("core.errors", "NotFittedError"),

@@ -25,11 +25,17 @@ import numpy as np
 import pandas as pd
 
 from ..data.codecs import CODECS
+from ..data.images import ImageCodec, is_image_batch
 from ..data.layout import Encoded
 from ..data.schema import NUMERIC_KINDS, SchemaError, text_names
 from .errors import ModelFileError, NotFittedError, NotSupportedError, ParameterError
 from .params import Param, _check_count, _check_seed
 from .storage import CONFIG_FILE, check_model_target, write_folder
+
+#: Every registered class by (name, data kind): a rung may have one class for tables (or series) and
+#: one for images under the same name (`pl.make("vae").fit(images)` fits the image version).
+#: Filled by `plausible.core.registry.register`.
+VARIANTS: dict[tuple[str, str], type] = {}
 
 
 class Model:
@@ -57,6 +63,10 @@ class Model:
     #: What a row is: "table" (a record; columns are variables of any kind) or "series" (a series;
     #: columns are time steps, all numbers). The conformance suite picks its data by this tag.
     data_kind: ClassVar[str] = "table"
+    #: Images only (`plausible.data.images`): "levels" = the model gives each pixel's levels a
+    #: probability (exact log P of level images); "intensities" = a density on [0, 1]^D (on level
+    #: images its log_prob is the dequantization bound).
+    pixel_space: ClassVar[str] = "intensities"
     #: The imputation task's parameter uncertainty (uncertainty="auto") for a model without a
     #: posterior: True = one bootstrap refit per draw (a model whose fitted parameters vary much
     #: from sample to sample, and whose fit is cheap enough to repeat).
@@ -109,16 +119,21 @@ class Model:
 
     # ------------------------------------------------------------------ the protocol
     def fit(self, data, schema: dict | None = None) -> "Model":
-        """Learn the distribution of `data` (DataFrame or 2-D array). `schema` overrides column kinds.
+        """Learn the distribution of `data`: a DataFrame or 2-D array (a table, or series for a series
+        model), or images, an array (N, H, W) or (N, H, W, C) (`plausible.data.images`). `schema`
+        overrides column kinds.
 
-        The data go through the codec of the model's `data_kind` (`plausible.data.codecs`). Column
-        names are text: a DataFrame labelled 0, 1, ... (as `pd.DataFrame(array)` makes it) is read
-        with the names "0", "1", ..., which `sample` returns; `impute` gives back the labels of the
-        table it is given."""
-        frame, input_kind = _as_frame(data)
-        if self.data_kind == "table":
+        The data go through the codec of the model's `data_kind` (`plausible.data.codecs`). Images
+        given to a table rung that has an image version (same name) make this model that version,
+        with the hyperparameters set so far. Column names are text: a DataFrame labelled 0, 1, ...
+        (as `pd.DataFrame(array)` makes it) is read with the names "0", "1", ..., which `sample`
+        returns; `impute` gives back the labels of the table it is given."""
+        self._take_kind_of(data)
+        frame, input_kind = self._read(data, fitting=True)
+        if self.data_kind != "series":
             _check_rows(self, frame, input_kind)
-        codec = CODECS[self.data_kind].fit(frame, schema, input_kind, interior_point_masses=self.interior_point_masses)
+        codec = CODECS[self.data_kind].fit(frame, schema, input_kind, interior_point_masses=self.interior_point_masses,
+                                           pixel_space=self.pixel_space)
         self._set_codec(codec)
         self._fit(codec.encode(codec.check(frame)), np.random.default_rng(self.seed))
         self.n_training_rows_ = len(frame)
@@ -148,7 +163,7 @@ class Model:
             raise NotSupportedError(f"model {self.name!r} does not offer log_prob: {reason}; "
                                     "use a model whose log_prob is exact (see plausible.models())")
         if unseen == "impossible":
-            frame, _ = _as_frame(data, names=self.schema_.names if self.input_kind_ == "array" else None)
+            frame, _ = self._read(data)
             try:
                 impossible = self.codec_.unseen_rows(frame)
             except (TypeError, ValueError):   # malformed input: the checks below say what is wrong
@@ -157,16 +172,21 @@ class Model:
                 if impossible.any():
                     result = np.full(len(frame), -np.inf)
                     if not impossible.all():
-                        result[~impossible] = self.log_prob(frame[~impossible].reset_index(drop=True))
+                        kept = frame[~impossible]
+                        result[~impossible] = self.log_prob(kept if self.data_kind == "image"
+                                                            else kept.reset_index(drop=True))
                     return result
         frame = self._input(data, allow_missing_cells=False)
         encoded = self.codec_.encode(frame)
         return np.asarray(self._log_prob(encoded), dtype=float) + self.codec_.log_jacobian(frame)
 
-    def impute(self, data, n_draws: int = 5, seed: int | None = 0) -> list:
+    def impute(self, data, n_draws: int = 5, seed: int | None = 0, mask=None) -> list:
         """`n_draws` completions of `data`: every missing cell drawn from P(missing | observed).
 
-        Observed cells are returned unchanged. Returns a list of DataFrames (or arrays).
+        Observed cells are returned unchanged. Returns a list of DataFrames (or arrays). Images:
+        unknown pixels are NaN in float images (intensities in [0, 1]), or `mask` (a boolean array,
+        True = pixel to fill, as scikit-image's inpainting takes it) marks them in any images; the
+        draws are arrays like `data` (of its dtype, also with a mask).
         """
         self._check_fitted()
         if self.impute_kind == "none":
@@ -174,9 +194,16 @@ class Model:
             raise NotSupportedError(f"model {self.name!r} does not offer impute: {reason}; "
                                     "use a model whose impute is exact or approximate (see plausible.models())")
         n_draws = _check_count(n_draws, "n_draws", minimum=1)
+        given = None
+        if mask is not None:
+            if self.data_kind != "image":
+                raise ParameterError("mask= marks pixels of images; in a table or series mark unknown cells with NaN")
+            given = self._read(data)[0]
+            data = self.codec_.with_mask(given, mask)
         frame = self._input(data, allow_missing_cells=True)
         rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(_check_seed(seed)).spawn(n_draws)]
-        return self.codec_.fill(data, frame, self._impute, rngs)
+        draws = self.codec_.fill(data, frame, self._impute, rngs)
+        return draws if given is None else [self.codec_.like(draw, given) for draw in draws]
 
     @property
     def is_fitted(self) -> bool:
@@ -284,8 +311,9 @@ class Model:
                                  f"({type(error).__name__}: {error}); was it edited by hand? Save the model "
                                  "again") from None
         model.n_training_rows_ = config.get("n_training_rows", 0)
-        numeric = all(column.kind in NUMERIC_KINDS for column in model.schema_.columns)
-        if model.input_kind_ not in ("array", "dataframe") or (model.input_kind_ == "array" and not numeric):
+        numeric = cls.data_kind == "image" or all(column.kind in NUMERIC_KINDS for column in model.schema_.columns)
+        allowed = ("levels", "intensities") if cls.data_kind == "image" else ("array", "dataframe")
+        if model.input_kind_ not in allowed or (model.input_kind_ == "array" and not numeric):
             raise ModelFileError(f"{path}: {CONFIG_FILE} says input {model.input_kind_!r}, which does not fit its "
                                  "schema (an array model has numeric columns only); was it edited by hand? Save the "
                                  "model again")
@@ -304,6 +332,43 @@ class Model:
     def _set_codec(self, codec) -> None:
         self.codec_ = codec
 
+    def _read(self, data, fitting: bool = False) -> tuple:
+        """(frame or image array, input kind) as this model's kind reads `data` (an array table gets
+        the fitted column names unless `fitting`)."""
+        if self.data_kind == "image":
+            return ImageCodec.read(data)
+        if is_image_batch(data):
+            raise SchemaError(f"model {self.name!r} was fitted on a {self.data_kind}; got images of shape {data.shape}")
+        named = not fitting and self.input_kind_ == "array"
+        return _as_frame(data, names=self.schema_.names if named else None)
+
+    def _take_kind_of(self, data) -> None:
+        """Become this rung's class for the kind of `data` (images or not), keeping the
+        hyperparameters set so far; forget what an earlier fit of another kind learned."""
+        wanted = "image" if is_image_batch(data) else None
+        if wanted == self.data_kind or (wanted is None and self.data_kind != "image"):
+            return
+        if wanted == "image":
+            target = VARIANTS.get((self.name, "image"))
+        else:
+            target = next((cls for (name, kind), cls in VARIANTS.items() if name == self.name and kind != "image"), None)
+        if target is None:
+            if wanted == "image":
+                able = sorted({name for name, kind in VARIANTS if kind == "image"})
+                raise SchemaError(f"model {self.name!r} does not model images; models that do: {', '.join(able)}")
+            raise SchemaError(f"model {self.name!r} models images: give an array (N, H, W) or (N, H, W, C)")
+        changed = {k: v for k, v in self.get_params().items() if v != self.params[k].default}
+        foreign = sorted(set(changed) - set(target.params))
+        if foreign:
+            raise ParameterError(f"parameter {foreign[0]!r} of model {self.name!r} does not apply to "
+                                 f"{'images' if wanted else target.data_kind + 's'}; its parameters there are: "
+                                 f"{', '.join(sorted(target.params)) or 'none'}")
+        for attribute in [a for a in vars(self) if a.endswith("_")]:
+            delattr(self, attribute)
+        self.__class__ = target
+        for key, spec in target.params.items():
+            setattr(self, key, spec.validate(key, changed.get(key, spec.default)))
+
     # the codec's parts, by the names models read them (read-only: the codec holds them)
     schema_ = property(lambda self: self.codec_.schema)
     layout_ = property(lambda self: self.codec_.layout)
@@ -314,9 +379,10 @@ class Model:
             raise NotFittedError(f"this {self.name!r} model is not fitted yet: call .fit(data) first")
 
     def _input(self, data, allow_missing_cells: bool) -> pd.DataFrame:
-        frame, kind = _as_frame(data, names=self.schema_.names if self.input_kind_ == "array" else None)
+        frame, kind = self._read(data)
         if len(frame) == 0:
-            raise SchemaError("the table is empty: give at least one row")
+            raise SchemaError("no images were given: give at least one" if self.data_kind == "image"
+                              else "the table is empty: give at least one row")
         return self.codec_.check(frame, allow_missing_cells=allow_missing_cells)
 
 
@@ -327,6 +393,11 @@ FEW_ROWS = 10
 def _check_rows(model: Model, frame: pd.DataFrame, input_kind: str) -> None:
     """Refuse a table too short for `model` to learn from; warn about a short DataFrame (arrays come
     from code, e.g. the forecast task's windows, which says itself how short a history is)."""
+    if model.data_kind == "image":
+        if len(frame) < max(2, model.min_rows):
+            raise SchemaError(f"{len(frame)} image{'s' if len(frame) != 1 else ''} given: model {model.name!r} needs at "
+                              f"least {max(2, model.min_rows)} images to learn from")
+        return
     if len(frame) == 0:
         raise SchemaError("the table is empty: a model needs at least one row to learn from")
     if len(frame) < model.min_rows:

@@ -10,7 +10,8 @@ fitted). So `fit`/`sample`/`log_prob`/`impute`/`save` are the same calls for eve
 - "series" (`SeriesCodec`): rows are series, columns time steps, all numbers. Model space is the
   (N, T) array of values standardized by the training values' mean and sd, NaN where not
   observed (series have no point masses or MISSING states: a gap is integrated out).
-- images are the next kind (arrays (N, H, W[, C]), DESIGN.md): a codec beside these two.
+- "image" (`ImageCodec`, `plausible.data.images`): arrays (N, H, W) or (N, H, W, C); model space
+  is `Pixels` (intensities in [0, 1] and, for integer images, each pixel's level).
 
 What every codec offers (the protocol in `plausible.core.model` calls nothing else):
 
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import ParameterError
+from .images import ImageCodec
 from .layout import Encoded, TableLayout, restore_dtypes
 from .schema import Column, Schema, SchemaError, from_float
 
@@ -46,7 +48,7 @@ class TableCodec:
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, overrides: dict | None, input_kind: str,
-            interior_point_masses: bool = True) -> "TableCodec":
+            interior_point_masses: bool = True, **options) -> "TableCodec":
         schema = Schema.infer(frame, overrides=overrides)
         return cls(schema, TableLayout.fit(frame, schema, interior_point_masses=interior_point_masses), input_kind)
 
@@ -212,7 +214,7 @@ class SeriesCodec:
                    config.get("input", "dataframe"))
 
 
-CODECS = {codec.kind: codec for codec in (TableCodec, SeriesCodec)}
+CODECS = {codec.kind: codec for codec in (TableCodec, SeriesCodec, ImageCodec)}
 DATA_KINDS = tuple(CODECS)
 
 
