@@ -4,8 +4,8 @@
 """
 from pathlib import Path
 
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 
 import plausible as pl
 

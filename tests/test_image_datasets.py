@@ -64,6 +64,8 @@ def test_colours_of_one_feature_differ_in_grey():
     for palette in (avatars.HAIR_RGB, avatars.CLOTHING_RGB):
         greys = np.sort([np.dot(rgb, avatars.GREY_WEIGHTS) for rgb in palette.values()])
         assert np.diff(greys).min() >= 15
+        for fixed in (avatars.SKIN, avatars.BACKGROUND):   # every silhouette and neckline stays visible
+            assert np.abs(greys - np.dot(fixed, avatars.GREY_WEIGHTS)).min() >= 15
 
 
 def test_the_reader_reads_fresh_avatars_and_not_noise():
