@@ -1,0 +1,180 @@
+"""gmm, on images: a mixture of K Gaussians over the pixel intensities, each full or low rank plus diagonal.
+
+    p(x) = sum_k pi_k N(x; mu_k, S_k),     x in [0, 1]^D (pixel_space "intensities")
+
+with each S_k as in the image `gaussian` (plausible/ladder/image_gaussian.py, whose pieces this file
+uses): full (correlations divided by 1 + lambda) when D <= 1,024 and N >= D K, i.e. D images
+per component (digits, N = 1,200, D = 64: up to 18 components); otherwise W_k W_k' + diag(psi_k) with W_k (D, `rank`); `covariance="diag"`
+gives each component independent pixels. Level images: fitted on the cells' centres with the cell's
+variance 1 / (12 L^2) added to every pixel (so the fit is that of the dequantized images), log_prob
+the dequantization bound; float images: exact, with a floor of 8-bit rounding's variance.
+
+EM (Dempster, Laird & Rubin 1977) from k-means++ seeds (Arthur & Vassilvitskii 2007; `initializations`
+starts, the best likelihood kept): E-step r_ik = P(k | x_i) by logsumexp; M-step pi_k, mu_k and, for
+full components, the weighted covariance; for low-rank ones one factor-analysis EM step from the
+current (W_k, psi_k) on the weighted images (a generalized EM: the likelihood still never falls;
+started from the pooled within-cluster probabilistic PCA). Stops when the log-likelihood gains less
+than TOLERANCE nats per pixel and image, or after `max_iter` steps. `shrinkage=None` picks lambda
+(full components) by the log-likelihood of a fifth of the images held out of the fit.
+
+log_prob is exact (the logsumexp over components; the dequantization bound on level images).
+impute is exact: a component is drawn from P(k | known pixels), the weights reweighted by each
+component's evidence N(x_O; mu_kO, S_kOO) (`responsibilities`), then the unknown pixels from that
+component's exact conditional (Woodbury for the low-rank form). `conditional_mean` gives the
+posterior-mean inpainting, sum_k P(k | x_O) E_k[x_M | x_O].
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.images import Pixels
+from ._marginals import draw_categorical
+from .image_gaussian import (Components, as_intensities, choose_shrinkage, chosen_form, completed, draw, evidence,
+                             factor_analysis, fill, floor_of, full_covariance, posterior, read_holes, scored_values)
+
+TOLERANCE = 1e-5   # EM stops when the log-likelihood gains less than this many nats per pixel and image
+SHRINKAGE_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)   # shrinkage=None: lambdas tried (components see fewer images)
+ALIVE = 1e-6       # a component whose responsibilities sum to less keeps its parameters
+
+
+@register
+class GaussianMixtureImages(Model):
+    name = "gmm"
+    family = "classical"
+    complexity = 45
+    data_kind = "image"
+    pixel_space = "intensities"
+    description = ("mixture of K Gaussians over the pixel intensities (full or low rank plus diagonal), fitted by "
+                   "EM; exact conditionals on any known pixels")
+    log_prob_kind = "exact"
+    impute_kind = "exact"
+    params = {
+        "n_components": Param(10, int, "number of Gaussians (digits: 10 beat 8, 12 and 16 held out)", low=1, high=1000),
+        "covariance": Param("auto", str, "each component's covariance: full, low_rank (W W' + diag psi), diag, or "
+                            "auto (full when D <= 1024 and N >= D K; see the docstring)",
+                            choices=("auto", "full", "low_rank", "diag")),
+        "rank": Param(16, int, "columns of each component's W in the low-rank form", low=1, high=100_000),
+        "shrinkage": Param(None, float, "full components: every correlation divided by 1 + lambda (None = chosen on "
+                           "held-out images)", low=0.0, optional=True),
+        "initializations": Param(1, int, "k-means++ starts; the best likelihood is kept", low=1, high=100),
+        "max_iter": Param(100, int, "EM iterations at most per start", low=1, high=100_000),
+    }
+    test_params = {"n_components": 2, "max_iter": 10}
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, data: Pixels, rng) -> None:
+        x, self.floor_ = data.values, floor_of(data)
+        size = min(self.n_components, len(x))
+        self.form_ = chosen_form(self.covariance, len(x), x.shape[1], size)
+        rank = 0 if self.covariance == "diag" else self.rank
+        seed = int(rng.integers(2 ** 31))
+
+        def fit(train, shrink):
+            return self._best_em(train, min(size, len(train)), shrink, rank, seed)[:2]
+
+        self.shrinkage_, self.shrinkage_scores_ = self.shrinkage or 0.0, {}
+        if self.form_ == "full" and self.shrinkage is None:
+            self.shrinkage_, self.shrinkage_scores_ = choose_shrinkage(x, fit, rng, SHRINKAGE_GRID)
+        self.components_, self.weights_, self.log_likelihood_, self.n_iter_ = self._best_em(
+            x, size, self.shrinkage_, rank, seed)
+
+    def _best_em(self, x, size, shrink, rank, seed):
+        """(components, weights, log-likelihood, iterations) of the best of `initializations` EM runs."""
+        rng = np.random.default_rng(seed)
+        runs = [self._em(x, self._seeds(x, size, rng), shrink, rank, seed) for _ in range(self.initializations)]
+        return max(runs, key=lambda run: run[2])
+
+    def _seeds(self, x: np.ndarray, size: int, rng) -> np.ndarray:
+        """(N, K) one-hot: each image to its nearest k-means++ seed."""
+        seeds = [int(rng.integers(len(x)))]
+        distance = ((x - x[seeds[0]]) ** 2).sum(axis=1)
+        for _ in range(1, size):
+            pick = int(draw_categorical(distance[None], rng)[0]) if distance.sum() > 0 else int(rng.integers(len(x)))
+            seeds.append(pick)
+            distance = np.minimum(distance, ((x - x[pick]) ** 2).sum(axis=1))
+        centres = x[seeds]
+        nearest = np.argmin((centres ** 2).sum(axis=1) - 2 * x @ centres.T, axis=1)
+        nearest[seeds] = np.arange(size)            # every seed keeps its own cluster (duplicate images)
+        return np.eye(size)[nearest]
+
+    def _em(self, x, responsibilities, shrink, rank, seed):
+        comps, weights = self._m_step(x, responsibilities, None, shrink, rank, seed)
+        previous = -np.inf
+        for iteration in range(1, self.max_iter + 1):
+            joint = np.log(weights) + evidence(x, comps)
+            per_image = logsumexp(joint, axis=1)
+            total = float(per_image.sum())
+            if total - previous < TOLERANCE * x.size or iteration == self.max_iter:
+                break
+            previous = total
+            comps, weights = self._m_step(x, np.exp(joint - per_image[:, None]), comps, shrink, rank, seed)
+        return comps, weights, total, iteration
+
+    def _m_step(self, x, responsibilities, current: Components | None, shrink, rank, seed):
+        sizes = responsibilities.sum(axis=0)
+        alive = sizes > ALIVE
+        weights = np.maximum(sizes, 1e-10) / np.maximum(sizes, 1e-10).sum()
+        means = responsibilities.T @ x / np.where(alive, sizes, 1.0)[:, None]
+        if current is not None:
+            means = np.where(alive[:, None], means, current.means)
+        if self.form_ == "full":
+            covariances = np.stack([full_covariance(x, responsibilities[:, k], means[k], shrink, self.floor_)
+                                    if alive[k] else current.covariances[k] for k in range(len(means))])
+            return Components(means, covariances, None, None), weights
+        if current is None:     # the pooled within-cluster PCA, for every component
+            within = x - means[responsibilities.argmax(axis=1)]
+            factors, noise = factor_analysis(within, np.ones(len(x)), np.zeros(x.shape[1]), rank, self.floor_, 0, seed)
+            return Components(means, None, np.repeat(factors[None], len(means), 0),
+                              np.repeat(noise[None], len(means), 0)), weights
+        factors, noise = current.factors.copy(), current.noise.copy()
+        for k in np.flatnonzero(alive):
+            factors[k], noise[k] = factor_analysis(x, responsibilities[:, k], means[k], rank, self.floor_, 1, seed,
+                                                   start=(factors[k], noise[k]))
+        return Components(means, None, factors, noise), weights
+
+    # ------------------------------------------------------------------ using the fit
+    def _log_prob(self, data: Pixels) -> np.ndarray:
+        return logsumexp(np.log(self.weights_) + evidence(scored_values(data), self.components_), axis=1)
+
+    def _sample(self, n: int, rng) -> Pixels:
+        component = draw_categorical(np.broadcast_to(self.weights_, (n, len(self.weights_))), rng)
+        return Pixels.from_values(draw(n, self.components_, component, rng), self.codec_)
+
+    def _impute(self, data: Pixels, rng) -> Pixels:
+        component = draw_categorical(posterior(data.values, self.components_, self.weights_), rng)
+        return completed(data, fill(data.values, self.components_, component, rng), self.codec_)
+
+    def responsibilities(self, data, mask=None) -> np.ndarray:
+        """(N, K) P(component k | the known pixels of each image) (NaN or `mask` = unknown; a complete
+        image is all known): pi_k N(x_O; mu_kO, S_kOO), normalised."""
+        _, pixels = read_holes(self, data, mask)
+        return posterior(pixels.values, self.components_, self.weights_)
+
+    def conditional_mean(self, data, mask=None) -> np.ndarray:
+        """Float images like `data` with every unknown pixel at its exact posterior mean,
+        sum_k P(k | x_O) E_k[x_M | x_O] (the posterior-mean inpainting)."""
+        frame, pixels = read_holes(self, data, mask)
+        chances = posterior(pixels.values, self.components_, self.weights_)
+        values = sum(chances[:, k, None] * fill(pixels.values, self.components_, np.full(len(pixels), k), None)
+                     for k in range(len(self.weights_)))
+        return as_intensities(self, frame, pixels, values)
+
+    # ------------------------------------------------------------------ saving
+    def _get_state(self):
+        state = {"form": self.form_, "floor": self.floor_, "shrinkage": self.shrinkage_,
+                 "shrinkage_scores": [[k, v] for k, v in self.shrinkage_scores_.items()],
+                 "log_likelihood": self.log_likelihood_, "n_iter": self.n_iter_}
+        return state, {**self.components_.arrays(), "weights": self.weights_}
+
+    def _set_state(self, state, arrays):
+        self.form_, self.floor_, self.shrinkage_ = state["form"], float(state["floor"]), float(state["shrinkage"])
+        self.shrinkage_scores_ = {k: v for k, v in state.get("shrinkage_scores", [])}
+        self.log_likelihood_, self.n_iter_ = float(state["log_likelihood"]), int(state["n_iter"])
+        self.components_, self.weights_ = Components.of(arrays), np.asarray(arrays["weights"], dtype=float)
+        if self.components_.means.shape != (len(self.weights_), self.codec_.size):
+            raise ValueError(f"means has shape {self.components_.means.shape}, expected "
+                             f"({len(self.weights_)}, {self.codec_.size})")
