@@ -14,14 +14,18 @@ EXAMPLES = {
   plausible fit sales.parquet --model gmm --schema store=categorical --out sales.plausible
   plausible fit ventes.csv --model copula --out ventes.plausible --force   # a ;-separated file, decimal commas
   torchrun --nproc_per_node=2 -m plausible.cli fit big.parquet --model diffusion --out big.plausible
+  plausible fit images/ --model vae --out faces.plausible            # a folder of PNGs (or .npy/.npz)
+  plausible fit digits --model autoregressive --out digits.plausible  # a built-in image set
 
 DATA is a .csv or .parquet file, or the name of a built-in dataset (see `plausible datasets`).
 A CSV's separator (comma, semicolon, tab), decimal comma and encoding are found from the file
 (--sep, --decimal, --encoding say them). An existing model folder is replaced only with --force.
 --model auto (the default) fits bayesnet, copula and gmm on three quarters of the rows and keeps
-the one whose samples a detector tells apart least from the other quarter.""",
+the one whose samples a detector tells apart least from the other quarter. On images auto fits
+gaussian (exact and fast; probabilistic PCA for large images): name a deep rung with --model.""",
     "sample": """example:
   plausible sample customers.plausible --n 1000 --seed 1 --out synthetic.csv
+  plausible sample faces.plausible --n 64 --out samples/      # an image model: PNGs plus grid.png
 
 The same model folder and seed always give the same rows.""",
     "impute": """examples:
@@ -30,13 +34,17 @@ The same model folder and seed always give the same rows.""",
   plausible impute holes.csv --draws 20 --out completed.csv --spread-out spread.csv --pool "mean(age)"
   plausible impute holes.csv --pool "income ~ age + region" --out completed.parquet
   plausible impute customers.plausible holes.csv --draws 5 --seed 0 --out completed.csv
+  plausible impute faces.plausible holes.npy --draws 8 --out fills.npy      # NaN pixels are holes
+  plausible impute faces.plausible images/ --mask mask.npy --draws 8 --out fills/
 
 Without a model folder, the model (--model, default auto: printed with the reason) is fitted on
 DATA itself, missing cells included. Writes one long table: the columns `draw` (0..M-1) and `row`
 (the input row), then every column of the data with its missing cells filled. Observed cells are
 never changed. --spread-out writes each cell's spread across the draws (std for numbers, share of draws
 differing from the most common one for categories; 0 where observed). --pool (repeatable) prints Rubin's rules
-for "mean(col)" or a linear regression "y ~ x1 + x2" (categorical predictors one-hot).""",
+for "mean(col)" or a linear regression "y ~ x1 + x2" (categorical predictors one-hot).
+Images: a fitted image model and images with holes (float NaN, or --mask); writes the draws
+as one array (draws, N, H, W[, C]) to .npy/.npz, or a folder of PNGs.""",
     "score": """example:
   plausible score customers.plausible new_customers.csv --out scores.csv
 
@@ -45,6 +53,12 @@ density for numbers). Low values are unusual records.""",
     "evaluate": """examples:
   plausible evaluate --real test.csv --synthetic synthetic.csv --train train.csv --target churn
   plausible evaluate --real test.csv --synthetic synthetic.csv --model-dir customers.plausible --json
+  plausible evaluate --real test_images/ --synthetic samples/ --train train.npy --model-dir faces.plausible
+  plausible evaluate --real avatars_test.npy --synthetic samples.npy --truth avatars
+
+Images (folders of PNGs, .npy/.npz) are compared as pictures: bits/dim, Fréchet distance,
+precision and recall in the features of a small network trained on the real images, and
+memorization against --train; --truth avatars reads the avatar features back from the samples.
 
 Every metric is printed beside its noise floor: the same metric for a second real sample of the
 same size, i.e. what a perfect generator scores with this much data.""",
@@ -186,7 +200,8 @@ def _parser() -> argparse.ArgumentParser:
                                    formatter_class=_Formatter)
 
     fit = command("fit", "fit a model to a table and save it to a folder")
-    fit.add_argument("data", metavar="DATA", help="a .csv/.parquet file or a built-in dataset name")
+    fit.add_argument("data", metavar="DATA", help="a .csv/.parquet file, a folder of PNGs or a .npy/.npz file of "
+                     "images, or a built-in dataset name")
     fit.add_argument("--model", default="auto", help="model name (see `plausible models`), or auto (default): "
                      "the fast rung a detector tells apart least from held-back rows")
     fit.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to save the fitted model in")
@@ -201,7 +216,8 @@ def _parser() -> argparse.ArgumentParser:
     sample = command("sample", "draw new synthetic rows from a fitted model")
     sample.add_argument("model_dir", metavar="MODEL_DIR", help="a fitted model's folder (from `plausible fit`)")
     sample.add_argument("--n", type=int, required=True, help="number of rows")
-    sample.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
+    sample.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet; for an image model a "
+                        "folder (PNGs plus grid.png) or a .npy/.npz file")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
     impute = command("impute", "fill the missing cells of a table with several plausible draws")
@@ -209,6 +225,8 @@ def _parser() -> argparse.ArgumentParser:
     impute.add_argument("inputs", nargs="+", metavar="[MODEL_DIR] DATA",
                         help="a .csv/.parquet file with missing cells, optionally after a fitted model folder")
     impute.add_argument("--draws", type=int, default=5, help="number of completed copies (default 5)")
+    impute.add_argument("--mask", metavar="MASK.npy", help="images: a boolean .npy array, True = pixel to fill "
+                        "(float images may mark holes with NaN instead)")
     impute.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
     impute.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     impute.add_argument("--model", default=None, help="model to fit on DATA: auto (default) or a name "

@@ -10,12 +10,15 @@ from pathlib import Path
 
 from .files import (_check_model_out, _check_table_out, _compare_params, _model_params, _pairs, _read, _reading,
                     _strict_json)
+from .images import fit_images, impute_images, is_image_source, sample_images, score_images
 
 
 def _fit(args) -> str:
     from ..core.registry import get_class, make_for_task
     from ..data.schema import SchemaError
 
+    if is_image_source(args.data):
+        return fit_images(args)
     if args.model == "auto":
         return _fit_auto(args)
     cls = get_class(args.model)
@@ -69,8 +72,11 @@ def _sample(args) -> str:
     from ..core.registry import load
     from ..data.io import write_table
 
+    model = load(args.model_dir)
+    if model.data_kind == "image":
+        return sample_images(model, args)
     _check_table_out(args.out)
-    synthetic = load(args.model_dir).sample(args.n, seed=args.seed)
+    synthetic = model.sample(args.n, seed=args.seed)
     write_table(synthetic, args.out)
     return f"wrote {len(synthetic):,} rows to {args.out}"
 
@@ -86,6 +92,13 @@ def _impute(args) -> str:
 
     if len(args.inputs) > 2:
         raise ValueError(f"impute takes DATA, or MODEL_DIR DATA; got {len(args.inputs)} paths")
+    if len(args.inputs) == 2 and is_image_source(args.inputs[1]):
+        return impute_images(load(args.inputs[0]), args.inputs[1], args)
+    if any(is_image_source(path) for path in args.inputs[-1:]):
+        raise ValueError(f"{args.inputs[-1]} holds images: fit a model on images first (plausible fit IMAGES --out "
+                         "MODEL_DIR), then plausible impute MODEL_DIR IMAGES --out FILLS.npy")
+    if args.mask:
+        raise ValueError("--mask marks pixels of images; in a table leave the unknown cells empty")
     for out in (args.out, args.spread_out):
         if out:
             _check_table_out(out)
@@ -153,6 +166,8 @@ def _score(args) -> str:
     from ..data.schema import SchemaError
 
     _check_table_out(args.out)
+    if is_image_source(args.data):
+        return score_images(load(args.model_dir), args)
     data = read_table(args.data, **_reading(args))
     if args.column in data.columns:
         raise ValueError(f"{args.data} already has a column {args.column!r}: name the score column with --column")
@@ -174,6 +189,10 @@ def _evaluate(args) -> str:
     from ..data.io import read_table
     from ..evaluation.samples import METRICS, evaluate
 
+    if is_image_source(args.real):
+        from .images import evaluate_images_command
+
+        return evaluate_images_command(args)
     with warnings.catch_warnings():   # what evaluate warns about is printed below, under Notes
         warnings.simplefilter("ignore", UserWarning)
         real, synthetic = (read_table(path, **_reading(args)) for path in (args.real, args.synthetic))

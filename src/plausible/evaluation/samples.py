@@ -41,6 +41,16 @@ METRICS = {
     "log_likelihood": MetricInfo("higher", "mean log_prob of the real held-out rows under the model, nats per row"),
     "kl_to_truth": MetricInfo("lower", "KL(truth || model) over every combination, nats (known truth only)"),
     "tv_to_truth": MetricInfo("lower", "total variation between truth and model over every combination"),
+    # images (evaluation/image_metrics.py)
+    "bits_per_dim": MetricInfo("lower", "mean -log2 P(image) / (pixels x channels) of the real held-out images"),
+    "frechet_distance": MetricInfo("lower", "Fréchet distance between Gaussians fitted to real and synthetic images' "
+                                   "features (a small CNN trained here on the real images)"),
+    "precision": MetricInfo("higher", "share of synthetic images inside the real images' k-NN balls in feature "
+                            "space (fidelity)"),
+    "recall": MetricInfo("higher", "share of real images inside the synthetic images' k-NN balls in feature space "
+                         "(diversity)"),
+    "unreadable_share": MetricInfo("lower", "share of samples whose avatar features the package's reader cannot "
+                                   "read with confidence"),
 }
 
 
@@ -80,13 +90,29 @@ def _bootstrap_ratio(numerator: np.ndarray, denominator: float, summary, rng, dr
 
 
 def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, train: pd.DataFrame | None = None, model=None,
-             target: str | None = None, truth: pd.DataFrame | str | None = None, seed: int = 0) -> Evaluation:
+             target: str | None = None, truth: pd.DataFrame | str | None = None, seed: int = 0,
+             labels=None) -> Evaluation:
     """Compare synthetic rows with real held-out rows; see `METRICS` for every key and direction.
 
     `train` (the rows the model was fitted on) enables the privacy metrics, `model` the held-out
     log-likelihood, `target` the utility ratio, `truth` (a table with a `probability` column, or a
     built-in dataset name such as "fashion") the exact distances to the true distribution.
+
+    Images (arrays (N, H, W[, C])) are compared as pictures (`plausible.evaluation.image_metrics`):
+    bits/dim, Fréchet distance, precision and recall in the features of a small network trained on
+    the real images (on `labels` of the real images when given), memorization against `train`, and
+    for `truth="avatars"` the features read back from the samples.
     """
+    from ..data.images import is_image_batch
+
+    if is_image_batch(real) or is_image_batch(synthetic):
+        from .image_metrics import evaluate_images
+
+        if target is not None:
+            raise ValueError("target= names a table column; images have none (labels= trains the feature network "
+                             "on the real images' labels)")
+        return Evaluation(*evaluate_images(real, synthetic, train=train, model=model, truth=truth, labels=labels,
+                                           seed=seed))
     if not isinstance(real, pd.DataFrame) or not isinstance(synthetic, pd.DataFrame):
         raise TypeError("real and synthetic must be pandas DataFrames")
     # column names are text throughout (a model fitted on columns 0, 1 samples columns "0", "1")
