@@ -8,5 +8,9 @@ step of the diffusion denoiser on a loaded 2-core machine). Set once, before any
 the conformance suite's "no global state changed" checks compare like with like.
 """
 import torch
+from threadpoolctl import threadpool_limits
 
 torch.set_num_threads(1)
+# NumPy's and scikit-learn's BLAS/OpenMP pools too: the image rungs' small matrix products ran ~50x
+# slower on a loaded machine with a thread per core spinning (measured while issue 25 was built).
+_ONE_THREAD = threadpool_limits(limits=1)
