@@ -1,0 +1,352 @@
+"""rbm, on images: a restricted Boltzmann machine over binarized pixels (every channel a visible unit).
+
+Bits. A pixel (of each channel) is on when its intensity is at least one half: for L levels,
+level >= L // 2 (digits, L = 17: levels 8..16; uint8: 128..255); float images are first cut into
+`bins` equal cells, cell >= bins // 2. The threshold is fixed (not resampled per epoch), so the bits
+are a function of the image.
+
+The machine. D binary visible units v (the bits) and H binary hidden units h, energy
+E(v, h) = -b.v - c.h - v'W h, P(v, h) = exp(-E) / Z. Given v the hidden units are independent,
+P(h_j = 1 | v) = sigmoid(c_j + v.W_j), and given h the visible ones, P(v_i = 1 | h) = sigmoid(b_i +
+W_i.h). Summing h out gives the free energy -F(v) = b.v + sum_j softplus(c_j + v.W_j) and
+P(v) = exp(-F(v)) / Z, with Z a sum over 2^D (or 2^H) states: it is estimated, never summed.
+
+Training: persistent contrastive divergence (Tieleman 2008; `persistent=False` gives CD-k, Hinton
+2002): the gradient of the mean log-likelihood is <v h'>_data - <v h'>_model, the second term read
+from `batch_size` Gibbs chains that persist across updates (`cd_steps` sweeps per update), SGD with
+momentum 0.5 then 0.9, L2 weight decay 2e-4 on W and a learning rate that decays linearly to zero
+(Hinton 2010, "A practical guide to training RBMs"). The visible biases start at the log-odds of
+each bit's frequency. Torch on `device`, one generator seeded from the model's seed.
+
+log Z by annealed importance sampling (Neal 2001; Salakhutdinov & Murray 2008): `ais_runs` chains
+start from the base-rate model P_0(v) = prod sigmoid(b0_i)^v_i (b0 the data log-odds, W = 0, whose
+Z_0 = 2^H prod (1 + e^b0_i) is known), and move through P_k(v) proportional to
+exp((1 - beta_k) b0.v + beta_k b.v) prod_j (1 + exp(beta_k (c_j + v.W_j))) for `ais_steps`
+temperatures 0 = beta_0 < ... < beta_K = 1, each with one Gibbs sweep at beta_k; the importance
+weight of a chain is prod_k P*_k(v_k-1) / P*_(k-1)(v_k-1), and Z = Z_0 x mean weight. The mean is
+unbiased for Z, so log Z is underestimated on average (log_prob then overstated) by an amount that
+shrinks with more steps; its standard error is `log_z_error_`. Done once at fit; log_prob is
+deterministic. Declared "estimate".
+
+Levels. An RBM draws bits; to be a distribution over the images the user fitted (and to score them
+on the same scale as every other rung), each pixel's level given its bit is a Laplace-smoothed
+categorical over the levels of that half, learned per pixel and channel:
+
+    P(image) = P_RBM(bits(image)) x prod_d q_d(level_d | bit_d),
+
+which sums to one over all level images (each bit pattern's mass is shared out among the level
+images that binarize to it). log_prob is that, in nats: exact up to the AIS estimate of log Z; for
+float images, a density (q_d / cell width, uniform within a cell). `sample` draws bits by Gibbs
+(`gibbs_steps` sweeps from the base-rate model) and then the levels from q, so samples come from the
+distribution log_prob scores; `render="binary"` instead gives the bit images themselves, as the two
+extreme levels 0 and L - 1 (intensities 0 and 1), the classic picture of an RBM on binarized
+pixels (log_prob is unchanged: it still scores levels). `impute`: Gibbs with the known pixels'
+bits clamped (`gibbs_steps` sweeps), then the unknown levels from q given the drawn bits
+(approximate: the chains may not have mixed).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch.nn.functional import softplus
+
+from ..core.model import Model
+from ..core.params import Param
+from ..core.registry import register
+from ..data.images import Pixels
+from ..neural.blocks import select_device, torch_seed
+from ..neural.settings import training_params
+
+WEIGHT_DECAY = 2e-4
+MOMENTUM = (0.5, 0.9)                # before and after the first MOMENTUM_SWITCH epochs
+MOMENTUM_SWITCH = 5
+
+
+# ---------------------------------------------------------------------- bits and levels
+def cells_of(pixels: Pixels, n_cells: int) -> np.ndarray:
+    """(N, D) each pixel's level (or, for float images, its cell of n_cells on [0, 1]), -1 unknown."""
+    if pixels.levels is not None:
+        return pixels.levels
+    known = ~np.isnan(pixels.values)
+    cells = np.full(pixels.values.shape, -1, dtype=np.int64)
+    cells[known] = np.minimum((pixels.values[known] * n_cells).astype(np.int64), n_cells - 1)
+    return cells
+
+
+class PixelHalves:
+    """The bits of images and each pixel's levels within its half: log q_d(cell | bit) (D, n_cells)."""
+
+    def __init__(self, log_q: np.ndarray):
+        self.log_q = log_q
+        self.n_cells = log_q.shape[1]
+        self.threshold = self.n_cells // 2          # cell >= threshold: the pixel is on
+
+    @classmethod
+    def fit(cls, cells: np.ndarray, n_cells: int, alpha: float) -> "PixelHalves":
+        counts = np.zeros((cells.shape[1], n_cells))
+        np.add.at(counts, (np.broadcast_to(np.arange(cells.shape[1]), cells.shape), cells), 1.0)
+        counts += alpha
+        half = n_cells // 2
+        low = counts[:, :half] / counts[:, :half].sum(axis=1, keepdims=True)
+        high = counts[:, half:] / counts[:, half:].sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):             # alpha = 0: unseen levels get -inf
+            return cls(np.log(np.concatenate([low, high], axis=1)))
+
+    def bits(self, cells: np.ndarray) -> np.ndarray:
+        """(N, D) float 1 where on, 0 where off, NaN where unknown."""
+        return np.where(cells < 0, np.nan, (cells >= self.threshold).astype(float))
+
+    def log_prob(self, cells: np.ndarray, density: bool) -> np.ndarray:
+        """(N,) sum over pixels of log q_d(cell_d | bit_d) (a density on [0, 1] for float cells)."""
+        logs = self.log_q[np.arange(cells.shape[1]), cells].sum(axis=1)
+        return logs + cells.shape[1] * np.log(self.n_cells) if density else logs
+
+    def draw(self, bits: np.ndarray, rng) -> np.ndarray:
+        """(N, D) cells drawn from q given the bits (inverse CDF within each pixel's half)."""
+        probs = np.exp(self.log_q)
+        cells = np.empty(bits.shape, dtype=np.int64)
+        for on, (start, stop) in ((0, (0, self.threshold)), (1, (self.threshold, self.n_cells))):
+            rows, cols = np.nonzero(bits == on)
+            cumulative = np.cumsum(probs[:, start:stop], axis=1)[cols]
+            u = rng.random((len(cols), 1)) * cumulative[:, -1:]
+            cells[rows, cols] = start + np.minimum((u > cumulative).sum(axis=1), stop - start - 1)
+        return cells
+
+    def as_pixels(self, bits: np.ndarray, codec, rng, binary: bool) -> Pixels:
+        """Complete Pixels for drawn bits: the extreme levels (binary), or levels drawn from q."""
+        if binary:
+            if codec.n_levels is None:
+                return Pixels.from_values(bits.astype(float), codec)
+            return Pixels.from_levels(bits.astype(np.int64) * (codec.n_levels - 1), codec)
+        cells = self.draw(bits, rng)
+        if codec.n_levels is not None:
+            return Pixels.from_levels(cells, codec)
+        return Pixels.from_values((cells + rng.random(cells.shape)) / self.n_cells, codec)
+
+
+def merge(data: Pixels, drawn: Pixels) -> Pixels:
+    """`data` with its unknown pixels taken from `drawn`."""
+    known = data.known
+    levels = None if data.levels is None else np.where(known, data.levels, drawn.levels)
+    return Pixels(np.where(known, data.values, drawn.values), levels, data.shape, data.n_levels)
+
+
+# ---------------------------------------------------------------------- the machine
+def bernoulli(probs: torch.Tensor, generator) -> torch.Tensor:
+    """0/1 draws with these probabilities (faster than torch.bernoulli on small CPU tensors)."""
+    return (torch.rand(probs.shape, generator=generator, device=probs.device, dtype=probs.dtype) < probs).to(probs.dtype)
+
+
+class Machine:
+    """One RBM's weights W (V, H), visible biases b (V,), hidden biases c (H,), as torch tensors."""
+
+    def __init__(self, weight: torch.Tensor, visible: torch.Tensor, hidden: torch.Tensor):
+        self.weight, self.visible, self.hidden = weight, visible, hidden
+
+    @classmethod
+    def from_arrays(cls, arrays: dict, prefix: str, device, dtype=torch.float32) -> "Machine":
+        return cls(*(torch.as_tensor(np.asarray(arrays[prefix + key]), dtype=dtype, device=device)
+                     for key in ("weight", "visible", "hidden")))
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return {prefix + key: getattr(self, key).double().cpu().numpy() for key in ("weight", "visible", "hidden")}
+
+    def hidden_probs(self, v: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(v @ self.weight + self.hidden)
+
+    def visible_probs(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(h @ self.weight.T + self.visible)
+
+    def neg_free_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """-F(v) (N,) = b.v + sum_j softplus(c_j + v.W_j): log P(v) + log Z."""
+        return v @ self.visible + softplus(v @ self.weight + self.hidden).sum(-1)
+
+    def gibbs(self, v: torch.Tensor, steps: int, generator, clamp: torch.Tensor | None = None) -> torch.Tensor:
+        """`steps` block-Gibbs sweeps v -> h -> v; where `clamp` (N, V) is True, v keeps its value."""
+        keep = None if clamp is None else v.clone()
+        for _ in range(steps):
+            h = bernoulli(self.hidden_probs(v), generator=generator)
+            v = bernoulli(self.visible_probs(h), generator=generator)
+            if clamp is not None:
+                v = torch.where(clamp, keep, v)
+        return v
+
+
+def train_machine(data: torch.Tensor, n_hidden: int, epochs: int, batch_size: int, learning_rate: float,
+                  cd_steps: int, persistent: bool, generator, deadline: float | None) -> tuple[Machine, int]:
+    """An RBM fitted to binary rows `data` (N, V) by PCD (or CD-k); (machine, epochs run)."""
+    n, width = data.shape
+    device, dtype = data.device, data.dtype
+    mean = data.mean(0).clamp(1e-3, 1 - 1e-3)
+    machine = Machine(0.01 * torch.randn(width, n_hidden, generator=generator, device=device, dtype=dtype),
+                      torch.log(mean / (1 - mean)), torch.zeros(n_hidden, device=device, dtype=dtype))
+    velocity = [torch.zeros_like(p) for p in (machine.weight, machine.visible, machine.hidden)]
+    batch_size = min(batch_size, n)
+    chains = bernoulli(mean.expand(batch_size, width), generator=generator)
+    start, epoch = time.monotonic(), 0
+    for epoch in range(epochs):
+        done = epoch / epochs
+        if deadline is not None:
+            done = max(done, (time.monotonic() - start) / max(deadline - start, 1e-9))
+            if done >= 1:
+                break
+        rate, momentum = learning_rate * (1 - done), MOMENTUM[epoch >= MOMENTUM_SWITCH]
+        order = torch.randperm(n, generator=generator, device=device)
+        for begin in range(0, n - batch_size + 1, batch_size):
+            positive = data[order[begin:begin + batch_size]]
+            negative = machine.gibbs(chains if persistent else positive, cd_steps, generator)
+            chains = negative
+            up, down = machine.hidden_probs(positive), machine.hidden_probs(negative)
+            grads = ((positive.T @ up - negative.T @ down) / batch_size - WEIGHT_DECAY * machine.weight,
+                     (positive - negative).mean(0), (up - down).mean(0))
+            for param, speed, grad in zip((machine.weight, machine.visible, machine.hidden), velocity, grads):
+                speed.mul_(momentum).add_(grad, alpha=rate)
+                param.add_(speed)
+    return machine, epoch + 1
+
+
+def temperatures(steps: int) -> np.ndarray:
+    """AIS's inverse temperatures 0 = beta_0 < ... < beta_K = 1, denser near 1 where P_k changes most
+    (a tenth of the steps to 0.5, four tenths to 0.9, half to 1; Salakhutdinov & Murray 2008)."""
+    steps = max(steps, 10)
+    parts = [np.linspace(0.0, 0.5, steps // 10 + 1), np.linspace(0.5, 0.9, 4 * steps // 10 + 1)[1:],
+             np.linspace(0.9, 1.0, steps - steps // 10 - 4 * steps // 10 + 1)[1:]]
+    return np.concatenate(parts)
+
+
+def ais_log_partition(machine: Machine, base: torch.Tensor, steps: int, runs: int, generator) -> tuple[float, float]:
+    """(log Z, its standard error) of `machine` by AIS from the base-rate model with visible biases
+    `base` (module doc). The error is the delta method's: std(w) / (mean(w) sqrt(runs))."""
+    betas = temperatures(steps)
+    n_hidden = machine.hidden.shape[0]
+    log_z0 = float(softplus(base.double()).sum()) + n_hidden * np.log(2.0)
+    v = bernoulli(torch.sigmoid(base).expand(runs, -1).contiguous(), generator=generator)
+    log_w = torch.zeros(runs, dtype=torch.float64, device=base.device)
+
+    def log_star(v_base, v_machine, activation, beta):            # log P*_beta(v)
+        return (1 - beta) * v_base + beta * v_machine + softplus(beta * activation).sum(-1)
+
+    for previous, beta in zip(betas[:-1], betas[1:]):
+        beta, previous = float(beta), float(previous)
+        activation = v @ machine.weight + machine.hidden             # (runs, H)
+        v_base, v_machine = v @ base, v @ machine.visible
+        log_w += (log_star(v_base, v_machine, activation, beta)
+                  - log_star(v_base, v_machine, activation, previous)).double()
+        h = bernoulli(torch.sigmoid(beta * activation), generator=generator)
+        v = bernoulli(torch.sigmoid((1 - beta) * base + beta * (h @ machine.weight.T + machine.visible)),
+                            generator=generator)
+    log_mean = torch.logsumexp(log_w, 0) - np.log(runs)
+    relative = torch.exp(log_w - log_mean)                          # w / mean(w)
+    return log_z0 + float(log_mean), float(relative.std() / np.sqrt(runs)) if runs > 1 else float("inf")
+
+
+def base_rates(bits: np.ndarray) -> np.ndarray:
+    """The log-odds of each bit's frequency (smoothed), AIS's base-rate model and Gibbs's start."""
+    mean = (bits.sum(0) + 0.5) / (len(bits) + 1.0)
+    return np.log(mean / (1 - mean))
+
+
+def gibbs_complete(machine: Machine, base: np.ndarray, bits: np.ndarray, steps: int, rng, device) -> np.ndarray:
+    """Bits (N, V) drawn by Gibbs, known bits (not NaN) clamped, unknown ones started from the base rates."""
+    generator = torch.Generator(device=device).manual_seed(torch_seed(rng))
+    known = torch.as_tensor(~np.isnan(bits), device=device)
+    start = bernoulli(torch.sigmoid(torch.as_tensor(base, dtype=torch.float32, device=device))
+                            .expand(len(bits), -1).contiguous(), generator=generator)
+    v = torch.where(known, torch.as_tensor(np.nan_to_num(bits), dtype=torch.float32, device=device), start)
+    with torch.no_grad():
+        return machine.gibbs(v, steps, generator, clamp=known if bool(known.any()) else None).cpu().numpy()
+
+
+def rbm_params(**defaults) -> dict[str, Param]:
+    """The settings the image rbm and dbn share (training, Gibbs, AIS, levels)."""
+    return {
+        **{k: p for k, p in training_params(epochs=defaults["epochs"], batch_size=100, learning_rate=0.05,
+                                            patience=None, help={
+                                                "learning_rate": "SGD step size (momentum 0.9, decaying linearly "
+                                                                 "to 0 over the epochs)"}).items()
+           if k != "patience"},
+        "cd_steps": Param(1, int, "Gibbs sweeps per update of the negative chains (the k of CD-k / PCD-k)", low=1),
+        "persistent": Param(True, bool, "persistent chains (PCD, Tieleman 2008); False: CD-k from the data"),
+        "gibbs_steps": Param(1000, int, "Gibbs sweeps per sample (burn-in from the base-rate model) and per impute",
+                             low=1),
+        "ais_steps": Param(3000, int, "AIS temperatures for the estimate of log Z (more: a tighter estimate)", low=10),
+        "ais_runs": Param(100, int, "AIS chains (their spread gives the estimate's standard error)", low=2),
+        "render": Param("levels", str, "what sample and impute give: levels (drawn within each bit's half, the "
+                                       "distribution log_prob scores) or binary (the bits as levels 0 and L-1)",
+                        choices=("levels", "binary")),
+        "alpha": Param(1.0, float, "Laplace pseudo-count of each level within its half, per pixel", low=0.0),
+        "bins": Param(32, int, "float images: equal cells on [0, 1] per pixel (on from cell bins // 2)", low=2,
+                      high=4096),
+    }
+
+
+@register
+class RBMImages(Model):
+    name = "rbm"
+    family = "classical"
+    complexity = 50
+    data_kind = "image"
+    pixel_space = "levels"
+    description = ("restricted Boltzmann machine on binarized pixels (PCD training, Gibbs sampling, log Z by "
+                   "annealed importance sampling), levels within each half per pixel")
+    log_prob_kind = "estimate"
+    impute_kind = "approximate"
+    params = {
+        "hidden": Param(100, int, "binary hidden units H", low=1),
+        **rbm_params(epochs=200),
+    }
+    test_params = {"hidden": 8, "epochs": 5, "gibbs_steps": 20, "ais_steps": 100, "ais_runs": 16}
+
+    def _fit(self, data: Pixels, rng) -> None:
+        self.n_cells_ = data.n_levels or self.bins
+        cells = cells_of(data, self.n_cells_)
+        self.halves_ = PixelHalves.fit(cells, self.n_cells_, self.alpha)
+        bits = self.halves_.bits(cells)
+        self.base_ = base_rates(bits)
+        device = select_device(self.device)
+        generator = torch.Generator(device=device).manual_seed(torch_seed(rng))
+        deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
+        with torch.no_grad():
+            self.machine_, self.epochs_trained_ = train_machine(
+                torch.as_tensor(bits, dtype=torch.float32, device=device), self.hidden, self.epochs,
+                self.batch_size, self.learning_rate, self.cd_steps, self.persistent, generator, deadline)
+            base = torch.as_tensor(self.base_, dtype=torch.float32, device=device)
+            self.log_z_, self.log_z_error_ = ais_log_partition(self.machine_, base, self.ais_steps, self.ais_runs,
+                                                               generator)
+
+    def _log_prob(self, data: Pixels) -> np.ndarray:
+        cells = cells_of(data, self.n_cells_)
+        bits = torch.as_tensor(self.halves_.bits(cells), dtype=torch.float32, device=self.machine_.weight.device)
+        with torch.no_grad():
+            log_bits = self.machine_.neg_free_energy(bits).double().cpu().numpy() - self.log_z_
+        return log_bits + self.halves_.log_prob(cells, density=data.n_levels is None)
+
+    def _sample(self, n: int, rng) -> Pixels:
+        bits = np.full((n, len(self.base_)), np.nan)
+        return self._complete_bits(bits, rng)
+
+    def _impute(self, data: Pixels, rng) -> Pixels:
+        return merge(data, self._complete_bits(self.halves_.bits(cells_of(data, self.n_cells_)), rng))
+
+    def _complete_bits(self, bits: np.ndarray, rng) -> Pixels:
+        drawn = gibbs_complete(self.machine_, self.base_, bits, self.gibbs_steps, rng, self.machine_.weight.device)
+        return self.halves_.as_pixels(drawn, self.codec_, rng, binary=self.render == "binary")
+
+    def _get_state(self):
+        state = {"n_cells": int(self.n_cells_), "log_z": self.log_z_, "log_z_error": self.log_z_error_,
+                 "epochs_trained": int(self.epochs_trained_)}
+        return state, {**self.machine_.arrays("rbm."), "log_q": self.halves_.log_q, "base": self.base_}
+
+    def _set_state(self, state, arrays):
+        self.n_cells_ = int(state["n_cells"])
+        self.log_z_, self.log_z_error_ = float(state["log_z"]), float(state["log_z_error"])
+        self.epochs_trained_ = int(state["epochs_trained"])
+        self.halves_ = PixelHalves(np.asarray(arrays["log_q"], dtype=float))
+        self.base_ = np.asarray(arrays["base"], dtype=float)
+        self.machine_ = Machine.from_arrays(arrays, "rbm.", select_device(self.device))
+        if self.halves_.log_q.shape != (self.codec_.size, self.n_cells_) or self.machine_.weight.shape[0] != \
+                self.codec_.size:
+            raise ValueError(f"the weights are for {self.machine_.weight.shape[0]} pixels, the images have "
+                             f"{self.codec_.size}")
