@@ -25,6 +25,8 @@ _LAZY = {
     "hide_cells": ("evaluation.imputation", "hide_cells"),
     "evaluate_imputation": ("evaluation.imputation", "evaluate_imputation"),
     "bits_per_dim": ("evaluation.image_metrics", "bits_per_dim"),
+    "latent_map": ("tasks.latent", "latent_map"),
+    "interpolate": ("tasks.latent", "interpolate"),
     "Model": ("core.model", "Model"),
     "Param": ("core.params", "Param"),
     "NotFittedError": ("core.errors", "NotFittedError"),
