@@ -31,28 +31,30 @@ So the number is a stochastic lower bound on log P up to the AIS error in log Z 
 errs the other way, by little with enough temperatures): declared "estimate". The draws use a
 fixed seed, so the same images give the same numbers.
 
-impute (approximate): clamped up-down passes. Unknown bits start from the pixels' base rates;
-each of `gibbs_steps` rounds samples an up pass with Q, one Gibbs sweep in the top RBM, and a
-down pass to the bits, then puts the known bits back. With one layer this is clamped Gibbs in the
-RBM; with more it is a heuristic chain (the recognition weights are not the exact posterior), not
-a sampler proven to target P(unknown | known).
+impute (approximate: a Markov chain): Gibbs sampling in the whole generative model with the known
+bits clamped, so the chain targets P(unknown bits | known bits) of the dbn itself. Unknown bits
+start from the pixels' base rates and the hidden layers from one up pass with Q; each of
+`gibbs_steps` sweeps draws the unknown bits given h_1 (independent), each middle layer h_k one unit
+at a time given its parent h_k+1 and its child h_k-1 (a sigmoid belief layer's units are coupled
+by explaining away, so no block update), and the top layer h_L given h_L-1. Up-down passes (an up
+pass with Q, a top Gibbs sweep, a down pass, the known bits put back) were tried first and
+rejected: Q is not the posterior, and on two-mode images the chain drifted to the wrong mode half
+the time (tests/test_image_rbm.py). Cost: sum_k H_k x H_k-1 per image per sweep, in a Python loop
+over the middle layers' units.
 """
 from __future__ import annotations
 
 import time
 
 import numpy as np
-import torch
-from torch.nn.functional import softplus
 
 from ..core.errors import ParameterError
 from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.images import Pixels
-from ..neural.blocks import select_device, torch_seed
 from .image_rbm import (Machine, PixelHalves, ais_log_partition, base_rates, bernoulli, cells_of, merge, rbm_params,
-                        train_machine)
+                        sigmoid, softplus, train_machine)
 
 LOG_PROB_SEED = 0
 
@@ -80,7 +82,7 @@ class LayerSizes(Param):
         return self.validate(name, sizes)
 
 
-def log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+def log_bernoulli(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
     """(N,) log P(x) of binary x under independent Bernoullis with these logits."""
     return (x * logits - softplus(logits)).sum(-1)
 
@@ -109,80 +111,84 @@ class DBNImages(Model):
         self.n_cells_ = data.n_levels or self.bins
         cells = cells_of(data, self.n_cells_)
         self.halves_ = PixelHalves.fit(cells, self.n_cells_, self.alpha)
-        device = select_device(self.device)
-        generator = torch.Generator(device=device).manual_seed(torch_seed(rng))
         start = time.monotonic()
-        layer_data = torch.as_tensor(self.halves_.bits(cells), dtype=torch.float32, device=device)
+        layer_data = self.halves_.bits(cells)
         self.machines_, self.epochs_trained_, self.bases_ = [], [], []
-        with torch.no_grad():
-            for index, size in enumerate(self.layers):
-                deadline = None if self.time_budget is None else \
-                    start + self.time_budget * (index + 1) / len(self.layers)
-                self.bases_.append(base_rates(layer_data.double().cpu().numpy()))
-                machine, epochs = train_machine(layer_data, size, self.epochs, self.batch_size, self.learning_rate,
-                                                self.cd_steps, self.persistent, generator, deadline)
-                self.machines_.append(machine)
-                self.epochs_trained_.append(epochs)
-                layer_data = machine.hidden_probs(layer_data)
-            top_base = torch.as_tensor(self.bases_[-1], dtype=torch.float32, device=device)
-            self.log_z_, self.log_z_error_ = ais_log_partition(self.machines_[-1], top_base, self.ais_steps,
-                                                               self.ais_runs, generator)
+        for index, size in enumerate(self.layers):
+            deadline = None if self.time_budget is None else start + self.time_budget * (index + 1) / len(self.layers)
+            self.bases_.append(base_rates(layer_data))
+            machine, epochs = train_machine(layer_data, size, self.epochs, self.batch_size, self.learning_rate,
+                                            self.cd_steps, self.persistent, rng, deadline)
+            self.machines_.append(machine)
+            self.epochs_trained_.append(epochs)
+            layer_data = machine.hidden_probs(layer_data.astype(np.float32))
+        self.log_z_, self.log_z_error_ = ais_log_partition(self.machines_[-1], self.bases_[-1], self.ais_steps,
+                                                           self.ais_runs, rng)
 
     # ------------------------------------------------------------------ using the model
-    def _generator(self, rng) -> torch.Generator:
-        return torch.Generator(device=self.machines_[0].weight.device).manual_seed(torch_seed(rng))
-
     def _log_prob(self, data: Pixels) -> np.ndarray:
         cells = cells_of(data, self.n_cells_)
-        device = self.machines_[0].weight.device
-        bits = torch.as_tensor(self.halves_.bits(cells), dtype=torch.float32, device=device)
-        generator = self._generator(np.random.default_rng(LOG_PROB_SEED))
-        with torch.no_grad():
-            draws = []
-            for _ in range(self.bound_samples):
-                below, log_ratio = bits, torch.zeros(len(bits), device=device)
-                for machine in self.machines_[:-1]:         # h_k ~ Q(h_k | h_k-1); add log P(h_k-1 | h_k) - log Q
-                    up_logits = below @ machine.weight + machine.hidden
-                    above = bernoulli(torch.sigmoid(up_logits), generator)
-                    log_ratio += log_bernoulli(below, above @ machine.weight.T + machine.visible) \
-                        - log_bernoulli(above, up_logits)
-                    below = above
-                draws.append(log_ratio + self.machines_[-1].neg_free_energy(below))
-            log_bits = torch.logsumexp(torch.stack(draws).double(), 0) - np.log(self.bound_samples) - self.log_z_
-        return log_bits.cpu().numpy() + self.halves_.log_prob(cells, density=data.n_levels is None)
+        bits = self.halves_.bits(cells)
+        rng = np.random.default_rng(LOG_PROB_SEED)
+        draws = []
+        for _ in range(self.bound_samples):
+            below, log_ratio = bits, np.zeros(len(bits))
+            for machine in self.machines_[:-1]:           # h_k ~ Q(h_k | h_k-1); add log P(h_k-1 | h_k) - log Q
+                up_logits = (below @ machine.weight + machine.hidden).astype(np.float64)
+                above = bernoulli(sigmoid(up_logits), rng)
+                down_logits = above @ machine.weight.T.astype(np.float64) + machine.visible
+                log_ratio += log_bernoulli(below, down_logits) - log_bernoulli(above, up_logits)
+                below = above
+            draws.append(log_ratio + self.machines_[-1].neg_free_energy(below))
+        log_bits = np.logaddexp.reduce(np.stack(draws), axis=0) - np.log(self.bound_samples) - self.log_z_
+        return log_bits + self.halves_.log_prob(cells, density=data.n_levels is None)
 
-    def _down(self, top_visible: torch.Tensor, generator) -> torch.Tensor:
+    def _down(self, top_visible: np.ndarray, rng) -> np.ndarray:
         """Bits drawn from the sigmoid links below the top RBM, given its visible layer h_L-1."""
         below = top_visible
         for machine in reversed(self.machines_[:-1]):
-            below = bernoulli(machine.visible_probs(below), generator)
+            below = bernoulli(machine.visible_probs(below), rng)
         return below
 
     def _sample(self, n: int, rng) -> Pixels:
-        generator = self._generator(rng)
         top = self.machines_[-1]
-        with torch.no_grad():
-            base = torch.as_tensor(self.bases_[-1], dtype=torch.float32, device=top.weight.device)
-            start = bernoulli(torch.sigmoid(base).expand(n, -1).contiguous(), generator)
-            bits = self._down(top.gibbs(start, self.gibbs_steps, generator), generator)
-        return self.halves_.as_pixels(bits.cpu().numpy(), self.codec_, rng, binary=self.render == "binary")
+        start = bernoulli(np.broadcast_to(sigmoid(self.bases_[-1]), (n, len(self.bases_[-1]))).astype(np.float32), rng)
+        bits = self._down(top.gibbs(start, self.gibbs_steps, rng), rng)
+        return self.halves_.as_pixels(bits, self.codec_, rng, binary=self.render == "binary")
 
     def _impute(self, data: Pixels, rng) -> Pixels:
-        generator = self._generator(rng)
-        device = self.machines_[0].weight.device
         given = self.halves_.bits(cells_of(data, self.n_cells_))
-        known = torch.as_tensor(~np.isnan(given), device=device)
-        clamped = torch.as_tensor(np.nan_to_num(given), dtype=torch.float32, device=device)
-        with torch.no_grad():
-            base = torch.sigmoid(torch.as_tensor(self.bases_[0], dtype=torch.float32, device=device))
-            bits = torch.where(known, clamped, bernoulli(base.expand(len(given), -1).contiguous(), generator))
-            for _ in range(self.gibbs_steps):
-                below = bits
-                for machine in self.machines_[:-1]:
-                    below = bernoulli(machine.hidden_probs(below), generator)
-                bits = torch.where(known, clamped, self._down(self.machines_[-1].gibbs(below, 1, generator), generator))
-        drawn = self.halves_.as_pixels(bits.cpu().numpy(), self.codec_, rng, binary=self.render == "binary")
+        known = ~np.isnan(given)
+        clamped = np.nan_to_num(given).astype(np.float32)
+        start = bernoulli(np.broadcast_to(sigmoid(self.bases_[0]), given.shape).astype(np.float32), rng)
+        layers = [np.where(known, clamped, start)]                  # h_0 = v, then an up pass with Q
+        for machine in self.machines_:
+            layers.append(bernoulli(machine.hidden_probs(layers[-1]), rng))
+        for _ in range(self.gibbs_steps):
+            first = self.machines_[0]
+            layers[0] = np.where(known, clamped, bernoulli(first.visible_probs(layers[1]), rng))
+            for k in range(1, len(self.machines_)):
+                self._gibbs_layer(layers, k, rng)
+            top = self.machines_[-1]
+            layers[-1] = bernoulli(top.hidden_probs(layers[-2]), rng)
+        bits = np.where(known, clamped, bernoulli(self.machines_[0].visible_probs(layers[1]), rng))
+        drawn = self.halves_.as_pixels(bits, self.codec_, rng, binary=self.render == "binary")
         return merge(data, drawn)
+
+    def _gibbs_layer(self, layers: list, k: int, rng) -> None:
+        """One Gibbs sweep over the units of h_k (0 < k < L), one unit at a time: its parent h_k+1
+        gives it independent logits, its child h_k-1 depends on all of h_k (explaining away)."""
+        parent, child = self.machines_[k], self.machines_[k - 1]
+        prior = layers[k + 1] @ parent.weight.T + parent.visible                  # (N, H_k)
+        below = layers[k - 1]
+        child_logits = layers[k] @ child.weight.T + child.visible                  # (N, H_k-1)
+        units = layers[k]
+        for j in range(units.shape[1]):
+            off = child_logits - units[:, j:j + 1] * child.weight[:, j]
+            on = off + child.weight[:, j]
+            log_odds = prior[:, j] + (below * child.weight[:, j] - softplus(on) + softplus(off)).sum(-1)
+            units[:, j] = bernoulli(sigmoid(log_odds), rng)
+            child_logits = off + units[:, j:j + 1] * child.weight[:, j]
 
     # ------------------------------------------------------------------ saving
     def _get_state(self):
@@ -199,8 +205,7 @@ class DBNImages(Model):
         self.log_z_, self.log_z_error_ = float(state["log_z"]), float(state["log_z_error"])
         self.epochs_trained_ = [int(e) for e in state["epochs_trained"]]
         self.halves_ = PixelHalves(np.asarray(arrays["log_q"], dtype=float))
-        device = select_device(self.device)
-        self.machines_ = [Machine.from_arrays(arrays, f"layer{i}.", device) for i in range(len(self.layers))]
+        self.machines_ = [Machine.from_arrays(arrays, f"layer{i}.") for i in range(len(self.layers))]
         self.bases_ = [np.asarray(arrays[f"layer{i}.base"], dtype=float) for i in range(len(self.layers))]
         widths = [self.codec_.size, *self.layers]
         for i, machine in enumerate(self.machines_):

@@ -16,7 +16,8 @@ Training: persistent contrastive divergence (Tieleman 2008; `persistent=False` g
 from `batch_size` Gibbs chains that persist across updates (`cd_steps` sweeps per update), SGD with
 momentum 0.5 then 0.9, L2 weight decay 2e-4 on W and a learning rate that decays linearly to zero
 (Hinton 2010, "A practical guide to training RBMs"). The visible biases start at the log-odds of
-each bit's frequency. Torch on `device`, one generator seeded from the model's seed.
+each bit's frequency. NumPy, float32, driven by the model's seeded generator (small matrices: on a
+busy 2-core machine torch's threaded matmuls were hundreds of times slower than NumPy's).
 
 log Z by annealed importance sampling (Neal 2001; Salakhutdinov & Murray 2008): `ais_runs` chains
 start from the base-rate model P_0(v) = prod sigmoid(b0_i)^v_i (b0 the data log-odds, W = 0, whose
@@ -49,14 +50,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import torch
-from torch.nn.functional import softplus
+from scipy.special import expit
 
 from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.images import Pixels
-from ..neural.blocks import select_device, torch_seed
 from ..neural.settings import training_params
 
 WEIGHT_DECAY = 2e-4
@@ -134,57 +133,64 @@ def merge(data: Pixels, drawn: Pixels) -> Pixels:
 
 
 # ---------------------------------------------------------------------- the machine
-def bernoulli(probs: torch.Tensor, generator) -> torch.Tensor:
-    """0/1 draws with these probabilities (faster than torch.bernoulli on small CPU tensors)."""
-    return (torch.rand(probs.shape, generator=generator, device=probs.device, dtype=probs.dtype) < probs).to(probs.dtype)
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return expit(x)
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+def bernoulli(probs: np.ndarray, rng) -> np.ndarray:
+    """0/1 draws (of probs' dtype) with these probabilities."""
+    return (rng.random(probs.shape, dtype=np.float32) < probs).astype(probs.dtype)
 
 
 class Machine:
-    """One RBM's weights W (V, H), visible biases b (V,), hidden biases c (H,), as torch tensors."""
+    """One RBM's weights W (V, H), visible biases b (V,), hidden biases c (H,)."""
 
-    def __init__(self, weight: torch.Tensor, visible: torch.Tensor, hidden: torch.Tensor):
+    def __init__(self, weight: np.ndarray, visible: np.ndarray, hidden: np.ndarray):
         self.weight, self.visible, self.hidden = weight, visible, hidden
 
     @classmethod
-    def from_arrays(cls, arrays: dict, prefix: str, device, dtype=torch.float32) -> "Machine":
-        return cls(*(torch.as_tensor(np.asarray(arrays[prefix + key]), dtype=dtype, device=device)
-                     for key in ("weight", "visible", "hidden")))
+    def from_arrays(cls, arrays: dict, prefix: str) -> "Machine":
+        return cls(*(np.asarray(arrays[prefix + key], dtype=np.float32) for key in ("weight", "visible", "hidden")))
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        return {prefix + key: getattr(self, key).double().cpu().numpy() for key in ("weight", "visible", "hidden")}
+        return {prefix + key: getattr(self, key) for key in ("weight", "visible", "hidden")}
 
-    def hidden_probs(self, v: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(v @ self.weight + self.hidden)
+    def hidden_probs(self, v: np.ndarray) -> np.ndarray:
+        return sigmoid(v @ self.weight + self.hidden)
 
-    def visible_probs(self, h: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(h @ self.weight.T + self.visible)
+    def visible_probs(self, h: np.ndarray) -> np.ndarray:
+        return sigmoid(h @ self.weight.T + self.visible)
 
-    def neg_free_energy(self, v: torch.Tensor) -> torch.Tensor:
-        """-F(v) (N,) = b.v + sum_j softplus(c_j + v.W_j): log P(v) + log Z."""
-        return v @ self.visible + softplus(v @ self.weight + self.hidden).sum(-1)
+    def neg_free_energy(self, v: np.ndarray) -> np.ndarray:
+        """-F(v) (N,) = b.v + sum_j softplus(c_j + v.W_j) in float64: log P(v) + log Z."""
+        v, weight = v.astype(np.float64), self.weight.astype(np.float64)
+        return v @ self.visible + softplus(v @ weight + self.hidden).sum(-1)
 
-    def gibbs(self, v: torch.Tensor, steps: int, generator, clamp: torch.Tensor | None = None) -> torch.Tensor:
+    def gibbs(self, v: np.ndarray, steps: int, rng, clamp: np.ndarray | None = None) -> np.ndarray:
         """`steps` block-Gibbs sweeps v -> h -> v; where `clamp` (N, V) is True, v keeps its value."""
-        keep = None if clamp is None else v.clone()
+        keep = v
         for _ in range(steps):
-            h = bernoulli(self.hidden_probs(v), generator=generator)
-            v = bernoulli(self.visible_probs(h), generator=generator)
+            v = bernoulli(self.visible_probs(bernoulli(self.hidden_probs(v), rng)), rng)
             if clamp is not None:
-                v = torch.where(clamp, keep, v)
+                v = np.where(clamp, keep, v)
         return v
 
 
-def train_machine(data: torch.Tensor, n_hidden: int, epochs: int, batch_size: int, learning_rate: float,
-                  cd_steps: int, persistent: bool, generator, deadline: float | None) -> tuple[Machine, int]:
-    """An RBM fitted to binary rows `data` (N, V) by PCD (or CD-k); (machine, epochs run)."""
+def train_machine(data: np.ndarray, n_hidden: int, epochs: int, batch_size: int, learning_rate: float,
+                  cd_steps: int, persistent: bool, rng, deadline: float | None) -> tuple[Machine, int]:
+    """An RBM fitted to rows `data` (N, V) of bits (or probabilities) by PCD (or CD-k); (machine, epochs run)."""
+    data = data.astype(np.float32)
     n, width = data.shape
-    device, dtype = data.device, data.dtype
-    mean = data.mean(0).clamp(1e-3, 1 - 1e-3)
-    machine = Machine(0.01 * torch.randn(width, n_hidden, generator=generator, device=device, dtype=dtype),
-                      torch.log(mean / (1 - mean)), torch.zeros(n_hidden, device=device, dtype=dtype))
-    velocity = [torch.zeros_like(p) for p in (machine.weight, machine.visible, machine.hidden)]
+    mean = np.clip(data.mean(0), 1e-3, 1 - 1e-3)
+    machine = Machine((0.01 * rng.standard_normal((width, n_hidden))).astype(np.float32),
+                      np.log(mean / (1 - mean)).astype(np.float32), np.zeros(n_hidden, np.float32))
+    velocity = [np.zeros_like(p) for p in (machine.weight, machine.visible, machine.hidden)]
     batch_size = min(batch_size, n)
-    chains = bernoulli(mean.expand(batch_size, width), generator=generator)
+    chains = bernoulli(np.broadcast_to(mean, (batch_size, width)).astype(np.float32), rng)
     start, epoch = time.monotonic(), 0
     for epoch in range(epochs):
         done = epoch / epochs
@@ -193,17 +199,18 @@ def train_machine(data: torch.Tensor, n_hidden: int, epochs: int, batch_size: in
             if done >= 1:
                 break
         rate, momentum = learning_rate * (1 - done), MOMENTUM[epoch >= MOMENTUM_SWITCH]
-        order = torch.randperm(n, generator=generator, device=device)
+        order = rng.permutation(n)
         for begin in range(0, n - batch_size + 1, batch_size):
             positive = data[order[begin:begin + batch_size]]
-            negative = machine.gibbs(chains if persistent else positive, cd_steps, generator)
+            negative = machine.gibbs(chains if persistent else positive, cd_steps, rng)
             chains = negative
             up, down = machine.hidden_probs(positive), machine.hidden_probs(negative)
             grads = ((positive.T @ up - negative.T @ down) / batch_size - WEIGHT_DECAY * machine.weight,
                      (positive - negative).mean(0), (up - down).mean(0))
             for param, speed, grad in zip((machine.weight, machine.visible, machine.hidden), velocity, grads):
-                speed.mul_(momentum).add_(grad, alpha=rate)
-                param.add_(speed)
+                speed *= momentum
+                speed += rate * grad
+                param += speed
     return machine, epoch + 1
 
 
@@ -216,30 +223,25 @@ def temperatures(steps: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def ais_log_partition(machine: Machine, base: torch.Tensor, steps: int, runs: int, generator) -> tuple[float, float]:
+def ais_log_partition(machine: Machine, base: np.ndarray, steps: int, runs: int, rng) -> tuple[float, float]:
     """(log Z, its standard error) of `machine` by AIS from the base-rate model with visible biases
     `base` (module doc). The error is the delta method's: std(w) / (mean(w) sqrt(runs))."""
     betas = temperatures(steps)
-    n_hidden = machine.hidden.shape[0]
-    log_z0 = float(softplus(base.double()).sum()) + n_hidden * np.log(2.0)
-    v = bernoulli(torch.sigmoid(base).expand(runs, -1).contiguous(), generator=generator)
-    log_w = torch.zeros(runs, dtype=torch.float64, device=base.device)
-
-    def log_star(v_base, v_machine, activation, beta):            # log P*_beta(v)
-        return (1 - beta) * v_base + beta * v_machine + softplus(beta * activation).sum(-1)
-
+    base = np.asarray(base, dtype=np.float64)
+    log_z0 = float(softplus(base).sum()) + machine.hidden.shape[0] * np.log(2.0)
+    dtype = machine.weight.dtype
+    v = bernoulli(np.broadcast_to(sigmoid(base), (runs, len(base))).astype(dtype), rng)
+    log_w = np.zeros(runs)
     for previous, beta in zip(betas[:-1], betas[1:]):
-        beta, previous = float(beta), float(previous)
-        activation = v @ machine.weight + machine.hidden             # (runs, H)
-        v_base, v_machine = v @ base, v @ machine.visible
-        log_w += (log_star(v_base, v_machine, activation, beta)
-                  - log_star(v_base, v_machine, activation, previous)).double()
-        h = bernoulli(torch.sigmoid(beta * activation), generator=generator)
-        v = bernoulli(torch.sigmoid((1 - beta) * base + beta * (h @ machine.weight.T + machine.visible)),
-                            generator=generator)
-    log_mean = torch.logsumexp(log_w, 0) - np.log(runs)
-    relative = torch.exp(log_w - log_mean)                          # w / mean(w)
-    return log_z0 + float(log_mean), float(relative.std() / np.sqrt(runs)) if runs > 1 else float("inf")
+        activation = (v @ machine.weight + machine.hidden).astype(np.float64)     # (runs, H)
+        tilt = v @ (machine.visible - base)                                       # b.v - b0.v
+        # log P*_beta(v) - log P*_previous(v)
+        log_w += (beta - previous) * tilt + (softplus(beta * activation) - softplus(previous * activation)).sum(-1)
+        h = bernoulli(sigmoid(beta * activation).astype(dtype), rng)
+        v = bernoulli(sigmoid((1 - beta) * base + beta * (h @ machine.weight.T + machine.visible)).astype(dtype), rng)
+    log_mean = float(np.logaddexp.reduce(log_w) - np.log(runs))
+    relative = np.exp(log_w - log_mean)                                           # w / mean(w)
+    return log_z0 + log_mean, float(relative.std(ddof=1) / np.sqrt(runs))
 
 
 def base_rates(bits: np.ndarray) -> np.ndarray:
@@ -248,15 +250,12 @@ def base_rates(bits: np.ndarray) -> np.ndarray:
     return np.log(mean / (1 - mean))
 
 
-def gibbs_complete(machine: Machine, base: np.ndarray, bits: np.ndarray, steps: int, rng, device) -> np.ndarray:
+def gibbs_complete(machine: Machine, base: np.ndarray, bits: np.ndarray, steps: int, rng) -> np.ndarray:
     """Bits (N, V) drawn by Gibbs, known bits (not NaN) clamped, unknown ones started from the base rates."""
-    generator = torch.Generator(device=device).manual_seed(torch_seed(rng))
-    known = torch.as_tensor(~np.isnan(bits), device=device)
-    start = bernoulli(torch.sigmoid(torch.as_tensor(base, dtype=torch.float32, device=device))
-                            .expand(len(bits), -1).contiguous(), generator=generator)
-    v = torch.where(known, torch.as_tensor(np.nan_to_num(bits), dtype=torch.float32, device=device), start)
-    with torch.no_grad():
-        return machine.gibbs(v, steps, generator, clamp=known if bool(known.any()) else None).cpu().numpy()
+    known = ~np.isnan(bits)
+    start = bernoulli(np.broadcast_to(sigmoid(base), bits.shape).astype(np.float32), rng)
+    v = np.where(known, np.nan_to_num(bits), start).astype(np.float32)
+    return machine.gibbs(v, steps, rng, clamp=known if known.any() else None)
 
 
 def rbm_params(**defaults) -> dict[str, Param]:
@@ -266,7 +265,7 @@ def rbm_params(**defaults) -> dict[str, Param]:
                                             patience=None, help={
                                                 "learning_rate": "SGD step size (momentum 0.9, decaying linearly "
                                                                  "to 0 over the epochs)"}).items()
-           if k != "patience"},
+           if k not in ("patience", "device")},
         "cd_steps": Param(1, int, "Gibbs sweeps per update of the negative chains (the k of CD-k / PCD-k)", low=1),
         "persistent": Param(True, bool, "persistent chains (PCD, Tieleman 2008); False: CD-k from the data"),
         "gibbs_steps": Param(1000, int, "Gibbs sweeps per sample (burn-in from the base-rate model) and per impute",
@@ -305,22 +304,16 @@ class RBMImages(Model):
         self.halves_ = PixelHalves.fit(cells, self.n_cells_, self.alpha)
         bits = self.halves_.bits(cells)
         self.base_ = base_rates(bits)
-        device = select_device(self.device)
-        generator = torch.Generator(device=device).manual_seed(torch_seed(rng))
         deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
-        with torch.no_grad():
-            self.machine_, self.epochs_trained_ = train_machine(
-                torch.as_tensor(bits, dtype=torch.float32, device=device), self.hidden, self.epochs,
-                self.batch_size, self.learning_rate, self.cd_steps, self.persistent, generator, deadline)
-            base = torch.as_tensor(self.base_, dtype=torch.float32, device=device)
-            self.log_z_, self.log_z_error_ = ais_log_partition(self.machine_, base, self.ais_steps, self.ais_runs,
-                                                               generator)
+        self.machine_, self.epochs_trained_ = train_machine(bits, self.hidden, self.epochs, self.batch_size,
+                                                            self.learning_rate, self.cd_steps, self.persistent, rng,
+                                                            deadline)
+        self.log_z_, self.log_z_error_ = ais_log_partition(self.machine_, self.base_, self.ais_steps, self.ais_runs,
+                                                           rng)
 
     def _log_prob(self, data: Pixels) -> np.ndarray:
         cells = cells_of(data, self.n_cells_)
-        bits = torch.as_tensor(self.halves_.bits(cells), dtype=torch.float32, device=self.machine_.weight.device)
-        with torch.no_grad():
-            log_bits = self.machine_.neg_free_energy(bits).double().cpu().numpy() - self.log_z_
+        log_bits = self.machine_.neg_free_energy(self.halves_.bits(cells)) - self.log_z_
         return log_bits + self.halves_.log_prob(cells, density=data.n_levels is None)
 
     def _sample(self, n: int, rng) -> Pixels:
@@ -331,7 +324,7 @@ class RBMImages(Model):
         return merge(data, self._complete_bits(self.halves_.bits(cells_of(data, self.n_cells_)), rng))
 
     def _complete_bits(self, bits: np.ndarray, rng) -> Pixels:
-        drawn = gibbs_complete(self.machine_, self.base_, bits, self.gibbs_steps, rng, self.machine_.weight.device)
+        drawn = gibbs_complete(self.machine_, self.base_, bits, self.gibbs_steps, rng)
         return self.halves_.as_pixels(drawn, self.codec_, rng, binary=self.render == "binary")
 
     def _get_state(self):
@@ -345,7 +338,7 @@ class RBMImages(Model):
         self.epochs_trained_ = int(state["epochs_trained"])
         self.halves_ = PixelHalves(np.asarray(arrays["log_q"], dtype=float))
         self.base_ = np.asarray(arrays["base"], dtype=float)
-        self.machine_ = Machine.from_arrays(arrays, "rbm.", select_device(self.device))
+        self.machine_ = Machine.from_arrays(arrays, "rbm.")
         if self.halves_.log_q.shape != (self.codec_.size, self.n_cells_) or self.machine_.weight.shape[0] != \
                 self.codec_.size:
             raise ValueError(f"the weights are for {self.machine_.weight.shape[0]} pixels, the images have "
