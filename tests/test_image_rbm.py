@@ -70,7 +70,7 @@ def test_clamped_gibbs_keeps_the_known_bits():
 
 
 @pytest.mark.parametrize("name, params", [("rbm", {"hidden": 6, "epochs": 100}),
-                                          ("dbn", {"layers": (8, 8), "epochs": 300})])
+                                          ("dbn", {"layers": (8, 8), "epochs": 300, "impute_steps": 50})])
 def test_impute_conditions_on_the_known_pixels(name, params):
     """Images are all on or all off: with the top row on, the rest is mostly on, and off with it off."""
     model = pl.make(name, seed=0, batch_size=20, gibbs_steps=50, ais_steps=100, **params).fit(_two_modes())
@@ -86,7 +86,7 @@ def test_dbn_impute_draws_from_the_exact_conditional_of_its_generative_model():
     """A 2-layer dbn on 3 x 3 bits is small enough to enumerate: P(v) = sum_h1 P(v | h1) P_top(h1).
     Given the middle row, the mean of each unknown pixel over many Gibbs draws matches the exact
     conditional."""
-    model = pl.make("dbn", seed=0, layers=(4, 3), epochs=100, batch_size=20, gibbs_steps=60,
+    model = pl.make("dbn", seed=0, layers=(4, 3), epochs=100, batch_size=20, impute_steps=60,
                     ais_steps=100).fit(_two_modes())
     bottom, top = model.machines_
     h1 = np.array(list(itertools.product([0.0, 1.0], repeat=4)))

@@ -34,7 +34,7 @@ fixed seed, so the same images give the same numbers.
 impute (approximate: a Markov chain): Gibbs sampling in the whole generative model with the known
 bits clamped, so the chain targets P(unknown bits | known bits) of the dbn itself. Unknown bits
 start from the pixels' base rates and the hidden layers from one up pass with Q; each of
-`gibbs_steps` sweeps draws the unknown bits given h_1 (independent), each middle layer h_k one unit
+`impute_steps` sweeps draws the unknown bits given h_1 (independent), each middle layer h_k one unit
 at a time given its parent h_k+1 and its child h_k-1 (a sigmoid belief layer's units are coupled
 by explaining away, so no block update), and the top layer h_L given h_L-1. Up-down passes (an up
 pass with Q, a top Gibbs sweep, a down pass, the known bits put back) were tried first and
@@ -102,9 +102,11 @@ class DBNImages(Model):
         "layers": LayerSizes((100, 100), tuple, "hidden units per layer, bottom up (the top two layers form an RBM)"),
         **rbm_params(epochs=200),
         "bound_samples": Param(20, int, "draws from the recognition weights per image in log_prob's bound", low=1),
+        "impute_steps": Param(200, int, "Gibbs sweeps of impute through the whole net (the middle layers unit by "
+                                        "unit: far dearer per sweep than sample's top-layer sweeps)", low=1),
     }
     test_params = {"layers": (8, 6), "epochs": 5, "gibbs_steps": 20, "ais_steps": 100, "ais_runs": 16,
-                   "bound_samples": 4}
+                   "bound_samples": 4, "impute_steps": 20}
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, data: Pixels, rng) -> None:
@@ -164,7 +166,7 @@ class DBNImages(Model):
         layers = [np.where(known, clamped, start)]                  # h_0 = v, then an up pass with Q
         for machine in self.machines_:
             layers.append(bernoulli(machine.hidden_probs(layers[-1]), rng))
-        for _ in range(self.gibbs_steps):
+        for _ in range(self.impute_steps):
             first = self.machines_[0]
             layers[0] = np.where(known, clamped, bernoulli(first.visible_probs(layers[1]), rng))
             for k in range(1, len(self.machines_)):

@@ -16,8 +16,10 @@ Training: persistent contrastive divergence (Tieleman 2008; `persistent=False` g
 from `batch_size` Gibbs chains that persist across updates (`cd_steps` sweeps per update), SGD with
 momentum 0.5 then 0.9, L2 weight decay 2e-4 on W and a learning rate that decays linearly to zero
 (Hinton 2010, "A practical guide to training RBMs"). The visible biases start at the log-odds of
-each bit's frequency. NumPy, float32, driven by the model's seeded generator (small matrices: on a
-busy 2-core machine torch's threaded matmuls were hundreds of times slower than NumPy's).
+each bit's frequency. NumPy in float32 (the matrices are small; no GPU, so no `device`), every draw
+from the model's seeded generator. `time_budget` bounds the training epochs; AIS runs after it.
+The hidden size is `hidden`, not the table rbm's `n_hidden`, which is capped at 20 (its 2^H hidden
+states are summed outright) and would be checked against that cap by `pl.make("rbm", n_hidden=...)`.
 
 log Z by annealed importance sampling (Neal 2001; Salakhutdinov & Murray 2008): `ais_runs` chains
 start from the base-rate model P_0(v) = prod sigmoid(b0_i)^v_i (b0 the data log-odds, W = 0, whose
@@ -258,10 +260,10 @@ def gibbs_complete(machine: Machine, base: np.ndarray, bits: np.ndarray, steps: 
     return machine.gibbs(v, steps, rng, clamp=known if known.any() else None)
 
 
-def rbm_params(**defaults) -> dict[str, Param]:
+def rbm_params(epochs: int) -> dict[str, Param]:
     """The settings the image rbm and dbn share (training, Gibbs, AIS, levels)."""
     return {
-        **{k: p for k, p in training_params(epochs=defaults["epochs"], batch_size=100, learning_rate=0.05,
+        **{k: p for k, p in training_params(epochs=epochs, batch_size=100, learning_rate=0.05,
                                             patience=None, help={
                                                 "learning_rate": "SGD step size (momentum 0.9, decaying linearly "
                                                                  "to 0 over the epochs)"}).items()
