@@ -25,3 +25,21 @@ def test_the_image_suite_covers_the_counting_rung_and_reports_outcomes(capsys):
         suite.check_image_model("independent", ["nope"])
     with pytest.raises(ValueError, match="has no image version"):
         suite.check_image_model("copula")
+
+
+def test_digits_say_they_have_17_levels_and_a_schema_can_say_it_for_any_array():
+    import numpy as np
+    import plausible as pl
+    from plausible.core.errors import ParameterError
+
+    digits = pl.datasets.load("digits")
+    assert digits.dtype == np.uint8 and digits.max() == 16 and digits[:10].levels == 17
+    model = pl.make("independent").fit(digits[:200])
+    assert model.codec_.n_levels == 17 and model.sample(3).levels == 17
+    plain = np.asarray(digits[:200])
+    assert pl.make("independent").fit(plain).codec_.n_levels == 256            # uint8 alone: 256 levels
+    assert pl.make("independent").fit(plain, schema={"levels": 17}).codec_.n_levels == 17
+    with pytest.raises(pl.SchemaError, match="level 16"):
+        pl.make("independent").fit(plain, schema={"levels": 9})
+    with pytest.raises(ParameterError, match="one schema setting"):
+        pl.make("independent").fit(plain, schema={"age": "numeric"})

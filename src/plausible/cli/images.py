@@ -63,9 +63,6 @@ def fit_images(args) -> str:
     from ..core.registry import make_for_task, variant
     from ..data.schema import SchemaError
 
-    if args.schema:
-        raise ValueError("--schema overrides table columns; images take none (the pixels' kind comes from the "
-                         "files: 8-bit PNGs, or an array's dtype)")
     name = AUTO_IMAGE_MODEL if args.model == "auto" else args.model
     if variant(name, "image") is None:
         from ..testing_images import image_models
@@ -76,7 +73,7 @@ def fit_images(args) -> str:
     images = read_images(args.data)
     model = make_for_task(name, args.seed, params, args.time_budget)
     try:
-        model.fit(images)
+        model.fit(images, schema=_pairs(args.schema, "--schema") or None)
     except SchemaError as error:
         raise SchemaError(f"{args.data}: {error}") from None
     model.save(args.out, overwrite=args.force)

@@ -7,6 +7,10 @@ Channels last, as PIL, matplotlib and scikit-image use. What the pixels are is r
   (scikit-learn's digits: 0..16, L = 17), stored in the model file;
 - floats: intensities in [0, 1] (no levels), NaN where a pixel is unknown.
 
+An array may say its level count itself: `with_levels(images, 17)` gives a `LevelImages` view (what
+`pl.datasets.load("digits")` returns: uint8 values 0..16 that are 17 levels, not 256), and
+`fit(images, schema={"levels": 17})` (CLI: `--schema levels=17`) says it for any integer array.
+
 A model fitted on levels also takes intensities (a level image divided by L - 1, e.g. uint8 / 255,
 with NaN holes) in `impute`, `log_prob` and friends, and answers in the kind it was given.
 
@@ -29,6 +33,52 @@ from ..core.errors import ParameterError
 from .schema import SchemaError
 
 CHANNELS = (1, 3, 4)
+
+
+class LevelImages(np.ndarray):
+    """An integer image array that knows its number of levels (`levels`): uint8 digits with values
+    0..16 are 17 levels. Slices and copies keep it."""
+
+    levels: int | None = None
+
+    def __array_finalize__(self, source) -> None:
+        self.levels = getattr(source, "levels", None)
+
+
+def with_levels(images: np.ndarray, levels: int) -> LevelImages:
+    """`images` (integers 0..levels-1) as a `LevelImages` view that says its level count."""
+    images = np.asarray(images)
+    if not np.issubdtype(images.dtype, np.integer) or images.size and (images.min() < 0 or images.max() >= levels):
+        raise ValueError(f"with_levels needs integers 0..{levels - 1}, got {images.dtype} from {images.min()} "
+                         f"to {images.max()}")
+    view = images.view(LevelImages)
+    view.levels = int(levels)
+    return view
+
+
+def declared_levels(images: np.ndarray, overrides: dict | None) -> int | None:
+    """The level count `images` declare (`schema={"levels": L}`, else a `LevelImages` attribute)."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - {"levels"})
+    if unknown:
+        raise ParameterError(f"images take one schema setting, levels (e.g. schema={{'levels': 17}}); got "
+                             f"{unknown[0]!r} (the pixels' kind comes from the array's dtype: uint8, other integers, "
+                             "or floats in [0, 1])")
+    levels = overrides.get("levels", getattr(images, "levels", None))
+    if levels is None or np.issubdtype(images.dtype, np.floating) and "levels" not in overrides:
+        return None
+    try:
+        levels = int(levels)
+    except (TypeError, ValueError):
+        raise ParameterError(f"levels must be a whole number of at least 2, got {levels!r}") from None
+    if levels < 2:
+        raise ParameterError(f"levels must be a whole number of at least 2, got {levels}")
+    if np.issubdtype(images.dtype, np.floating):
+        raise ParameterError("levels= is for integer images; float images are intensities in [0, 1]")
+    if images.size and int(images.max()) >= levels:
+        raise SchemaError(f"the images hold level {int(images.max())}, more than levels={levels} allow "
+                          f"(0..{levels - 1})")
+    return levels
 
 
 @dataclass
@@ -121,9 +171,7 @@ class ImageCodec:
     @classmethod
     def fit(cls, images: np.ndarray, overrides, input_kind: str, pixel_space: str = "intensities",
             **options) -> "ImageCodec":
-        if overrides:
-            raise ParameterError("schema overrides are for table columns; images take none (the pixels' kind "
-                                 "comes from the array's dtype: uint8, other integers, or floats in [0, 1])")
+        declared = declared_levels(images, overrides)
         _check_values(images, None, None)
         if np.issubdtype(images.dtype, np.floating):
             if np.isnan(images).any():
@@ -131,6 +179,8 @@ class ImageCodec:
                 raise SchemaError(f"image {index} has missing pixels (NaN): fit needs complete images; fill or "
                                   "drop them first (model.impute fills gaps once a model is fitted)")
             n_levels = None
+        elif declared is not None:
+            n_levels = declared
         elif images.dtype == np.uint8:
             n_levels = 256
         else:
@@ -185,6 +235,8 @@ class ImageCodec:
             if levels is None:
                 levels = Pixels.from_values(pixels.values, self).levels
             images = np.clip(levels, 0, self.n_levels - 1).astype(self.dtype)
+            if not (images.dtype == np.uint8 and self.n_levels == 256):     # say the levels the dtype does not
+                images = with_levels(images, self.n_levels)
         return images.reshape(len(images), *self.image_shape)
 
     def empty(self) -> Pixels:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.images import with_levels
+
 SIZE = 32
 HEIGHT_RANGE = (10.0, 28.0)   # jar heights in pixels, uniform (lid included)
 WIDTH_RANGE = (8.0, 26.0)     # jar widths in pixels, uniform (the body; the lid is 0.6 of it)
@@ -18,7 +20,10 @@ BODY_LEVEL, LID_LEVEL = 200, 120   # grey levels of the body and the lid; the ba
 
 def digits(n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 1,797 handwritten digits: (N, 8, 8) uint8 with levels 0..16, and the digit (int)
-    of each. `n` draws a random subset of that many (without replacement, seeded); None: all, in order."""
+    of each. `n` draws a random subset of that many (without replacement, seeded); None: all, in order.
+
+    The array says it has 17 levels (a `LevelImages` view, `plausible.data.images`), so a model fits
+    17 levels, not uint8's 256; `np.save` drops that: fit a saved copy with schema={"levels": 17}."""
     import sklearn.datasets
 
     bunch = sklearn.datasets.load_digits()
@@ -27,7 +32,7 @@ def digits(n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     if n is not None and n < len(images):
         picks = np.random.default_rng(seed).choice(len(images), size=n, replace=False)
         images, labels = images[picks], labels[picks]
-    return images, labels
+    return with_levels(images, 17), labels
 
 
 def _coverage(low: np.ndarray, high: np.ndarray) -> np.ndarray:
