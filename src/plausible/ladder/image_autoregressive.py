@@ -18,7 +18,8 @@ blocks keep the order:
   - ul, the "up-left" stream: the row above plus the pixels to the left in row i (a down-right
     shifted 2 x 2 kernel), fed u at every block: ul_ij sees every pixel before (i, j) in raster
     order within its receptive field, never (i, j) itself.
-Each gated block is y = x + a ⊙ σ(b), (a, b) = conv(dropout(elu(conv(elu(x))))). The channels of
+Each gated block is y = x + a ⊙ σ(b), (a, b) = conv(dropout(elu(conv(elu(x))))). A learnt bias per
+position joins the up-left stream (where a pixel is, not what the image holds there). The channels of
 the current pixel enter at the output: channel c's head is a 1 x 1 two-layer network of
 [elu(ul_ij), x_ij,<c], so R is drawn first, then G given R, then B given R and G. The heads' last
 bias starts at each channel's log level frequencies, so a network that has learnt nothing is the
@@ -104,9 +105,13 @@ class _GatedBlock(nn.Module):
 class PixelCNN(nn.Module):
     """Images (B, C, H, W) as 2v - 1 -> logits (B, C, L, H, W) of each value given those before it."""
 
-    def __init__(self, channels: int, n_levels: int, hidden: int, blocks: int, dropout: float):
+    def __init__(self, shape: tuple[int, int, int], n_levels: int, hidden: int, blocks: int, dropout: float):
         super().__init__()
+        height, width, channels = shape
         self.channels, self.n_levels = channels, n_levels
+        # a learnt bias per position of the up-left stream: where in the image a pixel is (centred
+        # digits' borders are dark) is no value of the image, so the order is kept
+        self.position = nn.Parameter(torch.zeros(hidden, height, width))
         inputs = channels + 1
         self.u_start = _ShiftedConv(inputs, hidden, (2, 3))
         self.ul_start_up = _ShiftedConv(inputs, hidden, (1, 3))
@@ -120,7 +125,7 @@ class PixelCNN(nn.Module):
         """(B, hidden, H, W): at (i, j), what the pixels before (i, j) in raster order say."""
         x = torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
         u = _down_shift(self.u_start(x))
-        ul = _down_shift(self.ul_start_up(x)) + _right_shift(self.ul_start_left(x))
+        ul = _down_shift(self.ul_start_up(x)) + _right_shift(self.ul_start_left(x)) + self.position[:, :x.shape[2]]
         for u_block, ul_block in zip(self.u_blocks, self.ul_blocks):
             u = u_block(u)
             ul = ul_block(ul, u)
@@ -179,7 +184,7 @@ class AutoregressiveImages(Model):
         return (2 * (cells.clamp(min=0).float() + 0.5) / self.n_cells_ - 1).float()
 
     def _network(self, frequencies: np.ndarray | None = None) -> PixelCNN:
-        net = PixelCNN(self.codec_.shape[2], self.n_cells_, self.hidden, self.blocks, self.dropout)
+        net = PixelCNN(self.codec_.shape, self.n_cells_, self.hidden, self.blocks, self.dropout)
         if frequencies is not None:           # every head starts at its channel's level frequencies
             with torch.no_grad():
                 for channel, head in enumerate(net.heads):
@@ -194,9 +199,9 @@ class AutoregressiveImages(Model):
         counts = np.stack([np.bincount(cells[:, c].reshape(-1).numpy(), minlength=self.n_cells_)
                            for c in range(cells.shape[1])]) + 1.0
         frequencies = counts / counts.sum(axis=1, keepdims=True)                       # (C, L), Laplace
-        self.net_, history = fit_network(self, lambda: self._network(frequencies), self._loss, cells, rng,
-                                         "autoregressive")
-        self.epochs_trained_ = len(history)
+        self.net_, self.history_ = fit_network(self, lambda: self._network(frequencies), self._loss, cells, rng,
+                                               "autoregressive")
+        self.epochs_trained_ = len(self.history_)
 
     def _loss(self, net: PixelCNN, cells: torch.Tensor, generator) -> torch.Tensor:
         """Mean negative log-likelihood per value, nats."""
