@@ -189,6 +189,10 @@ def test_models_lists_each_models_data_kind(capsys):
     assert main(["models"]) == 0
     header, *lines = capsys.readouterr().out.splitlines()
     start = header.index("data")
-    shown = {line.split()[0]: line[start:].split()[0] for line in lines}
-    kinds = {name: info["data_kind"] for name, info in pl.models().items()}
+    rungs = lines[:lines.index("")]                      # then the image versions, under their own heading
+    shown = {line.split()[0]: line[start:].split()[0] for line in rungs}
+    kinds = {name: "+".join(info["data_kinds"]) for name, info in pl.models().items()}
     assert shown == kinds and kinds["statespace"] == "series" and "table" in kinds.values()
+    assert kinds["vae"] == "table+image" and kinds["dbn"] == "image"
+    images = [line.split()[0] for line in lines[lines.index("") + 2:]]
+    assert set(images) == {name for name, info in pl.models().items() if "image" in info}

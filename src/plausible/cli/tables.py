@@ -250,9 +250,15 @@ def _models(args) -> str:
     table = models()
     if args.json:
         return json.dumps(table, indent=2, default=str)
-    lines = [f"{'model':<15}{'family':<17}{'data':<8}{'log_prob':<10}{'impute':<13}description"]
-    lines += [f"{name:<15}{m['family']:<17}{m['data_kind']:<8}{m['log_prob']:<10}{m['impute']:<13}{m['description']}"
-              for name, m in table.items()]
+    lines = [f"{'model':<15}{'family':<17}{'data':<13}{'log_prob':<10}{'impute':<13}description"]
+    for name, m in table.items():
+        kinds = "+".join(m["data_kinds"])
+        lines.append(f"{name:<15}{m['family']:<17}{kinds:<13}{m['log_prob']:<10}{m['impute']:<13}{m['description']}")
+    images = {name: m["image"] for name, m in table.items() if "image" in m}
+    if images:
+        lines += ["", "On images (pl.make(name).fit(images) fits this version; --json lists its parameters):"]
+        lines += [f"{name:<15}{'':<17}{'image':<13}{m['log_prob']:<10}{m['impute']:<13}{m['description']}"
+                  for name, m in images.items()]
     return "\n".join(lines)
 
 
@@ -271,6 +277,8 @@ def _demo(args) -> str:
     from .. import demo
     from ..data.io import write_table, write_text
 
+    if args.which in ("pixels", "latent"):
+        return _image_demo(args)
     if args.which == "forecast":
         figure = args.out or "plausible-forecast-demo.png"
         if Path(figure).suffix.lower() != ".png":
@@ -287,3 +295,25 @@ def _demo(args) -> str:
     else:
         write_table(results, args.out)
     return f"table written to {args.out}"
+
+
+def _image_demo(args) -> str:
+    """`plausible demo pixels` and `plausible demo latent`: each prints its own account and files."""
+    if args.which == "pixels":
+        from ..demo_images import DEEP, demo_pixels
+
+        out = args.out or "plausible-pixels"
+        if Path(out).suffix.lower() in (".png", ".md", ".csv", ".parquet") or Path(out).is_file():
+            raise ValueError(f"--out for the pixels demo is a folder for the sample grids, got {out!r}")
+        demo_pixels(out=out, deep=args.model or DEEP, seed=args.seed, time_budget=args.time_budget)
+        return ""
+    from ..tasks.latent import demo_latent
+
+    if args.model is not None:
+        raise ValueError("--model is for the pixels demo; the latent demo fits a VAE with a 2-D latent")
+    out = Path(args.out or "latent_map.png")
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out for the latent demo is the latent map: give a .png file, got {str(out)!r}")
+    strip = "latent_strip.png" if args.out is None else out.with_name(f"{out.stem}_strip.png")
+    demo_latent(out=out, strip=strip, seed=args.seed, time_budget=args.time_budget)
+    return ""

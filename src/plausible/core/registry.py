@@ -120,7 +120,7 @@ def models() -> dict[str, dict]:
     listing = {}
     for cls in ranked:
         entry = described(cls)
-        entry["data_kinds"] = sorted(kind for name, kind in VARIANTS if name == cls.name)
+        entry["data_kinds"] = sorted((kind for name, kind in VARIANTS if name == cls.name), key=lambda k: k == "image")
         images = VARIANTS.get((cls.name, "image"))
         if images is not None and images is not cls:
             entry["image"] = described(images)
