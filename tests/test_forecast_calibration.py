@@ -88,3 +88,23 @@ def test_short_histories_get_student_t_tails_and_a_factor_shrunk_toward_the_prio
     assert forecast.spread_scale(drawn, actuals) == forecast.SPREAD_MARGIN
     shrunk = forecast.spread_scale(drawn, actuals, short=True) / forecast.SPREAD_MARGIN
     assert 1.0 < shrunk < forecast.SPREAD_PRIOR, shrunk
+
+
+def test_a_history_of_30_values_too_short_for_five_origins_still_chooses_between_statespace_and_arima(monkeypatch):
+    """Between SHORT_HISTORY values and enough for auto's five origins, the calibration origins one
+    step apart choose among MEDIUM_CANDIDATES (statespace and ARIMA); shorter histories keep statespace."""
+    calls = []
+
+    def fake_arima(history, horizon, n_paths, seed, season=None):
+        calls.append(len(history))
+        return np.random.default_rng(seed).standard_normal((n_paths, horizon)) * 1e-3    # near-perfect for zeros
+
+    monkeypatch.setattr(forecast, "arima_paths", fake_arima)
+    monkeypatch.setattr(forecast, "forecast_one", fake_forecaster(5.0))
+    y = np.zeros(40)
+    cuts, can_choose = forecast.validation_cuts(len(y), 4, None)
+    assert not can_choose and not forecast.few_values(len(y), 4, None)
+    names, _ = forecast.validate(y, 4, None)
+    assert names == ["arima"] and sorted(set(calls)) == cuts
+    calls.clear()
+    assert forecast.validate(np.zeros(20), 2, None)[0] == ["statespace"] and not calls   # few values: no ARIMA fit

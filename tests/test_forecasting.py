@@ -596,7 +596,7 @@ def test_each_series_of_a_table_draws_its_own_random_numbers():
 
 def test_degenerate_and_huge_series_forecast_instead_of_failing_in_the_tests():
     periodic = pl.forecast(np.array([1, 2, 3, 4.0] * 10), horizon=4, n_paths=50)   # OverflowError in KPSS
-    np.testing.assert_allclose(np.median(periodic, axis=0), [1, 2, 3, 4], atol=1e-6)
+    np.testing.assert_allclose(np.median(periodic, axis=0), [1, 2, 3, 4], atol=1e-4)   # auto's ARIMA: to ~1e-5
     y = 1 + 0.1 * np.random.default_rng(0).normal(size=60)
     plain = pl.forecast(y, horizon=5, n_paths=100, model="statespace")
     huge = pl.forecast(1e160 * y, horizon=5, n_paths=100, model="statespace")      # NaN in KPSS

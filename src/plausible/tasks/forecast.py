@@ -46,17 +46,17 @@ Models
   equal mixture `"statespace+gaussian"` (100 paths each, with the same transforms and errors)
   and ARIMA(1,1,1) without drift on the untransformed values (`arima_paths`; statsmodels'
   SARIMAX, x (0,1,1) of a season of up to 12 with 3+ seasons), and the one with the lowest mean
-  CRPS forecasts (its name in `Forecast.model`: "arima"). The ARIMA candidate: on the TUNE series
-  of bench_real_series CRPS/naive 0.776 -> 0.775, 50/80/95% coverage 0.52/0.81/0.93 ->
-  0.51/0.80/0.92; a random walk without drift as a candidate, also among the short histories',
-  made it 0.814 (0.777 on the long ones alone). Histories too short for that (fewer than 30
-  values before the first validation origin, or too few windows) get `"statespace"`, the natural
-  model for short series. Why: in the benchmark neither model wins everywhere (statespace on
-  short and strongly seasonal series, windows on long cyclical ones such as sunspots);
-  benchmarks/RESULTS.md has the numbers. It costs about ten extra fits; 3 validation origins
-  cost less but chose worse (benchmark CRPS ratio 0.998 against 0.974 with 5, before the shared
-  history's conditional mean was estimated once; 0.971 then, 0.976 since gaussian's shrinkage
-  grid reaches down to 0.001, which changed auto's pick on elnino).
+  CRPS forecasts (its name in `Forecast.model`: "arima"; on bench_real_series' TUNE series
+  CRPS/naive 0.776 -> 0.775; a random walk candidate made it 0.814). Histories too short for that
+  (fewer than 30 values before the first validation origin, or too few windows) but of
+  SHORT_HISTORY values or more choose between statespace and ARIMA (MEDIUM_CANDIDATES) on the
+  calibration origins one step apart (Spread, below): TUNE CRPS/naive 0.811 -> 0.742 on the series
+  whose origins fall there, 0.789 -> 0.787 on all (HELD-OUT 0.729 -> 0.717). Shorter ones get
+  `"statespace"`. A margin before leaving a default candidate, or a mixture of the near-best, did
+  not pay on TUNE (benchmarks/real_series_study.py). Why choose: neither model wins everywhere
+  (statespace on short and strongly seasonal series, windows on long cyclical ones such as
+  sunspots); benchmarks/RESULTS.md has the numbers. It costs about ten extra fits; 3 validation origins
+  cost less but chose worse (bench_forecast CRPS ratio 0.998 against 0.974 with 5, at the time).
 - Spread (`spread=`): "auto" (the default) is "validated" for model="auto" and "model" (the
   paths as drawn) for a named model; "validated" works with any model. Validated, the paths are
   widened around their mean path by the factor of SPREAD_GRID (1 to 4) whose widened validation
@@ -65,7 +65,7 @@ Models
   forecasts are out of sample, so the factor covers what a model's own spread misses: the
   uncertainty of its estimated parameters, of the trend, season and differencing decided on a
   short history, and of the choice itself. A history too short to choose on (fewer than 30 values
-  before the first of auto's origins) is still calibrated: statespace forecasts from each of its
+  before the first of auto's origins) is still calibrated: statespace (or ARIMA) forecasts from each of its
   last SHORT_VALIDATION_ORIGINS origins one step apart with at least 8 values before them
   (`validation_cuts`); they forecast from less history than the forecast itself, which errs on
   the wide side. The factor never narrows the paths: on bench_forecast's seven series it did not
@@ -164,6 +164,7 @@ from .window_models import ERRORS, _forecast_transformed, default_window
 
 AUTO_CANDIDATES = ("statespace", "gaussian", "statespace+gaussian", "arima")   # what "auto" chooses among
 SHORT_CANDIDATES = ("statespace",)   # ... on a history too short to choose among windows
+MEDIUM_CANDIDATES = ("statespace", "arima")   # ... that has SHORT_HISTORY values all the same (validation_paths)
 ARIMA = "arima"   # ARIMA(1,1,1) without a constant (x (0,1,1) of a season of at most ARIMA_MAX_SEASON with 3+ seasons)
 ARIMA_MAX_SEASON = 12   # longer seasons (52 weeks) make the seasonal fit 10x slower: ARIMA(1,1,1) alone
 AUTO_VALIDATION_ORIGINS = 5  # rolling origins inside the history on which "auto" scores them
@@ -275,7 +276,8 @@ def validation_paths(y: np.ndarray, horizon: int, season: int | None, seed: int 
 
     cuts, can_choose = validation_cuts(len(y), horizon, season, options.get("strategy", "direct"))
     named = None if model == "auto" else "+".join(_model_names(model))
-    candidates = (AUTO_CANDIDATES if can_choose else SHORT_CANDIDATES) if named is None else (named,)
+    candidates = (named,) if named is not None else AUTO_CANDIDATES if can_choose else \
+        MEDIUM_CANDIDATES if len(y) >= SHORT_HISTORY else SHORT_CANDIDATES
     drawn = {name: [] for name in candidates}
     actuals = []
     options = {**options, "spread": "model"}
@@ -288,7 +290,8 @@ def validation_paths(y: np.ndarray, horizon: int, season: int | None, seed: int 
                     paths = {name: forecast_one(history, horizon, n_paths=AUTO_VALIDATION_PATHS, model=name,
                                                 seed=seed + k, season=season or 1, **options).paths
                              for name in candidates if "+" not in name and name != ARIMA}
-                    paths[ARIMA] = arima_paths(history, horizon, AUTO_VALIDATION_PATHS, seed + k, season)
+                    if ARIMA in candidates:
+                        paths[ARIMA] = arima_paths(history, horizon, AUTO_VALIDATION_PATHS, seed + k, season)
                     if "statespace+gaussian" in candidates:
                         half = AUTO_VALIDATION_PATHS // 2
                         paths["statespace+gaussian"] = np.concatenate([paths["statespace"][:half],
@@ -310,8 +313,9 @@ def validate(y: np.ndarray, horizon: int, season: int | None, seed: int = 0, mod
     """Rolling-origin validation inside the history `y`: (model names, spread scale).
 
     With model="auto" and a history long enough to choose (`validation_cuts`), statespace,
-    gaussian windows and their equal mixture forecast from each validation origin and the one with
-    the lowest mean CRPS is chosen; a shorter history gets statespace. The scale is the factor in
+    gaussian windows, their equal mixture and ARIMA forecast from each validation origin and the one
+    with the lowest mean CRPS is chosen (statespace or ARIMA on a shorter history of SHORT_HISTORY
+    values or more, statespace below). The scale is the factor in
     SPREAD_GRID whose `widen`ed validation paths of the chosen model have the lowest mean CRPS:
     these are out-of-sample errors, so the factor covers what the model's own spread misses (the
     uncertainty of its parameters, of the trend, season and differencing decided on the history,
