@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import real_tables
+from auto_choice_study import AUTO_NOTES
 from bench_core import SDVRunner, fmt, machine, progress, sdv_available, versions, write_section
 from bench_ladder import limit_threads, one_line, thread_settings, warm_up
 
@@ -516,6 +517,8 @@ def render(store: dict) -> str:
         lines.append(f"| {t} | {top_columns(rec.get(DEFAULT_RUNG))} | {pick or ''}: {top_columns(rec.get(pick or ''))} "
                      f"| {best or ''}: {top_columns(rec.get(best or ''))} |")
     lines.append("")
+    lines += ([f"### How `{AUTO}` chooses, and what was tried for its utility", ""]
+              + [note if note.startswith("  -") else f"- {note}" for note in AUTO_NOTES] + [""])
     # ---- failures, as text
     failures = [(r["table"], r["contender"], stage, error) for r in records
                 for stage, error in r.get("errors", {}).items()]
