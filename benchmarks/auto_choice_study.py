@@ -46,6 +46,10 @@ AUTO_NOTES = [
     "median detection AUC 0.623 -> 0.603, median DCR ratio 1.642 -> 1.427 (lowest 1.000, randhie); TUNE "
     "0.940 -> 0.931 (fair: copula now, 0.940 -> 0.931), AUC 0.540, DCR 1.094. rbm is chosen on randhie "
     "(utility 0.516 -> 0.902, AUC 0.663 -> 0.595), modechoice (0.155 -> -0.126) and airports (0.903 -> 0.885).",
+    "Sampling: randhie's auto row (rbm) reads 13,901 rows/s, below 20,000, because 2 torch threads on a machine "
+    "at load 12 wait on each other: the same fitted model, re-timed at 14:55 (load 12), sampled 14,925 rows/s "
+    "on 2 threads and 78,592 on 1 (best of 3 `sample(20,000)`); rbm on randhie read 50,335 rows/s on 2 threads "
+    "in the 12:29 run. Re-time on a quiet machine before calling the rows/s target met or missed.",
     "Why 0.9 is out of reach for a row-wise chooser here: the best utility ratio of any contender on each "
     "held-out table (the oracle over every row of this section) has median 0.912, but only through diffusion "
     "and flow (txhousing 0.92, cars and midwest 0.85), which sample 1,200-10,700 rows/s; over the contenders "
