@@ -125,3 +125,14 @@ def test_the_size_rule():
     assert pl.make("gmm", n_components=8, max_iter=2).fit(DIGITS).form_ == "low_rank"   # 300 < 64 x 8
     diag = pl.make("gmm", n_components=2, covariance="diag", max_iter=5).fit(DIGITS)
     assert diag.components_.factors.shape == (2, 64, 0)
+
+
+def test_low_rank_gmm_starts_from_the_one_gaussian_and_beats_it():
+    # every low-rank component starts at the one-Gaussian factor analysis (means from k-means on its
+    # latent codes), so the mixture's likelihood is at least the Gaussian's (it lost to it before)
+    train, held = DIGITS[:240], DIGITS[240:]
+    one = pl.make("gaussian", covariance="low_rank", rank=8).fit(train)
+    mix = pl.make("gmm", n_components=3, covariance="low_rank", rank=8, seed=0).fit(train)
+    assert mix.components_.factors.shape == (3, 64, 8)
+    assert mix.log_prob(train).mean() > one.log_prob(train).mean()
+    assert mix.log_prob(held).mean() > one.log_prob(held).mean()

@@ -9,13 +9,21 @@ gives each component independent pixels. Level images: fitted on the cells' cent
 variance 1 / (12 L^2) added to every pixel (so the fit is that of the dequantized images), log_prob
 the dequantization bound; float images: exact, with a floor of 8-bit rounding's variance.
 
-EM (Dempster, Laird & Rubin 1977) from k-means++ seeds (Arthur & Vassilvitskii 2007; `initializations`
-starts, the best likelihood kept): E-step r_ik = P(k | x_i) by logsumexp; M-step pi_k, mu_k and, for
-full components, the weighted covariance; for low-rank ones one factor-analysis EM step from the
-current (W_k, psi_k) on the weighted images (a generalized EM: the likelihood still never falls;
-started from the pooled within-cluster probabilistic PCA). Stops when the log-likelihood gains less
-than TOLERANCE nats per pixel and image, or after `max_iter` steps. `shrinkage=None` picks lambda
-(full components) by the log-likelihood of a fifth of the images held out of the fit.
+EM (Dempster, Laird & Rubin 1977): E-step r_ik = P(k | x_i) by logsumexp; M-step pi_k, mu_k and, for
+full components, the weighted covariance; for low-rank ones `fa_steps` factor-analysis EM steps from the
+current (W_k, psi_k) on the weighted images (a generalized EM: the likelihood still never falls), each
+on the images with r_ik > NEGLIGIBLE only (on large images the responsibilities are nearly one-hot, so
+the M-step costs about one component's). Full components start from k-means clusters (Lloyd's steps
+from k-means++ seeds, Arthur & Vassilvitskii 2007; `initializations` starts, the best likelihood kept;
+digits, 900 images fitted, 300 held out: 2.886 -> 2.747 bits/dim against the nearest-seed start).
+Low-rank components all start from the one-Gaussian fit (the image `gaussian`'s factor analysis,
+START_STEPS steps), each mean that of a k-means cluster of the images' latent codes (posterior means of z, Lloyd's steps from k-means++
+seeds): the mixture starts where one Gaussian ends and climbs from there. This replaced a start from
+a pooled rank-16 within-cluster PCA and one factor-analysis step per iteration, which lost to one
+Gaussian on avatars (32 x 32 x 3, 1,500 images, 4 components: 1.221 bits/dim against gaussian's 0.421;
+now 0.396). Stops when the log-likelihood gains less than TOLERANCE (full, diag) or LOW_RANK_TOLERANCE
+nats per pixel and image, or after `max_iter` steps. `shrinkage=None` picks lambda (full components)
+by the log-likelihood of a fifth of the images held out of the fit.
 
 log_prob is exact (the logsumexp over components; the dequantization bound on level images).
 impute is exact: a component is drawn from P(k | known pixels), the weights reweighted by each
@@ -33,11 +41,15 @@ from ..core.params import Param
 from ..core.registry import register
 from ..data.images import Pixels
 from ._marginals import draw_categorical
-from .image_gaussian import (Components, as_intensities, choose_shrinkage, chosen_form, completed, draw, evidence,
-                             factor_analysis, fill, floor_of, full_covariance, posterior, read_holes, scored_values)
+from .image_gaussian import (Components, _Solved, as_intensities, choose_shrinkage, chosen_form, completed, draw,
+                             evidence, factor_analysis, fill, floor_of, full_covariance, posterior, read_holes,
+                             scored_values)
 
 TOLERANCE = 1e-5   # EM stops when the log-likelihood gains less than this many nats per pixel and image
+LOW_RANK_TOLERANCE = 3e-4   # the same for low-rank components (avatars: held-out bits/dim still moves < 0.001)
 SHRINKAGE_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)   # shrinkage=None: lambdas tried (components see fewer images)
+START_STEPS = 10   # low rank: factor-analysis steps of the one-Gaussian fit every component starts from
+NEGLIGIBLE = 1e-10  # low rank M-step: images less likely than this under a component are left out of its fit
 ALIVE = 1e-6       # a component whose responsibilities sum to less keeps its parameters
 
 
@@ -57,10 +69,12 @@ class GaussianMixtureImages(Model):
         "covariance": Param("auto", str, "each component's covariance: full, low_rank (W W' + diag psi), diag, or "
                             "auto (full when D <= 1024 and N >= D K; see the docstring)",
                             choices=("auto", "full", "low_rank", "diag")),
-        "rank": Param(16, int, "columns of each component's W in the low-rank form", low=1, high=100_000),
+        "rank": Param(64, int, "columns of each component's W in the low-rank form (the image gaussian's 64)", low=1,
+                      high=100_000),
         "shrinkage": Param(None, float, "full components: every correlation divided by 1 + lambda (None = chosen on "
                            "held-out images)", low=0.0, optional=True),
-        "initializations": Param(1, int, "k-means++ starts; the best likelihood is kept", low=1, high=100),
+        "initializations": Param(1, int, "k-means starts; the best likelihood is kept", low=1, high=100),
+        "fa_steps": Param(1, int, "low rank: factor-analysis steps per EM iteration", low=1, high=1000),
         "max_iter": Param(100, int, "EM iterations at most per start", low=1, high=100_000),
     }
     test_params = {"n_components": 2, "max_iter": 10}
@@ -85,30 +99,31 @@ class GaussianMixtureImages(Model):
     def _best_em(self, x, size, shrink, rank, seed):
         """(components, weights, log-likelihood, iterations) of the best of `initializations` EM runs."""
         rng = np.random.default_rng(seed)
-        runs = [self._em(x, self._seeds(x, size, rng), shrink, rank, seed) for _ in range(self.initializations)]
+        if self.form_ == "full" or rank == 0:
+            runs = [self._em(x, np.eye(size)[_kmeans(x, size, rng)], None, shrink, rank, seed)
+                    for _ in range(self.initializations)]
+            return max(runs, key=lambda run: run[2])
+        start = factor_analysis(x, np.ones(len(x)), x.mean(axis=0), rank, self.floor_, START_STEPS, seed)
+        latent = _Solved(Components(x.mean(axis=0)[None], None, start[0][None], start[1][None]), 0,
+                         np.ones(x.shape[1], bool)).latent(x)
+        runs = []
+        for _ in range(self.initializations):
+            clusters = _kmeans(latent, size, rng)
+            counts = np.maximum(np.bincount(clusters, minlength=size), 1)
+            means = np.stack([x[clusters == k].mean(axis=0) if (clusters == k).any() else x.mean(axis=0)
+                              for k in range(size)])
+            comps = Components(means, None, np.repeat(start[0][None], size, 0), np.repeat(start[1][None], size, 0))
+            runs.append(self._em(x, None, (comps, counts / counts.sum()), shrink, rank, seed))
         return max(runs, key=lambda run: run[2])
 
-    def _seeds(self, x: np.ndarray, size: int, rng) -> np.ndarray:
-        """(N, K) one-hot: each image to its nearest k-means++ seed."""
-        seeds = [int(rng.integers(len(x)))]
-        distance = ((x - x[seeds[0]]) ** 2).sum(axis=1)
-        for _ in range(1, size):
-            pick = int(draw_categorical(distance[None], rng)[0]) if distance.sum() > 0 else int(rng.integers(len(x)))
-            seeds.append(pick)
-            distance = np.minimum(distance, ((x - x[pick]) ** 2).sum(axis=1))
-        centres = x[seeds]
-        nearest = np.argmin((centres ** 2).sum(axis=1) - 2 * x @ centres.T, axis=1)
-        nearest[seeds] = np.arange(size)            # every seed keeps its own cluster (duplicate images)
-        return np.eye(size)[nearest]
-
-    def _em(self, x, responsibilities, shrink, rank, seed):
-        comps, weights = self._m_step(x, responsibilities, None, shrink, rank, seed)
-        previous = -np.inf
+    def _em(self, x, responsibilities, start, shrink, rank, seed):
+        comps, weights = start or self._m_step(x, responsibilities, None, shrink, rank, seed)
+        previous, tolerance = -np.inf, TOLERANCE if comps.full or rank == 0 else LOW_RANK_TOLERANCE
         for iteration in range(1, self.max_iter + 1):
             joint = np.log(weights) + evidence(x, comps)
             per_image = logsumexp(joint, axis=1)
             total = float(per_image.sum())
-            if total - previous < TOLERANCE * x.size or iteration == self.max_iter:
+            if total - previous < tolerance * x.size or iteration == self.max_iter:
                 break
             previous = total
             comps, weights = self._m_step(x, np.exp(joint - per_image[:, None]), comps, shrink, rank, seed)
@@ -132,7 +147,9 @@ class GaussianMixtureImages(Model):
                               np.repeat(noise[None], len(means), 0)), weights
         factors, noise = current.factors.copy(), current.noise.copy()
         for k in np.flatnonzero(alive):
-            factors[k], noise[k] = factor_analysis(x, responsibilities[:, k], means[k], rank, self.floor_, 1, seed,
+            rows = responsibilities[:, k] > NEGLIGIBLE     # high-dimensional images: nearly one-hot, so few rows
+            factors[k], noise[k] = factor_analysis(x[rows], responsibilities[rows, k], means[k], rank, self.floor_,
+                                                   self.fa_steps, seed,
                                                    start=(factors[k], noise[k]))
         return Components(means, None, factors, noise), weights
 
@@ -178,3 +195,27 @@ class GaussianMixtureImages(Model):
         if self.components_.means.shape != (len(self.weights_), self.codec_.size):
             raise ValueError(f"means has shape {self.components_.means.shape}, expected "
                              f"({len(self.weights_)}, {self.codec_.size})")
+
+
+def _kmeans(points: np.ndarray, size: int, rng, iterations: int = 50) -> np.ndarray:
+    """(N,) cluster of each point: k-means++ seeds (Arthur & Vassilvitskii 2007), then Lloyd's steps."""
+    seeds = [int(rng.integers(len(points)))]
+    distance = ((points - points[seeds[0]]) ** 2).sum(axis=1)
+    for _ in range(1, size):
+        pick = int(draw_categorical(distance[None], rng)[0]) if distance.sum() > 0 else int(rng.integers(len(points)))
+        seeds.append(pick)
+        distance = np.minimum(distance, ((points - points[pick]) ** 2).sum(axis=1))
+    centres, clusters = points[seeds], None
+    for _ in range(iterations):
+        nearest = np.argmin((centres ** 2).sum(axis=1) - 2 * points @ centres.T, axis=1)
+        if clusters is not None and np.array_equal(nearest, clusters):
+            break
+        clusters = nearest
+        for k in range(size):
+            if (clusters == k).any():
+                centres[k] = points[clusters == k].mean(axis=0)
+    for k in np.flatnonzero(np.bincount(clusters, minlength=size) == 0):    # an emptied cluster takes the point
+        far = ((points - centres[clusters]) ** 2).sum(axis=1)                # farthest from its centre among
+        far[np.bincount(clusters, minlength=size)[clusters] < 2] = -1        # clusters that can spare one
+        clusters[int(np.argmax(far))] = k
+    return clusters
