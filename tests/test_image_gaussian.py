@@ -136,3 +136,8 @@ def test_low_rank_gmm_starts_from_the_one_gaussian_and_beats_it():
     assert mix.components_.factors.shape == (3, 64, 8)
     assert mix.log_prob(train).mean() > one.log_prob(train).mean()
     assert mix.log_prob(held).mean() > one.log_prob(held).mean()
+    # the last component stays that one Gaussian, so an image unlike every cluster is not lost
+    assert mix.weights_[-1] >= 0.02 - 1e-12
+    np.testing.assert_allclose(mix.components_.means[-1], (train.reshape(240, -1) + 0.5).mean(axis=0) / 17)
+    odd = np.full((1, 8, 8), 16)
+    assert mix.log_prob(odd)[0] > one.log_prob(odd)[0] + np.log(0.02) - 10    # it has 10 factor-analysis steps, not 100
