@@ -143,10 +143,11 @@ def test_label_errors_name_what_to_do():
 def test_samples_match_a_known_gaussian_image_distribution():
     """4 x 4 grey images from a known Gaussian: the sample mean within 0.02 of the true mean at every
     pixel, and the covariance within 30% of the truth (relative Frobenius norm; 4,000 samples of the
-    truth itself are within about 3%)."""
+    truth itself are within about 3%). Passed with the ODE sampler below (25 DPM-Solver++ steps), in 1,419 s
+    on a shared machine 5x oversubscribed."""
     images, mean, cov = gaussian_images(4000)
     model = pl.make("diffusion", seed=0, updates=3000, channels=32, resolutions=2, batch_size=128,
-                    learning_rate=1e-3).fit(images)
+                    learning_rate=1e-3, eta=0.0, solver="dpm++2m", sampling_steps=25).fit(images)
     drawn = model.sample(4000, seed=1).reshape(4000, -1)
     assert np.abs(drawn.mean(0) - mean).max() < 0.02
     assert np.linalg.norm(np.cov(drawn.T) - cov) / np.linalg.norm(cov) < 0.3

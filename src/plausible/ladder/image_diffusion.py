@@ -33,9 +33,13 @@ The DDIM step (Song et al. 2021) from t to s < t, with x̂_0 clipped to the data
     x̂_0 = clip((x_t − σ_t ε̃)/α_t, −1, 1),   ε̂ = (x_t − α_t x̂_0)/σ_t,
     x_s = α_s x̂_0 + √(σ_s² − c²) ε̂ + c z,   c = η (σ_s/σ_t) √(1 − ᾱ_t/ᾱ_s),   z ~ N(0, I).
 
-η = `eta` (0: the deterministic ODE sampler). With η = 0 the default `solver="dpm++2m"` takes the
-same ODE to second order at no extra evaluation (DPM-Solver++(2M), Lu et al. 2022), as the table
-rung does: λ = log(α/σ), h = λ_s − λ_t, x_s = (σ_s/σ_t) x_t − α_s (e^{−h} − 1) D with
+η = `eta`: 1 (the default) is ancestral, DDPM-like sampling; 0 the deterministic ODE sampler. Why 1:
+on avatars after the default 1,500 updates, the ODE samplers (DDIM η = 0 or DPM-Solver++, 25 or 50
+steps, guidance 1 or 2) left the starting noise's speckle in about a third of the images, while
+η = 1 gave clean pictures in 50 steps (and nearly so in 25): fresh noise at every step lets the
+last steps' x̂_0 wash out what an undertrained ε_θ misses. A well-trained model does well with the ODE,
+where `solver="dpm++2m"` takes it to second order at no extra evaluation (DPM-Solver++(2M), Lu
+et al. 2022), as the table rung does: λ = log(α/σ), h = λ_s − λ_t, x_s = (σ_s/σ_t) x_t − α_s (e^{−h} − 1) D with
 D = (1 + 1/(2r)) x̂_0 − x̂_0'/(2r), r = h'/h, from the previous step's x̂_0'.
 
 Inpainting (`impute`) is RePaint (Lugmayr et al. 2022) on the same steps: the unknown pixels take
@@ -88,7 +92,10 @@ from ..neural import fit_network, rebuild, select_device, state_to_numpy, torch_
 from ..neural.convolutions import UNet
 from .diffusion import cosine_alpha_bar
 
-DEFAULT_UPDATES = 1500     # optimizer steps when neither `updates` nor `epochs` is given (see the tests' timings)
+# optimizer steps when neither `updates` nor `epochs` is given: on 5,000 avatars (32x32x3, batch 64) 22 epochs,
+# 440 s of one core (20 s per epoch, 225 images/s), about 4 minutes on two free cores; the validation loss
+# was still falling (0.30 after epoch 1, 0.023 after 21), so more buys better pictures
+DEFAULT_UPDATES = 1500
 MAX_LABEL_VALUES = 256     # distinct values a label column may take
 SAMPLING_CHUNK = 256       # images denoised at once
 
@@ -276,9 +283,10 @@ class ImageDiffusion(Model):
                        "compute); None: 2 for images of 32 pixels a side or more, else 1", low=1, high=8, optional=True),
         "attention": Param(True, bool, "self-attention at the lowest resolution"),
         "timesteps": Param(1000, int, "T: steps of the forward (noising) process", low=2, high=100_000),
-        "sampling_steps": Param(25, int, "network evaluations per sample (times `resamples` per imputation)",
+        "sampling_steps": Param(50, int, "network evaluations per sample (times `resamples` per imputation)",
                                 low=1, high=1000),
-        "eta": Param(0.0, float, "DDIM noise when sampling: 0 = deterministic ODE sampler, 1 = DDPM-like",
+        "eta": Param(1.0, float, "DDIM noise when sampling: 1 = DDPM-like (the default: see the module doc), "
+                     "0 = the deterministic ODE sampler (with `solver`)",
                      low=0.0, high=1.0),
         "solver": Param("dpm++2m", str, "ODE solver when eta = 0: dpm++2m (second order) or ddim (first order)",
                         choices=("ddim", "dpm++2m")),
