@@ -43,3 +43,16 @@ def test_digits_say_they_have_17_levels_and_a_schema_can_say_it_for_any_array():
         pl.make("independent").fit(plain, schema={"levels": 9})
     with pytest.raises(ParameterError, match="one schema setting"):
         pl.make("independent").fit(plain, schema={"age": "numeric"})
+
+
+def test_a_table_model_fitted_on_images_takes_the_image_versions_own_fit_arguments():
+    import numpy as np
+    import plausible as pl
+    from plausible.testing_images import image_data
+
+    images = image_data("levels", n=32)
+    model = pl.make("diffusion", seed=0, updates=4, batch_size=16, blocks=1)     # the table class until fitted
+    model.fit(images, labels=np.arange(32) % 2)
+    assert model.data_kind == "image" and model.sample(2, labels=[0, 1]).shape == (2, 8, 8)
+    with pytest.raises(pl.ParameterError, match="takes no 'labels'"):
+        pl.make("independent").fit(images, labels=np.zeros(32))

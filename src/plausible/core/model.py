@@ -118,7 +118,7 @@ class Model:
         return f"plausible.make({self.name!r}{', ' if args else ''}{args})"
 
     # ------------------------------------------------------------------ the protocol
-    def fit(self, data, schema: dict | None = None) -> "Model":
+    def fit(self, data, schema: dict | None = None, **options) -> "Model":
         """Learn the distribution of `data`: a DataFrame or 2-D array (a table, or series for a series
         model), or images, an array (N, H, W) or (N, H, W, C) (`plausible.data.images`). `schema`
         overrides column kinds.
@@ -127,8 +127,16 @@ class Model:
         given to a table rung that has an image version (same name) make this model that version,
         with the hyperparameters set so far. Column names are text: a DataFrame labelled 0, 1, ...
         (as `pd.DataFrame(array)` makes it) is read with the names "0", "1", ..., which `sample`
-        returns; `impute` gives back the labels of the table it is given."""
+        returns; `impute` gives back the labels of the table it is given. `options` are what a rung's
+        own `fit` adds (the image diffusion's `labels=`), passed on when images make this model that
+        rung's image version."""
+        before = type(self)
         self._take_kind_of(data)
+        if type(self) is not before and type(self).fit is not Model.fit:
+            return type(self).fit(self, data, schema=schema, **options)
+        if options:
+            raise ParameterError(f"fit of model {self.name!r} takes no {sorted(options)[0]!r}; it takes the data and "
+                                 "schema=")
         frame, input_kind = self._read(data, fitting=True)
         if self.data_kind != "series":
             _check_rows(self, frame, input_kind)
