@@ -116,6 +116,24 @@ class FeatureNet:
             return torch.cat([self.body(x[i:i + 512]) for i in range(0, len(x), 512)]).numpy().astype(float)
 
 
+_NETS: dict = {}
+
+
+def feature_net(reference: np.ndarray, top: float, labels=None, seed: int = 0) -> FeatureNet:
+    """`FeatureNet(...)`, kept for the next call on the same images in this process (comparing
+    several models with one real set trains the network once; the last two sets are kept)."""
+    import hashlib
+
+    digest = hashlib.sha256(np.ascontiguousarray(reference).tobytes()).hexdigest()
+    key = (digest, reference.shape, str(reference.dtype), top, seed,
+           None if labels is None else hashlib.sha256(np.asarray(labels).astype(str).tobytes()).hexdigest())
+    if key not in _NETS:
+        while len(_NETS) >= 2:
+            _NETS.pop(next(iter(_NETS)))
+        _NETS[key] = FeatureNet(reference, top, labels=labels, seed=seed)
+    return _NETS[key]
+
+
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two sets of feature vectors."""
     mean_a, mean_b = a.mean(0), b.mean(0)
@@ -169,7 +187,7 @@ def evaluate_images(real: np.ndarray, synthetic: np.ndarray, train: np.ndarray |
     values, floor, intervals, details = {}, {}, {}, {}
 
     reference = train if train is not None else real
-    net = FeatureNet(reference, top, labels=labels if labels is not None and train is None else None, seed=seed)
+    net = feature_net(reference, top, labels=labels if labels is not None and train is None else None, seed=seed)
     details["feature_net"] = f"a small CNN trained on {len(reference):,} real images to tell {net.task} " \
                              f"(training accuracy {net.train_accuracy:.2f})"
     feats_a, feats_b, feats_s = (net.features(x) for x in (half_a, half_b, same_size))
