@@ -429,12 +429,12 @@ def render(store: dict) -> str:
                      f(e.get("frechet_distance"), 4),
                      f(e["frechet_distance"] / peer_fd, 2) if e and peer_fd else "",
                      f(e.get("precision"), 2), f(e.get("recall"), 2), f(e.get("dcr_ratio"), 2)]
-            notes = list(r.get("notes", []))
+            notes = [short(n) for n in r.get("notes", [])]
             for kind in ("bottom", "random"):
                 one = ip.get(kind, {})
                 cells += [f(one.get("psnr"), 2), f(one.get("coverage"), 3)]
                 if "error" in one:
-                    notes.append(f"{kind}: {one['error']}")
+                    notes.append(f"{kind}: {short(one['error'])}")
                 if "k" in one:
                     notes.append(f"{kind}: k={one['k']}")
             cells += [r["run"], "; ".join(notes).replace("|", "/")]
@@ -452,7 +452,7 @@ def render(store: dict) -> str:
             e = r.get("eval", {})
             if not e:
                 lines.append(f"| {name} | {r.get('state', '')} | | | | | | | | | | | {r['run']} | **FAILED** "
-                             f"`{r.get('error', '')}` |")
+                             f"{short(r.get('error', ''))} |")
                 continue
             lines.append(f"| {name} | {r.get('state', '')} | {f(r['fit_s'][0], 1)} | {epochs(r.get('epochs'))} | "
                          f"{r['sample_ips']:,.0f} | {f(e['tv_to_truth'])} | {f(e['tv_to_truth_floor'])} | "
@@ -473,6 +473,16 @@ def render(store: dict) -> str:
                          f"{f(r['r2']['height'])} | {f(r['r2']['width'])} | {r['run']} | |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def short(note: str) -> str:
+    """A table note: a declared refusal or a time limit in a few words, anything else as it is."""
+    if "NotSupportedError" in note:
+        return "impute not offered (declared)" if "impute" in note.split("NotSupportedError")[1][:60] else \
+            note.split(" (")[0] + " (log_prob not offered, declared)"
+    if "TimeoutError" in note:
+        return note.split("TimeoutError: ")[1].replace(" (--timeout)", " (--limit)")
+    return note
 
 
 def epochs(value) -> str:
