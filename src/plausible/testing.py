@@ -475,13 +475,18 @@ def check_model(name: str, checks: list[str] | None = None, verbose: bool = Fals
     declared capabilities is skipped with the reason, never passed. Raises AssertionError at the
     first broken promise. `verbose=True` prints each outcome to stderr as it comes."""
     get_class(name)
-    unknown = sorted(set(checks or ()) - set(CHECKS))
+    return run_checks(CHECKS, name, checks, verbose, "conformance check")
+
+
+def run_checks(suite: dict, name: str, checks: list[str] | None, verbose: bool, what: str) -> dict[str, str]:
+    """Run `suite`'s checks (all, or the named ones) on `name`: {check: "passed" or "skipped: <why>"}."""
+    unknown = sorted(set(checks or ()) - set(suite))
     if unknown:
-        raise ValueError(f"no conformance check {unknown[0]!r}; the checks are: {', '.join(CHECKS)}")
+        raise ValueError(f"no {what} {unknown[0]!r}; the checks are: {', '.join(suite)}")
     outcomes = {}
-    for key in checks or CHECKS:
+    for key in checks or suite:
         try:
-            CHECKS[key](name)
+            suite[key](name)
             outcomes[key] = "passed"
         except Skip as why:
             outcomes[key] = f"skipped: {why}"

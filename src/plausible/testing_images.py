@@ -11,7 +11,6 @@ grey levels (an integer array, levels 0..4), colour uint8 (N, H, W, 3) and grey 
 """
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from .core.registry import _discover, load, make
 from .core.model import VARIANTS
 from .data.schema import SchemaError
 from .evaluation.image_metrics import bits_per_dim
-from .testing import Skip, _equal, _expect, _random_states, pickle_blocked
+from .testing import Skip, _equal, _expect, _random_states, pickle_blocked, run_checks
 
 SIZE = 8
 KINDS = ("levels", "uint8", "float")
@@ -226,16 +225,4 @@ CHECKS = {
 def check_image_model(name: str, checks: list[str] | None = None, verbose: bool = False) -> dict[str, str]:
     """Run the image checks (all, or the named ones) on a rung's image version; {check: outcome}."""
     _class(name)
-    unknown = sorted(set(checks or ()) - set(CHECKS))
-    if unknown:
-        raise ValueError(f"no image conformance check {unknown[0]!r}; the checks are: {', '.join(CHECKS)}")
-    outcomes = {}
-    for key in checks or CHECKS:
-        try:
-            CHECKS[key](name)
-            outcomes[key] = "passed"
-        except Skip as why:
-            outcomes[key] = f"skipped: {why}"
-        if verbose:
-            print(f"{name}: {key}: {outcomes[key]}", file=sys.stderr)
-    return outcomes
+    return run_checks(CHECKS, name, checks, verbose, "image conformance check")
