@@ -72,7 +72,7 @@ def test_demo_pixels_on_the_command_line_passes_model_seed_budget_and_out(tmp_pa
                  "--time-budget", "30"]) == 0
     assert calls == [{"out": str(tmp_path / "grids"), "deep": "gaussian", "seed": 3, "time_budget": 30.0}]
     assert main(["demo", "pixels"]) == 0 and calls[-1]["out"] == "plausible-pixels"
-    assert calls[-1]["deep"] == demo_images.DEEP == "gaussian"
+    assert calls[-1]["deep"] == demo_images.DEEP == "diffusion"
 
 
 def test_demo_latent_on_the_command_line_writes_the_map_and_strip_where_asked(tmp_path, monkeypatch):

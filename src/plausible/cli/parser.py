@@ -91,7 +91,7 @@ truth. `plausible demo forecast` forecasts 50 points of standard Gaussian noise:
 future (the mean path, all zeros) is not a typical one; it prints how the sample paths and the
 mean path compare with the true future N(0, I) and draws both (default plausible-forecast-demo.png).
 `plausible demo pixels` fits independent (naive Bayes on each pixel value) and a joint model (--model,
-default gaussian; vae or diffusion) to 4,000 avatars as 32 x 32 colour pictures, writes sample grids to the folder --out
+default diffusion; gaussian is fast and exact) to 4,000 avatars as 32 x 32 colour pictures, writes sample grids to the folder --out
 (default plausible-pixels/) and prints how well the five features are read back from the samples,
 beside real images: naive Bayes, fine on five features, draws noise on 1,024 pixels.
 `plausible demo latent` fits a VAE with a 2-D latent to 4,000 jars that differ only in height and
@@ -320,7 +320,7 @@ def _parser() -> argparse.ArgumentParser:
                            "for the sample grids (default plausible-pixels); latent: the latent map (.png; default "
                            "latent_map.png, the strip beside it)")
     demo.add_argument("--model", default=None, metavar="NAME",
-                      help="pixels: the rung fitted beside independent (default gaussian; vae, diffusion...)")
+                      help="pixels: the rung fitted beside independent (default diffusion; gaussian, vae...)")
     demo.add_argument("--time-budget", type=_seconds, default=None, metavar="SECONDS",
                       help="pixels and latent: training time limit of a deep rung (default: none)")
 
