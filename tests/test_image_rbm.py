@@ -125,3 +125,17 @@ def test_hidden_makes_the_image_rbm_and_layers_are_checked():
     assert spec.parse("layers", "64,32") == (64, 32)
     with pytest.raises(ParameterError, match="commas"):
         spec.parse("layers", "64;32")
+
+
+def test_dbn_fast_middle_layer_sweep_matches_the_logaddexp_sweep():
+    """The middle layers' unit-by-unit sweep by products of e^logits gives the draws of the plain
+    logaddexp sweep (the fallback for huge weights), seed for seed."""
+    model = pl.make("dbn", seed=0, layers=(6, 5, 4), epochs=20).fit(_two_modes())
+    rng = np.random.default_rng(1)
+    layers = [(rng.random((50, width)) < 0.5).astype(np.float32) for width in (9, 6, 5, 4)]
+    fast, plain = [a.copy() for a in layers], [a.copy() for a in layers]
+    for k in (1, 2):
+        model._gibbs_layer(fast, k, np.random.default_rng(k))
+        model._gibbs_layer_logaddexp(plain, k, np.random.default_rng(k))
+    for a, b in zip(fast, plain):
+        np.testing.assert_array_equal(a, b)
