@@ -138,8 +138,8 @@ def demo_latent(out="latent_map.png", strip="latent_strip.png", n: int = 4000, t
     for column, value in r2.items():
         say(f"  {column:<7} R^2 = {value:.3f}")
     latent_map(model, out, images=images[train], size=10)
-    say(f"latent map: {out} (10 x 10 jars decoded over the latent plane; left to right and bottom to top along "
-        "the two latent dimensions)")
+    say(f"latent map: {out} (10 x 10 jars decoded over the latent plane: latent dimension 1 left to right, "
+        "dimension 2 bottom to top; the VAE picks its own axes, so height and width may change along both)")
     result = {"r2": r2, "fit_seconds": seconds, "epochs": model.epochs_trained_, "map": str(out), "model": model}
     if strip is not None:
         heights = truth["height"].to_numpy()[held_out]
