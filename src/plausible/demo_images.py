@@ -27,8 +27,8 @@ from .data.io import write_bytes
 NAIVE = "independent"
 # the rung beside naive Bayes: of those measured at their defaults on these 4,000 avatars (2026-12-06,
 # one thread of a shared 2-core machine), diffusion read the features back best: TV 0.622 against the
-# real floor's 0.404, 48% unreadable, fit in 382 s (gaussian: 0.945, 96%; vae: 1.000, 99.8% after its 3
-# default epochs; diffusion cut to 150 s of training in bench_images: 0.999, 99%)
+# real floor's 0.404, 48% unreadable, fit in 382 s at 1,500 updates; 0.578 and 32% at its current
+# 2,500 (a364faf), fit ~600 s (gaussian: 0.945, 96%; vae: 1.000, 99.8% after its 3 default epochs)
 DEEP = "diffusion"
 SHOWN = 64              # images per grid (8 x 8)
 

@@ -97,8 +97,8 @@ beside real images: naive Bayes, fine on five features, draws noise on 1,024 pix
 `plausible demo latent` fits a VAE with a 2-D latent to 4,000 jars that differ only in height and
 width, draws its latent map (--out, default latent_map.png; the interpolation strip beside it as
 latent_strip.png, or <stem>_strip.png with --out) and prints how well height and width are read back from
-the latent (R^2). Measured on 2 cores: pixels about 8 minutes (diffusion's fit is most of it),
-latent about 1.5 minutes; --time-budget caps the deep rung's training.""",
+the latent (R^2). Measured on a shared 2-core machine: pixels about 12 minutes (diffusion's fit is
+most of it), latent about 1.5 minutes; --time-budget caps the deep rung's training.""",
     "forecast": """examples:
   plausible forecast sales.csv --horizon 12 --paths 500 --out paths.csv
   plausible forecast co2 --horizon 24 --out co2-paths.parquet --plot co2.png
