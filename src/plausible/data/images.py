@@ -102,6 +102,22 @@ class Pixels:
         return Pixels(self.values[rows], None if self.levels is None else self.levels[rows], self.shape,
                       self.n_levels)
 
+    def cells(self, n_cells: int) -> np.ndarray:
+        """(N, D) each pixel's level, or for float images its cell of `n_cells` equal cells on [0, 1];
+        -1 where unknown (what the counting rungs index their tables with)."""
+        if self.levels is not None:
+            return self.levels
+        known = ~np.isnan(self.values)
+        cells = np.full(self.values.shape, -1, dtype=np.int64)
+        cells[known] = np.minimum((self.values[known] * n_cells).astype(np.int64), n_cells - 1)
+        return cells
+
+    def completed_by(self, drawn: "Pixels") -> "Pixels":
+        """These pixels with the unknown ones taken from `drawn` (complete, same shape)."""
+        known = self.known
+        levels = None if self.levels is None else np.where(known, self.levels, drawn.levels)
+        return Pixels(np.where(known, self.values, drawn.values), levels, self.shape, self.n_levels)
+
     def dequantized(self, rng: np.random.Generator) -> np.ndarray:
         """Values moved uniformly inside each level's cell (level + u) / L (floats: unchanged)."""
         if self.n_levels is None:
@@ -128,10 +144,25 @@ class Pixels:
         return cls(values, levels, tuple(like.shape), like.n_levels)
 
     @classmethod
+    def from_cells(cls, cells: np.ndarray, like: "Pixels | ImageCodec", n_cells: int, rng) -> "Pixels":
+        """Complete `Pixels` for drawn cells: levels where the images have levels, else a value drawn
+        uniformly inside each of `n_cells` equal cells on [0, 1]."""
+        if like.n_levels is not None:
+            return cls.from_levels(cells, like)
+        return cls.from_values((cells + rng.random(cells.shape)) / n_cells, like)
+
+    @classmethod
     def from_levels(cls, levels: np.ndarray, like: "Pixels | ImageCodec") -> "Pixels":
         """Complete levels (N, D) in a batch's or codec's format (values at the cells' centres)."""
         levels = np.asarray(levels, dtype=np.int64)
         return cls((levels + 0.5) / like.n_levels, levels, tuple(like.shape), like.n_levels)
+
+
+def count_cells(cells: np.ndarray, n_cells: int) -> np.ndarray:
+    """(D, n_cells): how often each pixel (column of `cells`, values 0..n_cells-1) is in each cell."""
+    counts = np.zeros((cells.shape[1], n_cells))
+    np.add.at(counts, (np.broadcast_to(np.arange(cells.shape[1]), cells.shape), cells), 1.0)
+    return counts
 
 
 def is_image_batch(data) -> bool:

@@ -169,15 +169,6 @@ class AutoregressiveImages(Model):
     test_params = {"epochs": 3, "batch_size": 32, "hidden": 12, "blocks": 1, "bins": 8}
 
     # ------------------------------------------------------------------ cells <-> network input
-    def _cells(self, data: Pixels) -> np.ndarray:
-        """(N, D) the level (or float cell) of each value, -1 where unknown."""
-        if data.levels is not None:
-            return data.levels
-        known = ~np.isnan(data.values)
-        cells = np.full(data.values.shape, -1, dtype=np.int64)
-        cells[known] = np.minimum((data.values[known] * self.n_cells_).astype(np.int64), self.n_cells_ - 1)
-        return cells
-
     def _nchw(self, cells: np.ndarray) -> torch.Tensor:
         height, width, channels = self.codec_.shape
         return torch.from_numpy(cells.reshape(len(cells), height, width, channels).transpose(0, 3, 1, 2).copy())
@@ -197,7 +188,7 @@ class AutoregressiveImages(Model):
     # ------------------------------------------------------------------ training
     def _fit(self, data: Pixels, rng) -> None:
         self.n_cells_ = data.n_levels or self.bins
-        cells = self._nchw(self._cells(data))                                          # (N, C, H, W)
+        cells = self._nchw(data.cells(self.n_cells_))                                          # (N, C, H, W)
         counts = np.stack([np.bincount(cells[:, c].reshape(-1).numpy(), minlength=self.n_cells_)
                            for c in range(cells.shape[1])]) + 1.0
         frequencies = counts / counts.sum(axis=1, keepdims=True)                       # (C, L), Laplace
@@ -226,7 +217,7 @@ class AutoregressiveImages(Model):
         return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
 
     def _log_prob(self, data: Pixels) -> np.ndarray:
-        logs = self._log_probs(self._nchw(self._cells(data))).numpy()
+        logs = self._log_probs(self._nchw(data.cells(self.n_cells_))).numpy()
         if data.levels is None:                          # a density: each cell has width 1 / bins
             logs = logs + data.values.shape[1] * np.log(self.n_cells_)
         return logs
@@ -235,7 +226,7 @@ class AutoregressiveImages(Model):
     def _raster_draw(self, cells: torch.Tensor, unknown: torch.Tensor, generator) -> torch.Tensor:
         """Fill the `unknown` values of cell images (N, C, H, W) in raster order, each drawn from its
         conditional given every value before it (known or drawn)."""
-        device, (n, channels, height, width) = self._device(), cells.shape
+        device, (_, channels, height, width) = self._device(), cells.shape
         net, cells = self.net_.to(device), cells.clone().to(device)
         unknown = unknown.to(device)
         with torch.no_grad():
@@ -270,7 +261,7 @@ class AutoregressiveImages(Model):
 
     def _complete(self, data: Pixels, rng) -> Pixels:
         generator = torch.Generator().manual_seed(torch_seed(rng))
-        cells = self._cells(data)
+        cells = data.cells(self.n_cells_)
         unknown = self._nchw(cells < 0)
         filled = self._raster_draw(self._nchw(cells), unknown, generator)
         if self.gibbs_sweeps:

@@ -53,7 +53,7 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.images import Pixels
-from .image_rbm import (Machine, PixelHalves, ais_log_partition, base_rates, bernoulli, cells_of, merge, rbm_params,
+from .image_rbm import (Machine, PixelHalves, ais_log_partition, base_rates, bernoulli, rbm_params,
                         sigmoid, softplus, train_machine)
 
 LOG_PROB_SEED = 0
@@ -111,7 +111,7 @@ class DBNImages(Model):
     # ------------------------------------------------------------------ fitting
     def _fit(self, data: Pixels, rng) -> None:
         self.n_cells_ = data.n_levels or self.bins
-        cells = cells_of(data, self.n_cells_)
+        cells = data.cells(self.n_cells_)
         self.halves_ = PixelHalves.fit(cells, self.n_cells_, self.alpha)
         start = time.monotonic()
         layer_data = self.halves_.bits(cells)
@@ -129,7 +129,7 @@ class DBNImages(Model):
 
     # ------------------------------------------------------------------ using the model
     def _log_prob(self, data: Pixels) -> np.ndarray:
-        cells = cells_of(data, self.n_cells_)
+        cells = data.cells(self.n_cells_)
         bits = self.halves_.bits(cells)
         rng = np.random.default_rng(LOG_PROB_SEED)
         draws = []
@@ -159,7 +159,7 @@ class DBNImages(Model):
         return self.halves_.as_pixels(bits, self.codec_, rng, binary=self.render == "binary")
 
     def _impute(self, data: Pixels, rng) -> Pixels:
-        given = self.halves_.bits(cells_of(data, self.n_cells_))
+        given = self.halves_.bits(data.cells(self.n_cells_))
         known = ~np.isnan(given)
         clamped = np.nan_to_num(given).astype(np.float32)
         start = bernoulli(np.broadcast_to(sigmoid(self.bases_[0]), given.shape).astype(np.float32), rng)
@@ -175,7 +175,7 @@ class DBNImages(Model):
             layers[-1] = bernoulli(top.hidden_probs(layers[-2]), rng)
         bits = np.where(known, clamped, bernoulli(self.machines_[0].visible_probs(layers[1]), rng))
         drawn = self.halves_.as_pixels(bits, self.codec_, rng, binary=self.render == "binary")
-        return merge(data, drawn)
+        return data.completed_by(drawn)
 
     def _gibbs_layer(self, layers: list, k: int, rng) -> None:
         """One Gibbs sweep over the units of h_k (0 < k < L), one unit at a time: its parent h_k+1

@@ -16,7 +16,7 @@ import numpy as np
 from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
-from ..data.images import Pixels
+from ..data.images import Pixels, count_cells
 
 
 @register
@@ -34,25 +34,14 @@ class IndependentImages(Model):
         "bins": Param(32, int, "float images: equal cells on [0, 1] per pixel", low=1, high=4096),
     }
 
-    def _cells(self, pixels: Pixels) -> np.ndarray:
-        """(N, D) the level (or float cell) of each pixel, -1 where unknown."""
-        if pixels.levels is not None:
-            return pixels.levels
-        known = ~np.isnan(pixels.values)
-        cells = np.full(pixels.values.shape, -1, dtype=np.int64)
-        cells[known] = np.minimum((pixels.values[known] * self.n_cells_).astype(np.int64), self.n_cells_ - 1)
-        return cells
-
     def _fit(self, data: Pixels, rng) -> None:
         self.n_cells_ = data.n_levels or self.bins
-        cells = self._cells(data)
-        counts = np.zeros((cells.shape[1], self.n_cells_))
-        np.add.at(counts, (np.broadcast_to(np.arange(cells.shape[1]), cells.shape), cells), 1.0)
-        total = counts + self.alpha
+        cells = data.cells(self.n_cells_)
+        total = count_cells(cells, self.n_cells_) + self.alpha
         self.probs_ = total / total.sum(axis=1, keepdims=True)     # every row sums to N + L alpha > 0
 
     def _log_prob(self, data: Pixels) -> np.ndarray:
-        cells = self._cells(data)
+        cells = data.cells(self.n_cells_)
         with np.errstate(divide="ignore"):
             logs = np.log(self.probs_[np.arange(cells.shape[1]), cells]).sum(axis=1)
         if data.levels is None:                          # a density: each cell has width 1 / bins
@@ -65,20 +54,11 @@ class IndependentImages(Model):
         uniform = rng.random((rows, len(self.probs_), 1))
         return np.minimum((uniform > cumulative[None]).sum(axis=2), self.n_cells_ - 1)
 
-    def _as_pixels(self, cells: np.ndarray, rng) -> Pixels:
-        if self.codec_.n_levels is not None:
-            return Pixels.from_levels(cells, self.codec_)
-        return Pixels.from_values((cells + rng.random(cells.shape)) / self.n_cells_, self.codec_)
-
     def _sample(self, n: int, rng) -> Pixels:
-        return self._as_pixels(self._draw(n, rng), rng)
+        return Pixels.from_cells(self._draw(n, rng), self.codec_, self.n_cells_, rng)
 
     def _impute(self, data: Pixels, rng) -> Pixels:
-        drawn = self._as_pixels(self._draw(len(data), rng), rng)
-        known = data.known
-        values = np.where(known, data.values, drawn.values)
-        levels = None if data.levels is None else np.where(known, data.levels, drawn.levels)
-        return Pixels(values, levels, data.shape, data.n_levels)
+        return data.completed_by(Pixels.from_cells(self._draw(len(data), rng), self.codec_, self.n_cells_, rng))
 
     def _get_state(self):
         return {"n_cells": int(self.n_cells_)}, {"probs": self.probs_}

@@ -57,7 +57,7 @@ from scipy.special import expit
 from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
-from ..data.images import Pixels
+from ..data.images import Pixels, count_cells
 from ..neural.settings import training_params
 
 WEIGHT_DECAY = 2e-4
@@ -66,16 +66,6 @@ MOMENTUM_SWITCH = 5
 
 
 # ---------------------------------------------------------------------- bits and levels
-def cells_of(pixels: Pixels, n_cells: int) -> np.ndarray:
-    """(N, D) each pixel's level (or, for float images, its cell of n_cells on [0, 1]), -1 unknown."""
-    if pixels.levels is not None:
-        return pixels.levels
-    known = ~np.isnan(pixels.values)
-    cells = np.full(pixels.values.shape, -1, dtype=np.int64)
-    cells[known] = np.minimum((pixels.values[known] * n_cells).astype(np.int64), n_cells - 1)
-    return cells
-
-
 class PixelHalves:
     """The bits of images and each pixel's levels within its half: log q_d(cell | bit) (D, n_cells)."""
 
@@ -86,8 +76,7 @@ class PixelHalves:
 
     @classmethod
     def fit(cls, cells: np.ndarray, n_cells: int, alpha: float) -> "PixelHalves":
-        counts = np.zeros((cells.shape[1], n_cells))
-        np.add.at(counts, (np.broadcast_to(np.arange(cells.shape[1]), cells.shape), cells), 1.0)
+        counts = count_cells(cells, n_cells)
         counts += alpha
         half = n_cells // 2
         low = counts[:, :half] / counts[:, :half].sum(axis=1, keepdims=True)
@@ -121,17 +110,7 @@ class PixelHalves:
             if codec.n_levels is None:
                 return Pixels.from_values(bits.astype(float), codec)
             return Pixels.from_levels(bits.astype(np.int64) * (codec.n_levels - 1), codec)
-        cells = self.draw(bits, rng)
-        if codec.n_levels is not None:
-            return Pixels.from_levels(cells, codec)
-        return Pixels.from_values((cells + rng.random(cells.shape)) / self.n_cells, codec)
-
-
-def merge(data: Pixels, drawn: Pixels) -> Pixels:
-    """`data` with its unknown pixels taken from `drawn`."""
-    known = data.known
-    levels = None if data.levels is None else np.where(known, data.levels, drawn.levels)
-    return Pixels(np.where(known, data.values, drawn.values), levels, data.shape, data.n_levels)
+        return Pixels.from_cells(self.draw(bits, rng), codec, self.n_cells, rng)
 
 
 # ---------------------------------------------------------------------- the machine
@@ -302,7 +281,7 @@ class RBMImages(Model):
 
     def _fit(self, data: Pixels, rng) -> None:
         self.n_cells_ = data.n_levels or self.bins
-        cells = cells_of(data, self.n_cells_)
+        cells = data.cells(self.n_cells_)
         self.halves_ = PixelHalves.fit(cells, self.n_cells_, self.alpha)
         bits = self.halves_.bits(cells)
         self.base_ = base_rates(bits)
@@ -314,7 +293,7 @@ class RBMImages(Model):
                                                            rng)
 
     def _log_prob(self, data: Pixels) -> np.ndarray:
-        cells = cells_of(data, self.n_cells_)
+        cells = data.cells(self.n_cells_)
         log_bits = self.machine_.neg_free_energy(self.halves_.bits(cells)) - self.log_z_
         return log_bits + self.halves_.log_prob(cells, density=data.n_levels is None)
 
@@ -323,7 +302,7 @@ class RBMImages(Model):
         return self._complete_bits(bits, rng)
 
     def _impute(self, data: Pixels, rng) -> Pixels:
-        return merge(data, self._complete_bits(self.halves_.bits(cells_of(data, self.n_cells_)), rng))
+        return data.completed_by(self._complete_bits(self.halves_.bits(data.cells(self.n_cells_)), rng))
 
     def _complete_bits(self, bits: np.ndarray, rng) -> Pixels:
         drawn = gibbs_complete(self.machine_, self.base_, bits, self.gibbs_steps, rng)
