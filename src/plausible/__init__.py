@@ -27,6 +27,8 @@ _LAZY = {
     "bits_per_dim": ("evaluation.image_metrics", "bits_per_dim"),
     "latent_map": ("tasks.latent", "latent_map"),
     "interpolate": ("tasks.latent", "interpolate"),
+    "restore": ("tasks.restore", "restore"),
+    "evaluate_restoration": ("evaluation.restoration", "evaluate_restoration"),
     "Model": ("core.model", "Model"),
     "Param": ("core.params", "Param"),
     "NotFittedError": ("core.errors", "NotFittedError"),
@@ -40,7 +42,7 @@ _LAZY = {
 }
 _SUBMODULES = {"datasets", "testing", "metrics"}
 
-__all__ = sorted(_LAZY) + sorted(_SUBMODULES)
+__all__ = sorted(_LAZY) + sorted(_SUBMODULES | {"operators"})
 
 
 def __getattr__(name):
@@ -53,6 +55,10 @@ def __getattr__(name):
         return value
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name == "operators":             # pl.operators.blur(...): the measurement operators of pl.restore
+        value = importlib.import_module(".data.operators", __name__)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'plausible' has no attribute {name!r}")
 
 

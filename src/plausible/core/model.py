@@ -81,6 +81,10 @@ class Model:
     #: The fewest rows `fit` accepts for a table (one row says nothing about spread or dependence);
     #: a DataFrame of fewer than FEW_ROWS rows is fitted with a warning.
     min_rows: ClassVar[int] = 2
+    #: `pl.restore` (tasks/restore.py): the posterior samplers this rung offers for measurements
+    #: y = A x + noise, the one `method="auto"` takes first unless `_restore_choice` says otherwise
+    #: ("exact", "ddrm", "dps", "repaint", "latent", ...); () = it cannot restore.
+    restore_methods: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, seed: int | None = 0, **params: Any):
         self._check_names(params)
@@ -285,6 +289,18 @@ class Model:
         among the `allowed` ones (per discrete variable, an (N, K) mask). Models whose sampling
         and imputation are one conditional draw implement this instead of _sample and _impute."""
         raise NotImplementedError
+
+    def _restore(self, y: np.ndarray, operator, noise_sd: float, n_draws: int, rng: np.random.Generator,
+                 method: str) -> np.ndarray:
+        """Posterior draws (n_draws, N, D) of x given flat measurements y (N, M) = A x + noise:
+        `operator` is a `plausible.data.operators.Bound` on x's D model-space values (images: the
+        `Pixels` values; tables: the numbers in the columns' own units), `noise_sd` in those units,
+        `method` one of `restore_methods`. Where y is not measured (`operator.measured` False) it is 0."""
+        raise NotImplementedError
+
+    def _restore_choice(self, operator) -> str:
+        """The sampler `method="auto"` uses for this operator (the best measured); default: the first."""
+        return self.restore_methods[0]
 
     def _get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         raise NotImplementedError
