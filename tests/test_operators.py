@@ -12,7 +12,8 @@ def _operators(shape):
     ops = [pl.operators.identity(), pl.operators.blur(sigma=1.2), pl.operators.blur(kernel=RNG.random((3, 4))),
            pl.operators.mask(RNG.random(shape[:2]) > 0.5),
            pl.operators.matrix(RNG.standard_normal((5, int(np.prod(shape))))),
-           pl.operators.linear(lambda x: 2 * x[..., ::-1], lambda y: 2 * y[..., ::-1], shape)]
+           pl.operators.linear(lambda x: 2 * x[..., ::-1], lambda y: 2 * y[..., ::-1], shape),
+           pl.operators.linear(lambda x: -x, lambda y: -y)]
     if shape[0] % 2 == 0 and shape[1] % 2 == 0:
         ops.append(pl.operators.downsample(2))
     if len(shape) == 3:

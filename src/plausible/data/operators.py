@@ -8,7 +8,7 @@ y = A x + noise, with A one of
 - `downsample(k)`: the mean of each k x k block (super-resolution);
 - `identity()`: every pixel, with noise (denoising);
 - `matrix(A)`: any (M, D) matrix on flattened images or on a table row's D numbers;
-- `linear(forward, adjoint, shape)`: your own pair of functions.
+- `linear(forward, adjoint)`: your own pair of functions (batch in, batch out).
 
 An operator acts on intensities in [0, 1] (uint8 images are divided by 255, other level images by
 their top level: `intensities`). Spatial operators (blur, downsample, identity, a 2-D mask) act on
@@ -370,20 +370,18 @@ class Linear(Operator):
     name = "linear"
     spatial = False
 
-    def __init__(self, forward: Callable, adjoint: Callable, shape: tuple):
+    def __init__(self, forward: Callable, adjoint: Callable, shape: tuple | None = None):
         super().__init__(shape)
         self._f, self._a = forward, adjoint
 
-    def _core_ndim(self):
-        return len(self.shape)
-
     def _check_shape(self, shape):
-        if tuple(shape) != self.shape:
+        if self.shape is not None and tuple(shape) != self.shape:
             raise ParameterError(f"linear(...) was made for items of shape {self.shape}, got {shape}")
 
     def _batched(self, x, apply, what):
+        """Your functions take and give a batch (N, ...); one item of `shape` is passed as a batch of one."""
         x = np.asarray(x, dtype=float)
-        single = what == "forward" and x.shape == self.shape
+        single = what == "forward" and self.shape is not None and x.shape == self.shape
         batch = x[None] if single else x
         out = np.asarray(apply(batch), dtype=float)
         if len(out) != len(batch):
@@ -446,11 +444,12 @@ def matrix(a) -> Operator:
     return Matrix(a)
 
 
-def linear(forward: Callable, adjoint: Callable, shape) -> Operator:
-    """Your own linear map on items of `shape`: forward(batch (N, *shape)) -> (N, ...) and its adjoint."""
+def linear(forward: Callable, adjoint: Callable, shape=None) -> Operator:
+    """Your own linear map: forward(batch (N, ...)) -> (N, ...) and its adjoint, on items of `shape`
+    (None: whatever shape it is given; restore binds it to the model's image shape or row)."""
     if not callable(forward) or not callable(adjoint):
-        raise ParameterError("linear(forward, adjoint, shape) takes two functions (batch in, batch out)")
-    return Linear(forward, adjoint, tuple(int(s) for s in np.atleast_1d(shape)))
+        raise ParameterError("linear(forward, adjoint) takes two functions (batch in, batch out)")
+    return Linear(forward, adjoint, None if shape is None else tuple(int(s) for s in np.atleast_1d(shape)))
 
 
 def _noise_sd(noise_sd) -> float:
