@@ -28,6 +28,7 @@ _LAZY = {
     "latent_map": ("tasks.latent", "latent_map"),
     "interpolate": ("tasks.latent", "interpolate"),
     "restore": ("tasks.restore", "restore"),
+    "GenerativeClassifier": ("tasks.classifier", "GenerativeClassifier"),
     "evaluate_restoration": ("evaluation.restoration", "evaluate_restoration"),
     "Model": ("core.model", "Model"),
     "Param": ("core.params", "Param"),
