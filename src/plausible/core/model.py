@@ -325,7 +325,7 @@ class Model:
         return write_folder(path, config, arrays)
 
     @classmethod
-    def _restore(cls, config: dict, arrays: dict[str, np.ndarray], path) -> "Model":
+    def _from_folder(cls, config: dict, arrays: dict[str, np.ndarray], path) -> "Model":
         """The fitted model a folder's checked `config` and `arrays` describe (`plausible.load`)."""
         try:
             model = cls(seed=config.get("seed"), **config.get("params", {}))

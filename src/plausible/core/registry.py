@@ -138,4 +138,4 @@ def load(path) -> Model:
     except (ParameterError, TypeError) as error:
         raise ModelFileError(f"{path}: {CONFIG_FILE} names model {config.get('model')!r}, which this plausible "
                              f"does not have ({error})") from None
-    return cls._restore(config, arrays, path)
+    return cls._from_folder(config, arrays, path)
