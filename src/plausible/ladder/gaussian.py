@@ -57,6 +57,10 @@ breast_cancer (marginal fidelity 0.832 -> 0.859, held-out log-likelihood 25.2 ->
 0.564 -> 0.516, 0.480 -> 0.530 and 0.570 -> 0.556; columns with any value <= 0 (centred or
 standardised data) are never logged, so such tables are unchanged.
 
+Restoring (`pl.restore`, "exact") from linear measurements y = A x + noise of the numeric columns is
+the Gaussian's exact posterior (`_linear_gaussian`); a logged column makes the map non-linear, so it
+is refused (fit with transform='none').
+
 Imputation is exact: unknown discrete cells are drawn from their marginals with the MISSING
 code excluded (`layout.evidence`), then the unknown values that end up present are drawn from
 x_M | x_O ~ N(mu_M + (x_O - mu_O) S_OO^-1 S_OM, S_MM - S_MO S_OO^-1 S_OM) given the known ones.
@@ -68,12 +72,14 @@ import copy
 import numpy as np
 from scipy.stats import invwishart
 
+from ..core.errors import ParameterError
 from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
 from ._gaussian import (Solved, em_iterations, em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density,
                         patterns, sample_missing, standardization)
+from ._linear_gaussian import Posterior, Prior, table_columns
 from ._marginals import dirichlet, draw_categorical, laplace
 
 TOLERANCE = 1e-6  # EM stops when the log-likelihood gains less than this many nats per row
@@ -96,6 +102,7 @@ class Gaussian(Model):
     description = "one full-covariance multivariate normal over the numbers (EM with gaps); categories independent"
     log_prob_kind = "exact"
     impute_kind = "exact"
+    restore_methods = ("exact",)
     params = {
         "alpha": Param(1.0, float, "Laplace pseudo-count added to every category and state", low=0.0),
         "max_iter": Param(200, int, "EM iterations at most (values absent in some rows)", low=1, high=100_000),
@@ -297,6 +304,17 @@ class Gaussian(Model):
         values, NaN again where `active` is False; present values kept exactly."""
         return impute_values(values, active, self.center_, self.scale_, self.mean_[None], self.covariance_[None],
                              np.zeros(len(values), np.int64), rng)
+
+    def _restore(self, y, operator, noise_sd, n_draws, rng, method) -> np.ndarray:
+        """Exact posterior draws of the numeric columns (their own units) given y = A x + noise: the
+        Gaussian N(center + scale mu, diag(scale) S diag(scale)) conditioned (`_linear_gaussian`)."""
+        order, _ = table_columns(self.layout_)      # the nullable columns' states: independent of the values
+        if self.logged_[order].any():
+            name = self.layout_.continuous[int(order[self.logged_[order]][0])].column
+            raise ParameterError(f"column {name!r} is modelled on the log scale, where y = A x is not linear: fit with "
+                                 "transform='none' to restore from linear measurements")
+        prior = Prior(self.mean[order][None], self.covariance[np.ix_(order, order)][None])
+        return Posterior(prior, np.ones(1), y, operator, noise_sd).draws(n_draws, rng)
 
     def _get_state(self):
         arrays = {f"discrete_{j}": p for j, p in enumerate(self.discrete_probs_)}

@@ -32,7 +32,9 @@ Imputation is exact: a cluster is drawn from P(k | known cells), where a known c
 theta_kj[d_j], an unknown one the mass it may still take, sum_{c allowed} theta_kjc (never MISSING:
 "not missing" is information), and a known value its marginal density; then unknown codes from
 that cluster's theta restricted to the allowed codes, then unknown values from its Gaussian
-conditional on the known ones.
+conditional on the known ones. Restoring (`pl.restore`, "exact") from linear measurements
+y = A x + noise of the numeric columns is exact too: a cluster from P(k | y), pi_k N(y; A mu_k,
+A S_k A' + s^2 I) (in the columns' units), then its Gaussian posterior (`_linear_gaussian`).
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ from ..core.registry import register
 from ..data.layout import Encoded
 from ._gaussian import (FEW_ROWS_PER_COLUMN, Solved, em_update, few_rows, impute_values, ledoit_wolf_lambda,
                         log_density, patterns, standardization)
+from ._linear_gaussian import Posterior, Prior, table_columns
 from ._marginals import draw_categorical, laplace
 
 TOLERANCE = 1e-3      # EM stops when the log-likelihood gains less than this many nats per row
@@ -72,6 +75,7 @@ class GaussianMixture(Model):
     description = "mixture of clusters, each a Gaussian over the numbers times independent categories (K by BIC)"
     log_prob_kind = "exact"
     impute_kind = "exact"
+    restore_methods = ("exact",)
     params = {
         "n_components": Param(None, int, "number of clusters; None chooses it by BIC", low=1, high=1000,
                               optional=True),
@@ -211,6 +215,17 @@ class GaussianMixture(Model):
         values = impute_values(data.values, self.layout_.value_active(codes), self.center_, self.scale_,
                                self.means_, self.covariances_, cluster, rng)
         return Encoded(codes, values)
+
+    def _restore(self, y, operator, noise_sd, n_draws, rng, method) -> np.ndarray:
+        """Exact posterior draws of the numeric columns (their own units) given y = A x + noise: a cluster
+        per draw from P(k | y, every cell holds a value), prop. to pi_k theta_k[value states] N(y; A m_k,
+        A C_k A' + s^2 I) with m_k, C_k cluster k in those units, then x from its Gaussian posterior."""
+        order, states = table_columns(self.layout_)
+        log_weights = np.log(self.weights_) + sum(
+            np.log(self.discrete_probs_[j][:, self.layout_.discrete[j].value_code]) for j in states)
+        prior = Prior(self.center_[order] + self.scale_[order] * self.means_[:, order],
+                      self.covariances_[:, order][:, :, order] * np.outer(self.scale_[order], self.scale_[order]))
+        return Posterior(prior, None, y, operator, noise_sd, log_weights=log_weights[None]).draws(n_draws, rng)
 
     def _get_state(self):
         arrays = {f"discrete_{j}": p for j, p in enumerate(self.discrete_probs_)}

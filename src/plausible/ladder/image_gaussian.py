@@ -33,6 +33,9 @@ decode mu + W z. Full: the whitened scores on the top min(`rank`, D) principal c
 z = V'(x - mu) / sqrt(eigenvalue), decode mu + V diag(sqrt(eigenvalue)) z (with rank >= D the round
 trip is exact). z ~ N(0, I) under the model in both cases; the first two axes carry the most variance.
 
+restore (`pl.restore`, method "exact"): x | y = A x + noise is Gaussian, drawn exactly by
+`_linear_gaussian` (one M x M Cholesky factor for M measured values, Matheron's rule per draw).
+
 The pieces (`Components`, `evidence`, `fill`, `full_covariance`, `factor_analysis`) are shared with
 the image `gmm`, a mixture of such Gaussians.
 """
@@ -48,6 +51,7 @@ from ..core.params import Param
 from ..core.registry import register
 from ..data.images import Pixels
 from ._gaussian import LOG_2PI, _cholesky
+from ._linear_gaussian import Posterior
 
 FULL_MAX_PIXELS = 1024      # D above this: low rank plus diagonal (a full D x D covariance is too big to learn)
 FULL_ROWS_PER_PIXEL = 1     # fewer images than this per pixel (per component): low rank plus diagonal
@@ -343,6 +347,7 @@ class GaussianImages(Model):
                    "else low rank plus diagonal (factor analysis / probabilistic PCA)")
     log_prob_kind = "exact"
     impute_kind = "exact"
+    restore_methods = ("exact",)
     params = {
         "covariance": Param("auto", str, "full, low_rank (W W' + diag psi), diag, or auto (full when D <= 1024 "
                             "and N >= D; see the docstring)", choices=("auto", "full", "low_rank", "diag")),
@@ -397,6 +402,11 @@ class GaussianImages(Model):
         frame, pixels = read_holes(self, data, mask)
         values = fill(pixels.values, self.components_, np.zeros(len(pixels), np.int64), None)
         return as_intensities(self, frame, pixels, values)
+
+    def _restore(self, y, operator, noise_sd, n_draws, rng, method) -> np.ndarray:
+        """Exact posterior draws given y = A x + noise (`_linear_gaussian`: one Cholesky factor of the
+        M x M measured covariance, Matheron's rule per draw)."""
+        return Posterior(self.components_, np.ones(1), y, operator, noise_sd).draws(n_draws, rng)
 
     # ------------------------------------------------------------------ the latent
     def _latent_basis(self) -> tuple[np.ndarray, np.ndarray]:

@@ -34,7 +34,9 @@ log_prob is exact (the logsumexp over components; the dequantization bound on le
 impute is exact: a component is drawn from P(k | known pixels), the weights reweighted by each
 component's evidence N(x_O; mu_kO, S_kOO) (`responsibilities`), then the unknown pixels from that
 component's exact conditional (Woodbury for the low-rank form). `conditional_mean` gives the
-posterior-mean inpainting, sum_k P(k | x_O) E_k[x_M | x_O].
+posterior-mean inpainting, sum_k P(k | x_O) E_k[x_M | x_O]. restore (`pl.restore`, "exact") is the
+same for any linear measurement y = A x + noise: P(k | y) from pi_k N(y; A mu_k, A S_k A' + s^2 I),
+then that component's Gaussian posterior (`_linear_gaussian`).
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.images import Pixels
+from ._linear_gaussian import Posterior
 from ._marginals import draw_categorical
 from .image_gaussian import (Components, _Solved, as_intensities, choose_shrinkage, chosen_form, completed, draw,
                              evidence, factor_analysis, fill, floor_of, full_covariance, posterior, read_holes,
@@ -70,6 +73,7 @@ class GaussianMixtureImages(Model):
                    "EM; exact conditionals on any known pixels")
     log_prob_kind = "exact"
     impute_kind = "exact"
+    restore_methods = ("exact",)
     params = {
         "n_components": Param(10, int, "number of Gaussians (digits: 10 beat 8, 12 and 16 held out)", low=1, high=1000),
         "covariance": Param("auto", str, "each component's covariance: full, low_rank (W W' + diag psi), diag, or "
@@ -193,6 +197,11 @@ class GaussianMixtureImages(Model):
         values = sum(chances[:, k, None] * fill(pixels.values, self.components_, np.full(len(pixels), k), None)
                      for k in range(len(self.weights_)))
         return as_intensities(self, frame, pixels, values)
+
+    def _restore(self, y, operator, noise_sd, n_draws, rng, method) -> np.ndarray:
+        """Exact posterior draws given y = A x + noise: per draw a component from P(k | y), pi_k
+        N(y; A mu_k, A S_k A' + s^2 I) normalised, then x from its Gaussian posterior (`_linear_gaussian`)."""
+        return Posterior(self.components_, self.weights_, y, operator, noise_sd).draws(n_draws, rng)
 
     # ------------------------------------------------------------------ saving
     def _get_state(self):

@@ -97,6 +97,7 @@ class Student(Gaussian):
                    "unusual rows); categories independent")
     log_prob_kind = "exact"
     impute_kind = "exact"
+    restore_methods = ()          # gaussian's exact restore is linear-Gaussian; a t prior's posterior is not
     params = {
         **Gaussian.params,
         "dof": Param(None, float, "nu: degrees of freedom of the t (None = estimated with the other parameters; "
