@@ -87,8 +87,11 @@ class Operator:
     def bind(self, shape: tuple) -> "Bound":
         """This operator on flattened arrays of `shape` (one image's shape, or (D,) for table rows)."""
         shape = tuple(int(s) for s in shape)
-        self._check_shape(shape)
-        return Bound(self, shape)
+        bounds = self.__dict__.setdefault("_bounds", {})    # one per shape: its matrix and SVD are kept
+        if shape not in bounds:
+            self._check_shape(shape)
+            bounds[shape] = Bound(self, shape)
+        return bounds[shape]
 
     def output_shape(self, shape: tuple) -> tuple:
         """The shape of A x for one x of `shape`."""
