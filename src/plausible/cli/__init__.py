@@ -7,12 +7,14 @@ import warnings
 
 from .files import _check_paths
 from .parser import _parser
+from .restore import restore_command
 from .series import _backtest, _forecast
 from .tables import _compare, _datasets, _demo, _evaluate, _fit, _impute, _models, _sample, _score
 
 HANDLERS = {"fit": _fit, "sample": _sample, "impute": _impute, "score": _score, "evaluate": _evaluate,
             "compare": _compare, "models": _models,
-            "datasets": _datasets, "demo": _demo, "forecast": _forecast, "backtest": _backtest}
+            "datasets": _datasets, "demo": _demo, "forecast": _forecast, "backtest": _backtest,
+            "restore": restore_command}
 
 
 def main(argv: list[str] | None = None) -> int:

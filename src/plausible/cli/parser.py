@@ -84,6 +84,7 @@ model that has it.""",
   plausible demo pixels --out pixels/
   plausible demo pixels --model vae --time-budget 300
   plausible demo latent --out latent-map.png
+  plausible demo restore --out restore.png
 
 `plausible demo` (or `plausible demo fashion`) fits histogram, independent and bayesnet on N draws
 of the fashion avatars and measures the exact distance of each learned distribution to the known
@@ -98,7 +99,12 @@ beside real images: naive Bayes, fine on five features, draws noise on 1,024 pix
 width, draws its latent map (--out, default latent_map.png; the interpolation strip beside it as
 latent_strip.png, or <stem>_strip.png with --out) and prints how well height and width are read back from
 the latent (R^2). Measured on a shared 2-core machine: pixels about 12 minutes (diffusion's fit is
-most of it), latent about 1.5 minutes; --time-budget caps the deep rung's training.""",
+most of it), latent about 1.5 minutes; --time-budget caps the deep rung's training.
+`plausible demo restore` blurs (with noise), box-masks and 4x downsamples held-out avatars, restores
+them with scikit-image's best method (tuned on a validation split) and with 20 posterior draws under a
+gmm prior (--model: another rung that restores), prints the PSNR of both and the coverage of the
+draws' 90% intervals, and draws truth, measurement, both estimates, four draws and the spread per
+task (--out, default plausible-restore.png); about a minute.""",
     "forecast": """examples:
   plausible forecast sales.csv --horizon 12 --paths 500 --out paths.csv
   plausible forecast co2 --horizon 24 --out co2-paths.parquet --plot co2.png
@@ -113,6 +119,22 @@ bands, a few paths) to --plot (default: OUT with .png; the first series when the
 Decided on the history: a strong season's profile is removed (or differenced), and a trend by a
 straight line or by differencing (KPSS and ADF tests); rows missing from a regular time grid are
 gaps, filled by interpolation (a warning says which). See pl.forecast.""",
+    "restore": """examples:
+  plausible restore faces.plausible blurred.npy --operator blur:sigma=1.5 --noise-sd 0.02 --out restored/
+  plausible restore faces.plausible small/ --operator downsample:4 --noise-sd 0.01 --truth test/ --out sr/
+  plausible restore digits.plausible holes.npy --operator mask:known.png --noise-sd 0 --draws 50 --out filled/
+  plausible restore faces.plausible y.npy --operator matrix:A.npy --noise-sd 0.05 --method exact --out r/
+
+MEASUREMENTS are y = A x + noise of images like the ones MODEL_DIR was fitted on (from `plausible fit
+IMAGES --model gmm`; gaussian and gmm restore exactly, diffusion and vae with their samplers): a .npy/
+.npz array (N, ...) of floats on the 0..1 intensity scale, NaN where a mask measured nothing, or a
+folder of PNGs (value / 255). --operator says what A is: blur:sigma=1.5 (a Gaussian, in pixels,
+mirrored at the edges) or blur:kernel=K.npy, downsample:4 (the mean of each 4 x 4 block), identity
+(denoising), mask:KNOWN.npy (True = measured) or mask:KNOWN.png (white = measured), matrix:A.npy
+(M x D on the flattened image). Writes to the folder --out: draws.npy (draws, N, H, W[, C]), mean.npy,
+spread.npy (the draws' standard deviation per pixel), mean.png and spread.png (grids; white = the
+largest spread) and figure.png (truth if given, measurement, mean, four draws, spread); prints the
+method that ran and, with --truth, pl.evaluate_restoration's PSNR, SSIM and 90% coverage.""",
     "backtest": """examples:
   plausible backtest nile --horizon 10 --origins 5
   plausible backtest sales.csv --horizon 12 --origins 4 --model gaussian --json
@@ -309,9 +331,11 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = command("demo", "the fashion demo (which model wins at which size), the forecast demo, or the image "
                            "demos")
-    demo.add_argument("which", nargs="?", choices=["fashion", "forecast", "pixels", "latent"], default="fashion",
+    demo.add_argument("which", nargs="?", choices=["fashion", "forecast", "pixels", "latent", "restore"],
+                      default="fashion",
                       help="fashion (default), forecast (noise: the mean path is not a typical future), pixels "
-                           "(naive Bayes on avatar pixels beside a joint model) or latent (a 2-D VAE latent of jars)")
+                           "(naive Bayes on avatar pixels beside a joint model), latent (a 2-D VAE latent of jars) "
+                           "or restore (blurred, masked and downsampled avatars: scikit-image beside posterior draws)")
     demo.add_argument("--sizes", default="50,500,5000,50000",
                       help="fashion: training sizes, comma-separated (default 50,500,5000,50000)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -319,11 +343,13 @@ def _parser() -> argparse.ArgumentParser:
                       help="also write the table here (.md, .csv or .parquet; default plausible-demo.md); "
                            "forecast: the figure (.png; default plausible-forecast-demo.png); pixels: the folder "
                            "for the sample grids (default plausible-pixels); latent: the latent map (.png; default "
-                           "latent_map.png, the strip beside it)")
+                           "latent_map.png, the strip beside it); restore: the figure (.png; default "
+                           "plausible-restore.png)")
     demo.add_argument("--model", default=None, metavar="NAME",
-                      help="pixels: the rung fitted beside independent (default diffusion; gaussian, vae...)")
+                      help="pixels: the rung fitted beside independent (default diffusion; gaussian, vae...); "
+                           "restore: the prior (default gmm)")
     demo.add_argument("--time-budget", type=_seconds, default=None, metavar="SECONDS",
-                      help="pixels and latent: training time limit of a deep rung (default: none)")
+                      help="pixels, latent and restore: training time limit of a deep rung (default: none)")
 
     forecast = command("forecast", "sample many typical future paths of a series (and draw a fan chart)")
     _series_options(forecast, "steps ahead to forecast")
@@ -337,6 +363,25 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument("--on-error", default="raise", choices=["raise", "skip"],
                           help="with several series: raise (default) stops at the first series that cannot be "
                                "forecast; skip leaves it out with a warning and forecasts the rest")
+
+    restore = command("restore", "restore images from blurred, masked or downsampled measurements: posterior "
+                                 "draws, their mean and spread")
+    restore.add_argument("model_dir", metavar="MODEL_DIR", help="a fitted image model's folder (the prior)")
+    restore.add_argument("data", metavar="MEASUREMENTS", help="a .npy/.npz array of measurements (NaN where a mask "
+                         "measured nothing) or a folder of PNGs")
+    restore.add_argument("--operator", required=True, metavar="SPEC", help="what was measured: blur:sigma=1.5, "
+                         "blur:kernel=K.npy, downsample:4, identity, mask:KNOWN.npy (or .png), matrix:A.npy")
+    restore.add_argument("--noise-sd", type=float, required=True, metavar="SD",
+                         help="the measurement noise's standard deviation on the 0..1 intensity scale (0: none)")
+    restore.add_argument("--draws", type=int, default=20, help="posterior draws per image (default 20)")
+    restore.add_argument("--out", required=True, metavar="FOLDER", help="folder for draws.npy, mean.npy, spread.npy, "
+                         "mean.png, spread.png and figure.png")
+    restore.add_argument("--truth", metavar="IMAGES", help="the true images (a .npy/.npz file or a folder of PNGs, "
+                         "one per measurement): shown in the figure and scored")
+    restore.add_argument("--method", default="auto", help="the sampler: auto (default: the best measured for the "
+                         "model and operator) or one the model offers (exact, ddrm, dps, repaint, ...)")
+    restore.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    restore.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
 
     backtest = command("backtest", "rolling-origin evaluation of forecasts: CRPS, MASE, coverage, typicality")
     _series_options(backtest, "steps ahead at each origin")

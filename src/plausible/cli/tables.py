@@ -279,6 +279,10 @@ def _demo(args) -> str:
 
     if args.which in ("pixels", "latent"):
         return _image_demo(args)
+    if args.which == "restore":
+        from .restore import demo_command
+
+        return demo_command(args)
     if args.which == "forecast":
         figure = args.out or "plausible-forecast-demo.png"
         if Path(figure).suffix.lower() != ".png":
