@@ -70,6 +70,7 @@ MARGIN_DB = {"deblur": 3.0, "inpaint_centre": 3.0, "inpaint_bottom": 3.0, "sr4":
 COVERAGE = (0.85, 0.95)
 TARGET_FD = 1.5
 DEFAULT_MODELS = "skimage,gaussian,gmm,diffusion,vae"
+FIT_NOTE = "bench_restore_fit.json"
 
 
 # ---------------------------------------------------------------------- helpers
@@ -278,8 +279,10 @@ def prior(name: str, data: Data, args) -> tuple[object, dict]:
     for path in getattr(args, f"{name}_model", None) or []:
         model = pl.load(path)
         if tuple(model.codec_.image_shape) == tuple(data.shape):
-            rec["loaded"] = str(path)
-            rec["notes"].append(f"loaded {path}")
+            fitted = Path(path) / FIT_NOTE          # written beside the model when this benchmark saved it
+            if fitted.exists():
+                rec.update(json.loads(fitted.read_text()))
+            rec["notes"].append(f"loaded {Path(path).name}" + (f" (fitted {rec['fitted']})" if "fitted" in rec else ""))
             return model, rec
     t0 = time.perf_counter()
     model = make(name, args.budget).fit(data.train)
@@ -290,6 +293,9 @@ def prior(name: str, data: Data, args) -> tuple[object, dict]:
     if args.save_models and "time_budget" in image_class(name).params:
         target = Path(args.save_models) / f"{data.name}_{name}"
         model.save(target)
+        note = {"fit_s": rec["fit_s"], "fitted": f"{datetime.now():%Y-%m-%d %H:%M}, {len(data.train):,} images, "
+                f"time_budget ≤ {args.budget:g} s, commit {git('rev-parse', '--short', 'HEAD')}"}
+        (target / FIT_NOTE).write_text(json.dumps(note))
         rec["notes"].append(f"saved to {target}")
     return model, rec
 
@@ -387,7 +393,10 @@ def render(store: dict) -> str:
     lines = ["## bench_restore: pl.restore's posterior samplers beside scikit-image (issue 26)", ""]
     for run in used:
         env = runs[run]
-        lines.append(f"- run {run}: commit {env['commit']}{' (+ uncommitted files)' if env['dirty'] else ''}, "
+        dirty = env["dirty"]
+        dirty = (f" (+ uncommitted at run time: {', '.join(dirty)})" if isinstance(dirty, list) and dirty else
+                 " (+ uncommitted files)" if dirty else "")
+        lines.append(f"- run {run}: commit {env['commit']}{dirty}, "
                      f"{env['start']} to {env.get('end', '?')}, {env['draws']} draws, neural rungs' time_budget ≤ "
                      f"{env['budget']:g} s; `{env['command']}`")
     env = runs[used[-1]] if used else {}
@@ -413,7 +422,7 @@ def render(store: dict) -> str:
                 r = rows[name]
                 model = name.split(":")[0]
                 fit = records.get(f"{dataset}/fit/{model}", {})
-                notes = [short(n) for n in r.get("notes", []) + fit.get("notes", [])]
+                notes = [short(n) for n in r.get("notes", [])]
                 if "error" in r:
                     notes.insert(0, f"**failed** `{short(r['error'])}`")
                 per = r.get("seconds_per_image_draw", r.get("seconds_per_image"))
@@ -421,9 +430,14 @@ def render(store: dict) -> str:
                          f(r.get("psnr"), 2), f(r.get("ssim"), 3), f(r.get("coverage"), 3), f(r.get("width"), 3),
                          f(r.get("fd_draw"), 3), f(r.get("fd_mean"), 3),
                          f(r["fd_draw"] / r["fd_floor"], 2) if r.get("fd_draw") and r.get("fd_floor") else "",
-                         f"{per:.2g}" if per else "", f(fit.get("fit_s"), 1), r["run"],
+                         f"{per:.2g}" if per else "", (f"{fit['fit_s']:.3g}" if fit.get("fit_s") is not None else ""), r["run"],
                          "; ".join(notes).replace("|", "/")]
                 lines.append("| " + " | ".join(cells) + " |")
+        fits = {k.split("/")[2]: r for k, r in records.items() if k.startswith(f"{dataset}/fit/")}
+        lines += [""] + [f"- {model}: " + "; ".join(
+            ([f"fit {r['fit_s']:.3g} s"] if r.get("fit_s") is not None else []) +
+            ([f"**fit failed** `{short(r['error'])}`"] if "error" in r else []) + r.get("notes", [])) + f" (run {r['run']})"
+            for model, r in sorted(fits.items())]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -465,6 +479,8 @@ def main(argv=None) -> int:
                              "image shape (repeatable)")
     parser.add_argument("--vae-model", type=Path, action="append", default=[], help="likewise for vae")
     parser.add_argument("--save-models", type=Path, default=None, help="save the neural priors fitted here to this folder")
+    parser.add_argument("--fit-only", action="store_true", help="only fit the neural priors of --models and save them "
+                        "to --save-models (no restore, no records), for --diffusion-model / --vae-model later")
     parser.add_argument("--quick", action="store_true", help="tiny sizes; writes nothing")
     parser.add_argument("--records", type=Path, default=RECORDS)
     parser.add_argument("--report-only", action="store_true")
@@ -478,13 +494,16 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    if args.fit_only and not args.save_models:
+        parser.error("--fit-only needs --save-models DIR")
     if args.quick:
         args.n, args.val, args.draws, args.budget, args.reference = 12, 12, 5, 10.0, 60
         store = {"runs": {}, "records": {}}
     wanted = args.models.split(",")
     tasks = args.tasks.split(",")
     run = datetime.now().strftime("%Y%m%d-%H%M")
-    store["runs"][run] = {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "src")),
+    uncommitted = [line[3:].split("/")[-1] for line in git("status", "--porcelain", "src").splitlines()]
+    store["runs"][run] = {"commit": git("rev-parse", "--short", "HEAD"), "dirty": uncommitted,
                           "start": datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": machine(),
                           "versions": ", ".join(f"{k} {v}" for k, v in {**versions(), "scikit-image": skimage_version()}
                                                 .items() if k != "sdv"),
@@ -507,7 +526,7 @@ def main(argv=None) -> int:
         score = Scorer(data)
         ops = {task: spec for task, spec in operators(data).items() if task in tasks}
         ys = {task: op(data.truth, noise_sd=sd, seed=1) for task, (op, sd, _) in ops.items()}
-        if "skimage" in wanted:
+        if "skimage" in wanted and not args.fit_only:
             for task, (op, sd, hidden) in ops.items():
                 for method, one in run_skimage(task, data, op, sd, hidden, ys[task]).items():
                     rec = {k: v for k, v in one.items() if k != "estimate"}
@@ -519,7 +538,7 @@ def main(argv=None) -> int:
             except KeyError:
                 progress(f"{model_name}: no such image rung; skipped")
                 continue
-            if not cls.restore_methods:
+            if not cls.restore_methods and not args.fit_only:
                 progress(f"{model_name}: declares no restore_methods yet; skipped")
                 continue
             try:
@@ -528,6 +547,9 @@ def main(argv=None) -> int:
                 traceback.print_exc()
                 fit = {"error": error_text(error), "notes": []}
                 model = None
+            if args.fit_only:
+                progress(f"{name}/{model_name}: fitted in {fit.get('fit_s', float('nan')):.0f} s; {fit['notes']}")
+                continue
             keep(f"{name}/fit/{model_name}", fit)
             if model is None:
                 continue
@@ -541,6 +563,8 @@ def main(argv=None) -> int:
                             traceback.print_exc()
                         rec = {"error": error_text(error)}
                     keep(key, rec)
+    if args.fit_only:
+        return 0
     text = render(store)
     print(text)
     if not args.quick:
