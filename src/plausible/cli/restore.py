@@ -229,7 +229,10 @@ def summary(truth: np.ndarray, draws) -> str:
     """pl.evaluate_restoration's lines: PSNR/SSIM of the mean, 90% coverage, Fréchet distances."""
     from ..evaluation.restoration import evaluate_restoration
 
-    return str(evaluate_restoration(truth=truth, draws=draws))
+    try:
+        return str(evaluate_restoration(truth=truth, draws=draws))
+    except ImportError as error:          # scikit-image missing: one line, not a traceback
+        raise RuntimeError(f"--truth: {error}") from None
 
 
 def _bind(operator, model, spec: str):
