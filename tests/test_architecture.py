@@ -76,6 +76,7 @@ MAY_IMPORT = {
     "neural": ("core", "data", "ladder._marginals"),
     "evaluation": ("core", "data", "datasets"),
     "tasks": ("core", "data", "datasets", "evaluation"),
+    "experiments": ("core", "data", "datasets", "evaluation", "tasks"),
 }
 
 

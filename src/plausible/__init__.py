@@ -41,7 +41,7 @@ _LAZY = {
     "Column": ("data.schema", "Column"),
     "SchemaError": ("data.schema", "SchemaError"),
 }
-_SUBMODULES = {"datasets", "testing", "metrics"}
+_SUBMODULES = {"datasets", "testing", "metrics", "experiments"}
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES | {"operators"})
 
