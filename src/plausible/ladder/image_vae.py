@@ -20,6 +20,10 @@ an edge), so that q(z | x_o) is a proposal for any set of known pixels.
 - `impute`: sampling-importance-resampling: K = `impute_proposals` draws from q(z | x_o), one
   picked with probability ∝ p(x_o | z) p(z) / q(z | x_o), then the unknown pixels drawn from
   p(x | z): approximate (exact as K grows, for the fitted model).
+- `restore` (`pl.restore`, method "latent"): z drawn from p(z | y) by importance resampling from
+  encoder-informed proposals and MALA in z, then x from the decoder conditioned on y
+  (`_latent_posterior`): approximate, and declared so (the decoder's pixels are taken as Gaussian
+  in p(y | z), and for blur the measurements' correlation given z is dropped).
 - `encode(images)`: posterior means (N, latent) (NaN pixels count as unknown); `decode(z)`: the
   images at the decoder's mean location Σ_k π_k μ_k(z), in the fitted dtype; `interpolate(a, b, steps)`: images
   decoded along the straight line between the posterior means of two images.
@@ -41,6 +45,7 @@ from ..core.params import Param
 from ..core.registry import register
 from ..data.images import Pixels
 from ..neural import fit_network, rebuild, state_to_numpy, torch_seed, training_params
+from ._latent_posterior import LatentDecoder, latent_posterior
 
 LOG_SCALE = (-7.0, 1.0)      # the decoder's log s per pixel stays in this range
 LOG_VARIANCE = (-12.0, 6.0)  # the encoder's log σ² per latent dimension
@@ -149,6 +154,7 @@ class ImageVAE(Model):
                    "masked training to condition on any known pixels")
     log_prob_kind = "estimate"
     impute_kind = "approximate"
+    restore_methods = ("latent",)
     params = {
         **training_params(epochs=None, batch_size=64, learning_rate=2e-3, patience=10,
                           help={"epochs": "passes over the training images at most (None: about 4e7 pixel values' "
@@ -161,9 +167,13 @@ class ImageVAE(Model):
                         low=0.0, high=1.0),
         "proposals": Param(64, int, "importance samples K of the IWAE log_prob estimate", low=1),
         "impute_proposals": Param(32, int, "proposals resampled by importance weight per imputation", low=1),
+        "restore_proposals": Param(64, int, "restore: latent proposals per image, resampled by importance weight "
+                                            "to start the chains", low=1),
+        "restore_steps": Param(40, int, "restore: MALA steps in the latent space per chain (0: importance "
+                                        "resampling alone)", low=0),
     }
     test_params = {"epochs": 4, "channels": 4, "hidden": 16, "latent": 2, "batch_size": 32, "proposals": 4,
-                   "impute_proposals": 4}
+                   "impute_proposals": 4, "restore_proposals": 8, "restore_steps": 4}
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, data: Pixels, rng) -> None:
@@ -280,6 +290,41 @@ class ImageVAE(Model):
         values = np.where(keep, data.values, drawn.values)
         levels = None if data.levels is None else np.where(keep, data.levels, drawn.levels)
         return Pixels(values, levels, data.shape, data.n_levels)
+
+    # ------------------------------------------------------------------ restore
+    def _restore(self, y, operator, noise_sd, n_draws, rng, method) -> np.ndarray:
+        """`pl.restore`'s "latent" sampler (approximate: `_latent_posterior`'s module doc says where):
+        z from p(z | y) by importance resampling of `restore_proposals` encoder-informed proposals
+        and `restore_steps` MALA steps, then x ~ p(x | z) conditioned on y."""
+        generator = torch.Generator().manual_seed(torch_seed(rng))
+        height, width, colours = self.codec_.shape
+
+        def encode(x, known):           # flat (N, D) raster, channels last -> q's mean and log variance
+            images = (v.reshape(len(v), height, width, colours).permute(0, 3, 1, 2) for v in (x, known))
+            return self.net_.encode(*images)
+
+        decoder = LatentDecoder(self.latent_, self._moments, lambda z, g: self._draw(z, g).values, encode)
+        return latent_posterior(decoder, y, operator, noise_sd, n_draws, generator, self.restore_proposals,
+                                self.restore_steps)
+
+    def _moments(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each value's mean and variance under p(x | z), (B, D) raster order, differentiable in z.
+        A component's mean is its logistic censored to [0, 1], E clip(X, 0, 1) = s (softplus(μ/s) −
+        softplus((μ−1)/s)) (smooth where a clipped location would give no gradient); its variance
+        the logistic's π²s²/3 capped smoothly by m(1 − m), the most a value in [0, 1] with mean m
+        can have (a harmonic blend); level images add a cell's 1/(12 L²); the mixture's moments by
+        the law of total variance."""
+        log_weights, location, log_scale = self.net_.decode(z)                     # (B, K, C, H, W)
+        scale = torch.exp(log_scale)
+        means = scale * (F.softplus(location / scale) - F.softplus((location - 1) / scale))
+        logistic, most = (math.pi * scale).square() / 3, means * (1 - means) + 1e-6
+        weights = torch.exp(log_weights)
+        mean = (weights * means).sum(1)
+        variance = (weights * (logistic * most / (logistic + most) + means.square())).sum(1) - mean.square()
+        if self.codec_.n_levels is not None:
+            variance = variance + 1 / (12 * self.codec_.n_levels ** 2)
+        flat = [v.permute(0, 2, 3, 1).reshape(len(z), -1) for v in (mean, variance.clamp_min(1e-8))]
+        return flat[0], flat[1]
 
     # ------------------------------------------------------------------ the latent space
     def encode(self, images) -> np.ndarray:
