@@ -85,6 +85,7 @@ model that has it.""",
   plausible demo pixels --model vae --time-budget 300
   plausible demo latent --out latent-map.png
   plausible demo restore --out restore.png
+  plausible demo collapse --out collapse/ --seeds 5 --generations 10
 
 `plausible demo` (or `plausible demo fashion`) fits histogram, independent and bayesnet on N draws
 of the fashion avatars and measures the exact distance of each learned distribution to the known
@@ -104,7 +105,12 @@ most of it), latent about 1.5 minutes; --time-budget caps the deep rung's traini
 them with scikit-image's best method (tuned on a validation split) and with 20 posterior draws under a
 gmm prior (--model: another rung that restores), prints the PSNR of both and the coverage of the
 draws' 90% intervals, and draws truth, measurement, both estimates, four draws and the spread per
-task (--out, default plausible-restore.png); about a minute.""",
+task (--out, default plausible-restore.png); about a minute.
+`plausible demo collapse` fits models on the output of models, generation after generation: each on
+the last one's draws (replace) or on the real rows plus every generation's draws (accumulate), on
+fashion (histogram, bayesnet; exact KL to the truth) and wine (gaussian, gmm; variance, tails), over
+--seeds seeds; prints what drifts and writes collapse.png and CSV tables to the folder --out (default
+plausible-collapse/); about 1-3 minutes on 2 cores.""",
     "forecast": """examples:
   plausible forecast sales.csv --horizon 12 --paths 500 --out paths.csv
   plausible forecast co2 --horizon 24 --out co2-paths.parquet --plot co2.png
@@ -331,11 +337,12 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = command("demo", "the fashion demo (which model wins at which size), the forecast demo, or the image "
                            "demos")
-    demo.add_argument("which", nargs="?", choices=["fashion", "forecast", "pixels", "latent", "restore"],
+    demo.add_argument("which", nargs="?", choices=["fashion", "forecast", "pixels", "latent", "restore", "collapse"],
                       default="fashion",
                       help="fashion (default), forecast (noise: the mean path is not a typical future), pixels "
                            "(naive Bayes on avatar pixels beside a joint model), latent (a 2-D VAE latent of jars) "
-                           "or restore (blurred, masked and downsampled avatars: scikit-image beside posterior draws)")
+                           "or restore (blurred, masked and downsampled avatars: scikit-image beside posterior draws), "
+                           "collapse (models trained on models' output: replace against accumulate)")
     demo.add_argument("--sizes", default="50,500,5000,50000",
                       help="fashion: training sizes, comma-separated (default 50,500,5000,50000)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -344,12 +351,17 @@ def _parser() -> argparse.ArgumentParser:
                            "forecast: the figure (.png; default plausible-forecast-demo.png); pixels: the folder "
                            "for the sample grids (default plausible-pixels); latent: the latent map (.png; default "
                            "latent_map.png, the strip beside it); restore: the figure (.png; default "
-                           "plausible-restore.png)")
+                           "plausible-restore.png); collapse: the folder for its figure and tables (default "
+                           "plausible-collapse)")
     demo.add_argument("--model", default=None, metavar="NAME",
                       help="pixels: the rung fitted beside independent (default diffusion; gaussian, vae...); "
                            "restore: the prior (default gmm)")
     demo.add_argument("--time-budget", type=_seconds, default=None, metavar="SECONDS",
                       help="pixels, latent and restore: training time limit of a deep rung (default: none)")
+    demo.add_argument("--seeds", type=int, default=5, metavar="N",
+                      help="collapse: seeds, each its own real rows and draws (default 5)")
+    demo.add_argument("--generations", type=int, default=10, metavar="N",
+                      help="collapse: generations in each chain, the first fitted on real rows (default 10)")
 
     forecast = command("forecast", "sample many typical future paths of a series (and draw a fan chart)")
     _series_options(forecast, "steps ahead to forecast")

@@ -283,6 +283,11 @@ def _demo(args) -> str:
         from .restore import demo_command
 
         return demo_command(args)
+    if args.which == "collapse":
+        from ..demo_collapse import FOLDER, demo_collapse
+
+        demo_collapse(out=args.out or FOLDER, seeds=args.seeds, generations=args.generations, seed=args.seed)
+        return ""   # the demo prints its own account and where its files went
     if args.which == "forecast":
         figure = args.out or "plausible-forecast-demo.png"
         if Path(figure).suffix.lower() != ".png":
