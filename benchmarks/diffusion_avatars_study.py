@@ -20,7 +20,7 @@ After the fit each snapshot goes into the fitted model's U-Net, draws 1,000 samp
 the five read-back features to the truth, its ratio to the real-vs-real floor, and the unreadable share (target:
 <= 1.5x the floor and < 5% unreadable). Fit seconds are the training clock at the snapshot. One JSON line per
 row goes to stdout; the snapshots are saved under `--out`, so a run stopped after the fit can be scored later
-with `--score-saved`.
+with `--score-saved` (snapshots.json is written at each snapshot).
 """
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ def fit_with_snapshots(train, updates: int, at: list[int], out: Path) -> tuple:
                 torch.save({name: a.detach().clone().cpu() for name, a in zip(module.names, module._averages())},
                            out / f"last_{epoch}.pt")
             snapshots.append(snapshot)
+            (out / "snapshots.json").write_text(json.dumps(snapshots))   # so a run stopped here can be scored
             print(json.dumps({"event": "snapshot", **snapshot}), flush=True)
 
     def snapshotting(shape, n_levels, device):
@@ -98,7 +99,6 @@ def fit_with_snapshots(train, updates: int, at: list[int], out: Path) -> tuple:
     same = all(torch.equal(p.detach(), kept[name]) for name, p in model.net_.named_parameters())
     print(json.dumps({"event": "fitted", "fit_s": fit_seconds, "final_equals_last_kept_snapshot": same,
                       "history": model.history_}), flush=True)
-    (out / "snapshots.json").write_text(json.dumps(snapshots))
     return model, snapshots
 
 
