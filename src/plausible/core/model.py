@@ -298,8 +298,9 @@ class Model:
         `method` one of `restore_methods`. Where y is not measured (`operator.measured` False) it is 0."""
         raise NotImplementedError
 
-    def _restore_choice(self, operator) -> str:
-        """The sampler `method="auto"` uses for this operator (the best measured); default: the first."""
+    def _restore_choice(self, operator, noise_sd: float = 0.0) -> str:
+        """The sampler `method="auto"` uses for this operator and noise sd (in the model's units; the
+        best measured); default: the first."""
         return self.restore_methods[0]
 
     def _get_state(self) -> tuple[dict, dict[str, np.ndarray]]:

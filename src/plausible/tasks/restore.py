@@ -72,9 +72,9 @@ def restore(model: Model, y, operator: Operator, noise_sd: float, n_draws: int =
                             f"{model.data_kind}s")
 
 
-def _method(model: Model, bound, method: str) -> str:
+def _method(model: Model, bound, method: str, noise_sd: float) -> str:
     if method == "auto":
-        return model._restore_choice(bound)
+        return model._restore_choice(bound, noise_sd)
     if method not in model.restore_methods:
         raise ParameterError(f"method={method!r}: model {model.name!r} restores with "
                              f"{', '.join(map(repr, model.restore_methods))} (or 'auto')")
@@ -94,7 +94,7 @@ def _restore_images(model, y, operator, noise_sd, n_draws, rng, method) -> Draws
     scale, shift = _level_map(codec.n_levels)
     moved = scale * flat + shift * bound.forward(np.ones((1, bound.in_size)))
     moved[:, ~bound.measured] = 0.0
-    chosen = _method(model, bound, method)
+    chosen = _method(model, bound, method, scale * noise_sd)
     drawn = np.asarray(model._restore(moved, bound, scale * noise_sd, n_draws, rng, chosen), dtype=float)
     if drawn.shape != (n_draws, len(flat), bound.in_size):
         raise RuntimeError(f"{model.name}._restore returned shape {drawn.shape}, expected "
@@ -127,7 +127,7 @@ def _restore_table(model, y, operator, noise_sd, n_draws, rng, method) -> list[p
     if y.ndim == 1:
         y = y[None]
     flat = bound.read(y)
-    chosen = _method(model, bound, method)
+    chosen = _method(model, bound, method, noise_sd)
     drawn = np.asarray(model._restore(flat, bound, noise_sd, n_draws, rng, chosen), dtype=float)
     frames = []
     for draw in drawn:
