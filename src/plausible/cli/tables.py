@@ -283,6 +283,10 @@ def _demo(args) -> str:
         from .restore import demo_command
 
         return demo_command(args)
+    if args.which == "classify":
+        from ..demo_classify import command
+
+        return command(args)
     if args.which == "collapse":
         from ..demo_collapse import FOLDER, demo_collapse
 
