@@ -71,6 +71,7 @@ COVERAGE = (0.85, 0.95)
 TARGET_FD = 1.5
 DEFAULT_MODELS = "skimage,gaussian,gmm,diffusion,vae"
 FIT_NOTE = "bench_restore_fit.json"
+DEFAULT_N = 100
 
 
 # ---------------------------------------------------------------------- helpers
@@ -105,6 +106,7 @@ class Data:
 
         self.name = name
         n = args.n
+        self.key = name if n == DEFAULT_N or args.quick else f"{name}@{n}"   # records of another test size apart
         if name == "digits":
             images = pl.datasets.load("digits")          # LevelImages, 17 levels: intensities = level / 16
             train, test = images[:1200], images[1200:]
@@ -147,7 +149,7 @@ def operators(data: Data) -> dict:
 
 
 def task_label(data_name: str, task: str) -> str:
-    what = {"deblur": f"blur sigma {BLUR_SIGMA.get(data_name, '?')}", "inpaint_centre": "centre square hidden",
+    what = {"deblur": f"blur sigma {BLUR_SIGMA.get(data_name.split('@')[0], '?')}", "inpaint_centre": "centre square hidden",
             "inpaint_bottom": "bottom half hidden", "sr4": "4x4 block means", "denoise": "identity"}[task]
     return f"{task} ({what}, noise {NOISE[task]:g})"
 
@@ -319,6 +321,8 @@ def f(value, digits=3):
 
 
 def short(note: str) -> str:
+    if note.startswith("ParameterError: method=") and ": " in note[16:]:     # a sampler that refuses the operator
+        return "refused: " + note[16:].split(": ", 1)[1].split(";")[0]
     if "TimeoutError" in note:
         return note.split("TimeoutError: ")[1].replace(" (--timeout)", " (--limit)")
     return note
@@ -343,7 +347,7 @@ def verdict(ok: bool) -> str:
 
 def targets(records: dict, datasets: list[str]) -> list[str]:
     out = ["### Issue 26 targets", ""]
-    summary = {"psnr": [], "coverage": [], "fd": []}
+    summary = {"psnr": [], "coverage": [], "fd": [], "all": []}
     for dataset in datasets:
         for task in TASKS:
             rows = rows_of(records, dataset, task)
@@ -360,6 +364,10 @@ def targets(records: dict, datasets: list[str]) -> list[str]:
             ok_fd = bool(fd_ratio <= TARGET_FD)
             fd_ok = [k for k, r in rows.items() if r.get("fd_floor") and "fd_draw" in r
                      and r["fd_draw"] / r["fd_floor"] <= TARGET_FD]
+            complete = [k for k, r in rows.items() if not k.startswith("skimage:") and "coverage" in r
+                        and r["psnr"] - sk["psnr"] >= MARGIN_DB[task] and COVERAGE[0] <= r["coverage"] <= COVERAGE[1]
+                        and r.get("fd_floor") and r["fd_draw"] / r["fd_floor"] <= TARGET_FD]
+            summary["all"].append(bool(complete))
             summary["psnr"].append(ok_psnr)
             summary["coverage"].append(ok_cover)
             summary["fd"].append(ok_fd)
@@ -369,14 +377,17 @@ def targets(records: dict, datasets: list[str]) -> list[str]:
                        + (f" (in {COVERAGE[0]}-{COVERAGE[1]}: {', '.join(in_range)})" if in_range and not ok_cover
                           else "") + f"; its single draws' FD {pl['fd_draw']:.3g} = {fd_ratio:.2f}× the floor "
                        f"{pl['fd_floor']:.3g} {verdict(ok_fd)}"
-                       + (f" (≤ {TARGET_FD}×: {', '.join(fd_ok)})" if fd_ok and not ok_fd else ""))
+                       + (f" (≤ {TARGET_FD}×: {', '.join(fd_ok)})" if fd_ok and not ok_fd else "")
+                       + f"; contenders meeting all three: {', '.join(complete) if complete else 'none'}")
     if summary["psnr"]:
         out += ["", f"- posterior-mean PSNR ≥ best scikit-image + 3 dB (denoising + 2 dB), best plausible contender per "
                 f"task: {verdict(all(summary['psnr']))} (met on {sum(summary['psnr'])} of {len(summary['psnr'])} tasks)",
                 f"- 90% coverage in {COVERAGE[0]}-{COVERAGE[1]} on every task (that contender): "
                 f"{verdict(all(summary['coverage']))} (met on {sum(summary['coverage'])} of {len(summary['coverage'])})",
                 f"- single draws' FD ≤ {TARGET_FD}× the clean-vs-clean floor (that contender): "
-                f"{verdict(all(summary['fd']))} (met on {sum(summary['fd'])} of {len(summary['fd'])})"]
+                f"{verdict(all(summary['fd']))} (met on {sum(summary['fd'])} of {len(summary['fd'])})",
+                f"- one contender meeting all three at once (PSNR margin, coverage, FD): on {sum(summary['all'])} of "
+                f"{len(summary['all'])} tasks"]
     for dataset in datasets:
         names = {k.split("/")[2].split(":")[0] for k in records if k.startswith(f"{dataset}/")
                  and "psnr" in records[k]}
@@ -403,7 +414,7 @@ def render(store: dict) -> str:
     lines += [f"- machine: {env.get('machine', '?')} (shared with other engineers: timings are noisy)",
               f"- versions: {env.get('versions', '?')}",
               "- every process on 1 thread (OMP_NUM_THREADS=1, torch.set_num_threads(1)); one run at a time", ""]
-    datasets = [d for d in ("digits", "avatars") if any(k.startswith(d + "/") for k in records)]
+    datasets = sorted({k.split("/")[0] for k in records}, key=lambda d: (d.split("@")[0] != "digits", d))
     lines += targets(records, datasets)
     lines += ["", __doc__.split("\n\n", 2)[2].strip(), ""]
     for dataset in datasets:
@@ -424,7 +435,8 @@ def render(store: dict) -> str:
                 fit = records.get(f"{dataset}/fit/{model}", {})
                 notes = [short(n) for n in r.get("notes", [])]
                 if "error" in r:
-                    notes.insert(0, f"**failed** `{short(r['error'])}`")
+                    said = short(r["error"])
+                    notes.insert(0, said if said.startswith("refused") else f"**failed** `{said}`")
                 per = r.get("seconds_per_image_draw", r.get("seconds_per_image"))
                 cells = [task_label(dataset, task) if name == order[0] else "", name, r.get("setting", ""),
                          f(r.get("psnr"), 2), f(r.get("ssim"), 3), f(r.get("coverage"), 3), f(r.get("width"), 3),
@@ -466,7 +478,10 @@ def main(argv=None) -> int:
     parser.add_argument("--datasets", default="digits,avatars")
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--models", default=DEFAULT_MODELS, help=f"skimage and/or image rungs ({DEFAULT_MODELS})")
-    parser.add_argument("--n", type=int, default=100, help="test images restored (100)")
+    parser.add_argument("--n", type=int, default=DEFAULT_N, help=f"test images restored ({DEFAULT_N}; another number "
+                        "keeps its records apart, as dataset@n, with their own targets)")
+    parser.add_argument("--methods", default=None, help="only these restore methods (e.g. ddrm,repaint; default: every "
+                        "method a rung declares)")
     parser.add_argument("--val", type=int, default=100, help="validation images for scikit-image's tuning (100)")
     parser.add_argument("--reference", type=int, default=1000, help="other clean test images the Fréchet distances "
                         "are measured against (1,000; digits has 597 - --n)")
@@ -520,8 +535,8 @@ def main(argv=None) -> int:
 
     for name in args.datasets.split(","):
         data = Data(name, args)
-        store.setdefault("about", {})[name] = data.describe()
-        store.setdefault("reference_n", {})[name] = len(data.reference)
+        store.setdefault("about", {})[data.key] = data.describe()
+        store.setdefault("reference_n", {})[data.key] = len(data.reference)
         progress(data.describe())
         score = Scorer(data)
         ops = {task: spec for task, spec in operators(data).items() if task in tasks}
@@ -531,7 +546,7 @@ def main(argv=None) -> int:
                 for method, one in run_skimage(task, data, op, sd, hidden, ys[task]).items():
                     rec = {k: v for k, v in one.items() if k != "estimate"}
                     rec.update(score(None, one["estimate"], hidden))
-                    keep(f"{name}/{task}/skimage:{method}", rec)
+                    keep(f"{data.key}/{task}/skimage:{method}", rec)
         for model_name in [m for m in wanted if m != "skimage"]:
             try:
                 cls = image_class(model_name)
@@ -548,14 +563,14 @@ def main(argv=None) -> int:
                 fit = {"error": error_text(error), "notes": []}
                 model = None
             if args.fit_only:
-                progress(f"{name}/{model_name}: fitted in {fit.get('fit_s', float('nan')):.0f} s; {fit['notes']}")
+                progress(f"{data.key}/{model_name}: fitted in {fit.get('fit_s', float('nan')):.0f} s; {fit['notes']}")
                 continue
-            keep(f"{name}/fit/{model_name}", fit)
+            keep(f"{data.key}/fit/{model_name}", fit)
             if model is None:
                 continue
             for task, (op, sd, hidden) in ops.items():
-                for method in cls.restore_methods:
-                    key = f"{name}/{task}/{model_name}:{method}"
+                for method in [m for m in cls.restore_methods if not args.methods or m in args.methods.split(",")]:
+                    key = f"{data.key}/{task}/{model_name}:{method}"
                     try:
                         rec = restore_one(model, method, task, ys[task], op, sd, hidden, score, args)
                     except Exception as error:  # noqa: BLE001 - a refusal or failure is a row with its reason
