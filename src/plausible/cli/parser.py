@@ -417,7 +417,21 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--json", action="store_true", help="print JSON (with the per-origin table)")
     for reader in (fit, impute, score, evaluate, compare, forecast, backtest):
         _csv_options(reader)
+    for spread in (fit, sample, score, impute, forecast, backtest):
+        _engine_options(spread)
     return parser
+
+
+ENGINE_HELP = ("run on a distributed engine: dask (a local Dask cluster started for this command; needs "
+               "pip install 'plausible[distributed]'). Default: this process")
+
+
+def _engine_options(command: argparse.ArgumentParser) -> None:
+    """--engine and --workers: the same two flags on every command that can spread its work."""
+    command.add_argument("--engine", choices=["dask"], default=None, help=ENGINE_HELP)
+    command.add_argument("--workers", type=int, default=None, metavar="N",
+                         help="with --engine dask: worker processes of the local cluster (default: one per CPU); "
+                              "results are the same for any N")
 
 
 def _csv_options(command: argparse.ArgumentParser) -> None:

@@ -27,6 +27,7 @@ import pandas as pd
 from ..data.codecs import CODECS
 from ..data.images import ImageCodec, is_image_batch
 from ..data.layout import Encoded
+from ..data.partitioned import is_partitioned
 from ..data.schema import NUMERIC_KINDS, SchemaError, text_names
 from .errors import ModelFileError, NotFittedError, NotSupportedError, ParameterError
 from .params import Param, _check_count, _check_seed
@@ -122,7 +123,8 @@ class Model:
         return f"plausible.make({self.name!r}{', ' if args else ''}{args})"
 
     # ------------------------------------------------------------------ the protocol
-    def fit(self, data, schema: dict | None = None, **options) -> "Model":
+    def fit(self, data, schema: dict | None = None, *, engine=None, workers: int | None = None,
+            **options) -> "Model":
         """Learn the distribution of `data`: a DataFrame or 2-D array (a table, or series for a series
         model), or images, an array (N, H, W) or (N, H, W, C) (`plausible.data.images`). `schema`
         overrides column kinds.
@@ -133,7 +135,15 @@ class Model:
         (as `pd.DataFrame(array)` makes it) is read with the names "0", "1", ..., which `sample`
         returns; `impute` gives back the labels of the table it is given. `options` are what a rung's
         own `fit` adds (the image diffusion's `labels=`), passed on when images make this model that
-        rung's image version."""
+        rung's image version.
+
+        A partitioned table (a directory of Parquet files, or a Dask DataFrame) is fitted one piece
+        at a time, on the workers of `engine` (None, "dask" with `workers`, or a
+        `distributed.Client`; see `core/engine.py` and `core/by_parts.py`)."""
+        if engine is not None or workers is not None or is_partitioned(data):
+            from .by_parts import fit_parts
+
+            return fit_parts(self, data, schema, engine=engine, workers=workers, **options)
         before = type(self)
         self._take_kind_of(data)
         if type(self) is not before and type(self).fit is not Model.fit:
@@ -151,22 +161,37 @@ class Model:
         self.n_training_rows_ = len(frame)
         return self
 
-    def sample(self, n: int, seed: int | None = 0):
-        """`n` new rows, the same kind of object as fitted (DataFrame or array)."""
+    def sample(self, n: int, seed: int | None = 0, out=None, engine=None, workers: int | None = None):
+        """`n` new rows, the same kind of object as fitted (DataFrame or array).
+
+        With `out` (a directory): the rows are written there as a partitioned Parquet table instead,
+        in shards drawn with seeds derived from `seed` (the same rows for any number of workers), on
+        the workers of `engine` (see `core/shards.py`); returns the directory's path."""
+        if out is not None or engine is not None or workers is not None:
+            from .shards import sample_to
+
+            return sample_to(self, n, seed, out, engine=engine, workers=workers)
         self._check_fitted()
         n = _check_count(n, "n")
         rng = np.random.default_rng(_check_seed(seed))
         encoded = self._sample(n, rng) if n else self.codec_.empty()
         return self.codec_.output(self.codec_.decode(encoded, rng))
 
-    def log_prob(self, data, unseen: str = "raise") -> np.ndarray:
+    def log_prob(self, data, unseen: str = "raise", out=None, engine=None, workers: int | None = None):
         """log P(row) in nats for each row: mass for discrete cells times density for continuous ones.
 
         A row with a value never seen in training (a new category; a number outside the values of a
         column modelled as fully discrete; a missing cell in a column that was never missing) raises
         SchemaError naming the column, or, with `unseen="impossible"`, gets log P = −inf (what
         held-out evaluation wants).
-        """
+
+        A partitioned table (a Parquet directory or a Dask DataFrame) is scored one piece at a time on
+        the workers of `engine`; with `out` the scores are written there as Parquet pieces (see
+        `core/shards.py`)."""
+        if out is not None or engine is not None or workers is not None or is_partitioned(data):
+            from .shards import log_prob_parts
+
+            return log_prob_parts(self, data, unseen, out, engine=engine, workers=workers)
         self._check_fitted()
         if unseen not in ("raise", "impossible"):
             raise ValueError(f"unseen must be 'raise' or 'impossible', got {unseen!r}")
@@ -192,14 +217,22 @@ class Model:
         encoded = self.codec_.encode(frame)
         return np.asarray(self._log_prob(encoded), dtype=float) + self.codec_.log_jacobian(frame)
 
-    def impute(self, data, n_draws: int = 5, seed: int | None = 0, mask=None) -> list:
+    def impute(self, data, n_draws: int = 5, seed: int | None = 0, mask=None, out=None, engine=None,
+               workers: int | None = None):
         """`n_draws` completions of `data`: every missing cell drawn from P(missing | observed).
 
         Observed cells are returned unchanged. Returns a list of DataFrames (or arrays). Images:
         unknown pixels are NaN in float images (intensities in [0, 1]), or `mask` (a boolean array,
         True = pixel to fill, as scikit-image's inpainting takes it) marks them in any images; the
         draws are arrays like `data` (of its dtype, also with a mask).
-        """
+
+        A partitioned table (a Parquet directory or a Dask DataFrame) is imputed one piece at a time on
+        the workers of `engine`; with `out` the draws are written there as Parquet pieces (see
+        `core/shards.py`)."""
+        if out is not None or engine is not None or workers is not None or is_partitioned(data):
+            from .shards import impute_parts
+
+            return impute_parts(self, data, n_draws, seed, mask, out, engine=engine, workers=workers)
         self._check_fitted()
         if self.impute_kind == "none":
             reason = self.unsupported_reasons.get("impute", "it cannot condition on observed cells")
