@@ -94,6 +94,34 @@ def _check_parent(path) -> None:
             return
 
 
+def is_folder_out(path) -> bool:
+    """Whether an --out names a folder of Parquet pieces: it ends with '/' or is a folder already."""
+    import os
+
+    return str(path).endswith(("/", os.sep)) or Path(path).is_dir()
+
+
+def is_parquet_folder(source) -> bool:
+    """Whether DATA is a partitioned table: a folder holding .parquet files (read a piece at a time)."""
+    from ..data.partitioned import is_partitioned
+
+    return isinstance(source, str) and is_partitioned(source)
+
+
+def _engine(args) -> dict:
+    """engine= and workers= from --engine/--workers, refused in words before any work."""
+    engine, workers = getattr(args, "engine", None), getattr(args, "workers", None)
+    if workers is not None and engine is None:
+        raise ValueError(f"--workers {workers} sizes a local Dask cluster: add --engine dask")
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be 1 or more, got {workers}")
+    if engine is not None:
+        from ..core.engine import check_engine
+
+        check_engine(engine, workers)
+    return {"engine": engine, "workers": workers}
+
+
 def _check_table_out(path) -> None:
     """A .csv/.parquet output that can be written: checked before the fitting, not after it."""
     from ..data.io import table_format

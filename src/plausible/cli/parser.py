@@ -16,8 +16,10 @@ EXAMPLES = {
   torchrun --nproc_per_node=2 -m plausible.cli fit big.parquet --model diffusion --out big.plausible
   plausible fit images/ --model vae --out faces.plausible            # a folder of PNGs (or .npy/.npz)
   plausible fit digits --model autoregressive --out digits.plausible  # a built-in image set
+  plausible fit sales_parquet/ --model gaussian --out sales.plausible --engine dask --workers 2
 
-DATA is a .csv or .parquet file, or the name of a built-in dataset (see `plausible datasets`).
+DATA is a .csv or .parquet file, a folder of Parquet files (read a piece at a time; name the
+model), or the name of a built-in dataset (see `plausible datasets`).
 A CSV's separator (comma, semicolon, tab), decimal comma and encoding are found from the file
 (--sep, --decimal, --encoding say them). An existing model folder is replaced only with --force.
 --model auto (the default) fits bayesnet, copula, gmm and rbm on three quarters of the rows and keeps
@@ -26,8 +28,13 @@ gaussian (exact and fast; probabilistic PCA for large images): name a deep rung 
     "sample": """example:
   plausible sample customers.plausible --n 1000 --seed 1 --out synthetic.csv
   plausible sample faces.plausible --n 64 --out samples/      # an image model: PNGs plus grid.png
+  plausible sample customers.plausible --n 20000000 --out synthetic/ --engine dask --workers 2
 
-The same model folder and seed always give the same rows.""",
+The same model folder and seed always give the same rows. A table model's --out that ends with /
+(or is a folder already) is written as Parquet pieces part-00000.parquet, ... of --shard-rows rows,
+shard i drawn with its own seed derived from --seed and i: the same files for any --workers, and
+without --engine one shard in memory at a time. The first shard equals `--n SHARD_ROWS` written to one
+file; more rows than one shard are not the rows a single file of --n rows holds.""",
     "impute": """examples:
   plausible impute holes.csv --draws 20 --out completed.csv                 # fits on holes.csv itself
   plausible impute holes.csv --model gmm --set n_components=4 --out completed.csv
@@ -36,6 +43,7 @@ The same model folder and seed always give the same rows.""",
   plausible impute customers.plausible holes.csv --draws 5 --seed 0 --out completed.csv
   plausible impute faces.plausible holes.npy --draws 8 --out fills.npy      # NaN pixels are holes
   plausible impute faces.plausible images/ --mask mask.npy --draws 8 --out fills/
+  plausible impute customers.plausible holes_parquet/ --draws 5 --out completed/ --engine dask --workers 2
 
 Without a model folder, the model (--model, default auto: printed with the reason) is fitted on
 DATA itself, missing cells included. Writes one long table: the columns `draw` (0..M-1) and `row`
@@ -44,12 +52,18 @@ never changed. --spread-out writes each cell's spread across the draws (std for 
 differing from the most common one for categories; 0 where observed). --pool (repeatable) prints Rubin's rules
 for "mean(col)" or a linear regression "y ~ x1 + x2" (categorical predictors one-hot).
 Images: a fitted image model and images with holes (float NaN, or --mask); writes the draws
-as one array (draws, N, H, W[, C]) to .npy/.npz, or a folder of PNGs.""",
+as one array (draws, N, H, W[, C]) to .npy/.npz, or a folder of PNGs.
+Parquet pieces: with a model folder, DATA a folder of Parquet files (or --out a folder: ends with /)
+writes one part-i.parquet per piece, the same long table for that piece (`row` counts over the whole
+table), piece i drawn with its own seed derived from --seed and i (piece 0 with --seed itself).""",
     "score": """example:
   plausible score customers.plausible new_customers.csv --out scores.csv
+  plausible score customers.plausible big_parquet/ --out scores/ --engine dask --workers 2
 
 Writes the input with a `log_prob` column (nats; probability mass for discrete cells times
-density for numbers). Low values are unusual records.""",
+density for numbers). Low values are unusual records.
+DATA a folder of Parquet files (or --out a folder, ending with /): each piece is written with that
+column as --out/part-i.parquet, a piece at a time.""",
     "evaluate": """examples:
   plausible evaluate --real test.csv --synthetic synthetic.csv --train train.csv --target churn
   plausible evaluate --real test.csv --synthetic synthetic.csv --model-dir customers.plausible --json
@@ -247,8 +261,8 @@ def _parser() -> argparse.ArgumentParser:
                                    formatter_class=_Formatter)
 
     fit = command("fit", "fit a model to a table and save it to a folder")
-    fit.add_argument("data", metavar="DATA", help="a .csv/.parquet file, a folder of PNGs or a .npy/.npz file of "
-                     "images, or a built-in dataset name")
+    fit.add_argument("data", metavar="DATA", help="a .csv/.parquet file, a folder of Parquet files, a folder of PNGs "
+                     "or a .npy/.npz file of images, or a built-in dataset name")
     fit.add_argument("--model", default="auto", help="model name (see `plausible models`), or auto (default): "
                      "the fast rung a detector tells apart least from held-back rows")
     fit.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to save the fitted model in")
@@ -263,8 +277,11 @@ def _parser() -> argparse.ArgumentParser:
     sample = command("sample", "draw new synthetic rows from a fitted model")
     sample.add_argument("model_dir", metavar="MODEL_DIR", help="a fitted model's folder (from `plausible fit`)")
     sample.add_argument("--n", type=int, required=True, help="number of rows")
-    sample.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet; for an image model a "
-                        "folder (PNGs plus grid.png) or a .npy/.npz file")
+    sample.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet; a folder (ending with "
+                        "/) for Parquet pieces; for an image model a folder (PNGs plus grid.png) or a .npy/.npz file")
+    sample.add_argument("--shard-rows", type=int, default=1_000_000, metavar="N",
+                        help="rows per Parquet piece when --out is a folder (default 1,000,000)")
+    sample.add_argument("--force", action="store_true", help="replace the Parquet pieces of a non-empty --out folder")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
     impute = command("impute", "fill the missing cells of a table with several plausible draws")
@@ -274,7 +291,9 @@ def _parser() -> argparse.ArgumentParser:
     impute.add_argument("--draws", type=int, default=5, help="number of completed copies (default 5)")
     impute.add_argument("--mask", metavar="MASK.npy", help="images: a boolean .npy array, True = pixel to fill "
                         "(float images may mark holes with NaN instead)")
-    impute.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
+    impute.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet, or a folder (ending "
+                        "with /) for Parquet pieces")
+    impute.add_argument("--force", action="store_true", help="replace the Parquet pieces of a non-empty --out folder")
     impute.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     impute.add_argument("--model", default=None, help="model to fit on DATA: auto (default) or a name "
                                                       "(see `plausible models`); not with a MODEL_DIR")
@@ -299,8 +318,11 @@ def _parser() -> argparse.ArgumentParser:
 
     score = command("score", "score how likely each row is under a fitted model (log_prob)")
     score.add_argument("model_dir", metavar="MODEL_DIR", help="a fitted model's folder (from `plausible fit`)")
-    score.add_argument("data", metavar="DATA", help="the rows to score: a .csv or .parquet file")
-    score.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet: DATA with a score column")
+    score.add_argument("data", metavar="DATA", help="the rows to score: a .csv or .parquet file, or a folder of "
+                       "Parquet files")
+    score.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet: DATA with a score "
+                       "column; a folder (ending with /) for Parquet pieces")
+    score.add_argument("--force", action="store_true", help="replace the Parquet pieces of a non-empty --out folder")
     score.add_argument("--column", default="log_prob", metavar="NAME",
                        help="name of the added score column (default log_prob; DATA must not have it already)")
     score.add_argument("--unseen", choices=["raise", "impossible"], default="raise",

@@ -8,8 +8,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .files import (_check_model_out, _check_table_out, _compare_params, _model_params, _pairs, _read, _reading,
-                    _strict_json)
+from .files import (_check_model_out, _check_table_out, _compare_params, _engine, _model_params, _pairs, _read,
+                    _reading, _strict_json, is_folder_out, is_parquet_folder)
 from .images import fit_images, impute_images, is_image_source, sample_images, score_images
 
 
@@ -17,14 +17,22 @@ def _fit(args) -> str:
     from ..core.registry import get_class, make_for_task
     from ..data.schema import SchemaError
 
+    engine = _engine(args)
+    if is_parquet_folder(args.data):
+        return _fit_pieces(args, engine)
     if is_image_source(args.data):
         return fit_images(args)
     if args.model == "auto":
+        if args.engine:
+            raise ValueError("--engine fits a named model from pieces; --model auto compares models on rows in "
+                             "memory: name the model (e.g. --model gaussian)")
         return _fit_auto(args)
     cls = get_class(args.model)
     params = _model_params(args.model, args.set)
     _check_model_out(args.out, args.force)
     data = _read(args.data, args)
+    if args.engine:
+        return _fit_pieces(args, engine, data)
     distributed = False
     if cls.family not in ("counting", "classical"):  # neural models train data-parallel under torchrun
         from ..neural import init_distributed, is_main_process
@@ -47,6 +55,38 @@ def _fit(args) -> str:
     else:
         model.save(args.out, overwrite=args.force)
     return f"fitted {args.model} on {len(data):,} rows x {data.shape[1]} columns; saved to {args.out}"
+
+
+def _fit_pieces(args, engine: dict, data=None) -> str:
+    """fit on a folder of Parquet pieces (or with --engine): the model reads them a piece at a time
+    (core/by_parts.py), on the engine's workers when given."""
+    from ..core.registry import make_for_task
+    from ..data.partitioned import Partitions
+    from ..data.schema import SchemaError
+
+    if args.model == "auto":
+        raise ValueError(f"{args.data} is a folder of Parquet pieces: name the model (e.g. --model gaussian); auto "
+                         "compares models on rows held in memory")
+    params = _model_params(args.model, args.set)
+    _check_model_out(args.out, args.force)
+    model = make_for_task(args.model, args.seed, params, args.time_budget)
+    source = args.data if data is None else data
+    try:
+        model.fit(source, schema=_pairs(args.schema, "--schema") or None, **engine)
+    except SchemaError as error:
+        raise SchemaError(f"{args.data}: {error}") from None
+    except ModuleNotFoundError as error:
+        if "by_parts" not in str(error):
+            raise
+        raise RuntimeError("fitting from Parquet pieces or on --engine is not in this version of plausible: "
+                           "read the table into one file and fit that") from None
+    model.save(args.out, overwrite=args.force)
+    if data is None:
+        parts = Partitions(args.data)
+        shape = f"{sum(parts.rows):,} rows x {len(parts.columns)} columns in {len(parts)} Parquet pieces"
+    else:
+        shape = f"{len(data):,} rows x {data.shape[1]} columns"
+    return f"fitted {args.model} on {shape}; saved to {args.out}"
 
 
 def _fit_auto(args) -> str:
@@ -72,9 +112,22 @@ def _sample(args) -> str:
     from ..core.registry import load
     from ..data.io import write_table
 
+    engine = _engine(args)
     model = load(args.model_dir)
     if model.data_kind == "image":
+        if args.engine:
+            raise ValueError("--engine draws table rows into Parquet pieces; an image model's samples are drawn "
+                             "here: drop --engine")
         return sample_images(model, args)
+    if is_folder_out(args.out):
+        from ..data.partitioned import Partitions
+
+        out = model.sample(args.n, seed=args.seed, out=args.out, shard_rows=args.shard_rows, overwrite=args.force,
+                           **engine)
+        return f"wrote {args.n:,} rows to {out} in {len(Partitions(out))} Parquet pieces"
+    if args.engine:
+        raise ValueError(f"--engine draws shards into a folder of Parquet pieces: give --out a folder (end it with "
+                         f"/, e.g. {Path(args.out).with_suffix('')}/)")
     _check_table_out(args.out)
     synthetic = model.sample(args.n, seed=args.seed)
     write_table(synthetic, args.out)
@@ -92,6 +145,15 @@ def _impute(args) -> str:
 
     if len(args.inputs) > 2:
         raise ValueError(f"impute takes DATA, or MODEL_DIR DATA; got {len(args.inputs)} paths")
+    engine = _engine(args)
+    if is_parquet_folder(args.inputs[-1]) or is_folder_out(args.out):
+        return _impute_pieces(args, engine)
+    if args.engine:
+        if len(args.inputs) == 1:
+            raise ValueError("--engine imputes with a fitted model: plausible fit DATA --model NAME --out MODEL_DIR, "
+                             "then plausible impute MODEL_DIR DATA --engine dask")
+        if args.spread_out or args.pool:
+            raise ValueError("--spread-out and --pool need every draw in memory; drop --engine for them")
     if len(args.inputs) == 2 and is_image_source(args.inputs[1]):
         return impute_images(load(args.inputs[0]), args.inputs[1], args)
     if any(is_image_source(path) for path in args.inputs[-1:]):
@@ -140,8 +202,11 @@ def _impute(args) -> str:
             lines.append(f"{fits} fits of {name}, {why}, one after another: --jobs -1 fits them side by side on "
                          f"all {cpus} CPUs, with the same draws")
     try:
-        draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
-                       refits=args.refits, uncertainty=args.uncertainty, n_jobs=args.jobs)
+        if args.engine:     # the model folder form: the table's pieces imputed on the workers
+            draws = model.impute(data, n_draws=args.draws, seed=args.seed, **engine)
+        else:
+            draws = impute(data, n_draws=args.draws, model=model, seed=args.seed, params=params, time_budget=budget,
+                           refits=args.refits, uncertainty=args.uncertainty, n_jobs=args.jobs)
     except SchemaError as error:     # what is wrong with the table: say which file
         raise SchemaError(f"{source}: {error}") from None
     long = pd.concat([d.assign(draw=k, row=range(len(d))) for k, d in enumerate(draws)], ignore_index=True)
@@ -165,6 +230,27 @@ def _score(args) -> str:
     from ..data.io import read_table, write_table
     from ..data.schema import SchemaError
 
+    engine = _engine(args)
+    pieces = is_parquet_folder(args.data)
+    if pieces or is_folder_out(args.out):
+        if not is_folder_out(args.out):
+            raise ValueError(f"{args.data} is a folder of Parquet pieces: give --out a folder (end it with /) for "
+                             "the scored pieces")
+        if pieces:
+            from ..data.partitioned import Partitions
+
+            columns = Partitions(args.data).columns
+        else:
+            data = read_table(args.data, **_reading(args))
+            columns = data.columns
+        if args.column in columns:
+            raise ValueError(f"{args.data} already has a column {args.column!r}: name the score column with --column")
+        try:
+            out = load(args.model_dir).log_prob(args.data if pieces else data, unseen=args.unseen, out=args.out,
+                                                column=args.column, overwrite=args.force, **engine)
+        except SchemaError as error:
+            raise SchemaError(f"{args.data}: {_unseen_hint(error, args)}") from None
+        return f"scored {args.data}; wrote its rows with a {args.column!r} column to {out} as Parquet pieces"
     _check_table_out(args.out)
     if is_image_source(args.data):
         return score_images(load(args.model_dir), args)
@@ -173,15 +259,52 @@ def _score(args) -> str:
         raise ValueError(f"{args.data} already has a column {args.column!r}: name the score column with --column")
     model = load(args.model_dir)
     try:
-        scores = model.log_prob(data, unseen=args.unseen)
+        scores = model.log_prob(data, unseen=args.unseen, **engine)
     except SchemaError as error:
-        if args.unseen == "raise" and ("never seen" in str(error) or "never missing" in str(error)):
-            raise SchemaError(f"{error} (--unseen impossible scores such rows -inf and scores the others)") from None
-        raise
+        raise SchemaError(_unseen_hint(error, args)) from None
     write_table(data.assign(**{args.column: scores}), args.out)
     impossible = int(np.isneginf(scores).sum())
     return f"scored {len(data):,} rows" + (f" ({impossible:,} impossible: -inf)" if impossible else "") + \
         f"; wrote {args.out}"
+
+
+def _unseen_hint(error, args) -> str:
+    """A scoring error, with how to score the other rows when a row holds a value never seen."""
+    if args.unseen == "raise" and ("never seen" in str(error) or "never missing" in str(error)):
+        return f"{error} (--unseen impossible scores such rows -inf and scores the others)"
+    return str(error)
+
+
+def _impute_pieces(args, engine: dict) -> str:
+    """impute MODEL_DIR DATA --out FOLDER/: piece i of DATA (a folder of Parquet pieces, or one table
+    cut into pieces) imputed with its own seed (core/shards.py), written as part-i.parquet: the
+    long table (draw, row, columns) of that piece."""
+    from ..core.registry import load
+    from ..data.io import read_table
+    from ..data.schema import SchemaError
+
+    source = args.inputs[-1]
+    if len(args.inputs) == 1:
+        raise ValueError(f"impute into Parquet pieces takes a fitted model: plausible fit {source} --model NAME --out "
+                         f"MODEL_DIR, then plausible impute MODEL_DIR {source} --out {args.out}")
+    if not is_folder_out(args.out):
+        raise ValueError(f"{source} is a folder of Parquet pieces: give --out a folder (end it with /) for the "
+                         "imputed pieces")
+    if args.spread_out or args.pool:
+        raise ValueError("--spread-out and --pool need every draw in memory; with Parquet pieces compute them from "
+                         "the written pieces")
+    if (args.model is not None or args.set or args.time_budget is not None or args.refits != 1
+            or args.uncertainty == "posterior" or args.jobs != 1 or args.mask):
+        raise ValueError(f"--model, --set, --time-budget, --refits, --jobs, --uncertainty posterior and --mask do not "
+                         f"apply to imputing Parquet pieces with the fitted model {args.inputs[0]}: drop them")
+    model = load(args.inputs[0])
+    data = source if is_parquet_folder(source) else read_table(source, **_reading(args))
+    try:
+        out = model.impute(data, n_draws=args.draws, seed=args.seed, out=args.out, overwrite=args.force, **engine)
+    except SchemaError as error:
+        raise SchemaError(f"{source}: {error}") from None
+    return (f"imputed {source} {args.draws} times; wrote {out} as Parquet pieces (columns draw, row, then the "
+            "table's, missing cells filled)")
 
 
 def _evaluate(args) -> str:

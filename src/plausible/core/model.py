@@ -161,23 +161,26 @@ class Model:
         self.n_training_rows_ = len(frame)
         return self
 
-    def sample(self, n: int, seed: int | None = 0, out=None, engine=None, workers: int | None = None):
+    def sample(self, n: int, seed: int | None = 0, out=None, engine=None, workers: int | None = None, **options):
         """`n` new rows, the same kind of object as fitted (DataFrame or array).
 
         With `out` (a directory): the rows are written there as a partitioned Parquet table instead,
         in shards drawn with seeds derived from `seed` (the same rows for any number of workers), on
-        the workers of `engine` (see `core/shards.py`); returns the directory's path."""
+        the workers of `engine` (see `core/shards.py`); returns the directory's path. `options`:
+        `shard_rows` (default 1,000,000), `overwrite` (replace the part files of a non-empty `out`),
+        `progress`."""
         if out is not None or engine is not None or workers is not None:
             from .shards import sample_to
 
-            return sample_to(self, n, seed, out, engine=engine, workers=workers)
+            return sample_to(self, n, seed, out, engine=engine, workers=workers, **options)
+        _no_options(options)
         self._check_fitted()
         n = _check_count(n, "n")
         rng = np.random.default_rng(_check_seed(seed))
         encoded = self._sample(n, rng) if n else self.codec_.empty()
         return self.codec_.output(self.codec_.decode(encoded, rng))
 
-    def log_prob(self, data, unseen: str = "raise", out=None, engine=None, workers: int | None = None):
+    def log_prob(self, data, unseen: str = "raise", out=None, engine=None, workers: int | None = None, **options):
         """log P(row) in nats for each row: mass for discrete cells times density for continuous ones.
 
         A row with a value never seen in training (a new category; a number outside the values of a
@@ -187,11 +190,12 @@ class Model:
 
         A partitioned table (a Parquet directory or a Dask DataFrame) is scored one piece at a time on
         the workers of `engine`; with `out` the scores are written there as Parquet pieces (see
-        `core/shards.py`)."""
+        `core/shards.py`; `options`: `column`, `piece_rows`, `overwrite`, `progress`)."""
         if out is not None or engine is not None or workers is not None or is_partitioned(data):
             from .shards import log_prob_parts
 
-            return log_prob_parts(self, data, unseen, out, engine=engine, workers=workers)
+            return log_prob_parts(self, data, unseen, out, engine=engine, workers=workers, **options)
+        _no_options(options)
         self._check_fitted()
         if unseen not in ("raise", "impossible"):
             raise ValueError(f"unseen must be 'raise' or 'impossible', got {unseen!r}")
@@ -218,7 +222,7 @@ class Model:
         return np.asarray(self._log_prob(encoded), dtype=float) + self.codec_.log_jacobian(frame)
 
     def impute(self, data, n_draws: int = 5, seed: int | None = 0, mask=None, out=None, engine=None,
-               workers: int | None = None):
+               workers: int | None = None, **options):
         """`n_draws` completions of `data`: every missing cell drawn from P(missing | observed).
 
         Observed cells are returned unchanged. Returns a list of DataFrames (or arrays). Images:
@@ -228,11 +232,12 @@ class Model:
 
         A partitioned table (a Parquet directory or a Dask DataFrame) is imputed one piece at a time on
         the workers of `engine`; with `out` the draws are written there as Parquet pieces (see
-        `core/shards.py`)."""
+        `core/shards.py`; `options`: `piece_rows`, `overwrite`, `progress`)."""
         if out is not None or engine is not None or workers is not None or is_partitioned(data):
             from .shards import impute_parts
 
-            return impute_parts(self, data, n_draws, seed, mask, out, engine=engine, workers=workers)
+            return impute_parts(self, data, n_draws, seed, mask, out, engine=engine, workers=workers, **options)
+        _no_options(options)
         self._check_fitted()
         if self.impute_kind == "none":
             reason = self.unsupported_reasons.get("impute", "it cannot condition on observed cells")
@@ -446,6 +451,13 @@ class Model:
 
 # ---------------------------------------------------------------------- small helpers
 FEW_ROWS = 10
+
+
+def _no_options(options: dict) -> None:
+    """The options of out=/engine= (core/shards.py) refused on an in-memory call, by name."""
+    if options:
+        raise ParameterError(f"{sorted(options)[0]}= applies when writing to out= or running on engine=; "
+                             "give out=DIR (or engine=), or drop it")
 
 
 def _check_rows(model: Model, frame: pd.DataFrame, input_kind: str) -> None:
