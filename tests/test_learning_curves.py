@@ -9,8 +9,8 @@ from sklearn.naive_bayes import GaussianNB
 from test_cli_surface import fails_in_one_line
 
 from plausible.experiments import learning_curves, prediction_spread
-from plausible.experiments.learning import COLUMNS, StatsmodelsLogit, crossover, stratified_rows
-from plausible.experiments.learning import summarize
+from plausible.experiments.learning import COLUMNS, DEFAULT, StatsmodelsLogit, contender, crossover
+from plausible.experiments.learning import default_sizes, stratified_rows, summarize
 
 
 def _two_classes(n=80, columns=3, seed=0):
@@ -66,6 +66,23 @@ def test_the_logit_matches_statsmodels_when_rows_are_plenty():
     assert np.allclose(logit.predict_proba(X), reference.predict_proba(X), atol=1e-3)
 
 
+def test_the_unpenalized_logistic_regression_has_no_penalty_and_answers_where_the_logit_fails():
+    X, y = _two_classes(n=40, columns=2, seed=4)
+    X = X + 4.0 * y[:, None]                                   # a wide gap: a plane separates the classes
+    free, penalized = contender("logistic_unpenalized").fit(X, y), contender("logistic").fit(X, y)
+    assert free[-1].C == np.inf and penalized[-1].C == 1 and "logistic_unpenalized" in DEFAULT
+    assert np.abs(free[-1].coef_).min() > 3 * np.abs(penalized[-1].coef_).max()      # no prior holds it back
+    assert free.score(X, y) == 1.0
+    with pytest.raises(Exception, match="(?i)separation|converge"):
+        StatsmodelsLogit().fit(X, y)
+
+
+def test_default_sizes_start_at_the_rows_per_class_asked_for():
+    assert default_sizes([100, 100], points=4, per_class=2)[0] == 4
+    assert default_sizes([100, 100], points=4)[0] == 10 and default_sizes([100, 100], points=4)[-1] == 200
+    assert default_sizes([6, 100], points=3)[0] == 4           # a class too small for 5 rows: 2 per class
+
+
 def test_identical_refits_of_a_deterministic_estimator_spread_nothing_and_bootstrap_refits_do():
     X, y = _two_classes(seed=1)
     X_test = _two_classes(n=20, seed=2)[0]
@@ -96,7 +113,8 @@ def test_demo_classify_with_tiny_settings_writes_its_files(tmp_path):
     from plausible.demo_classify import demo_classify
 
     lines = []
-    result = demo_classify(out=tmp_path, datasets=("wine",), classifiers=("naive_bayes", "logistic", "logit"),
+    result = demo_classify(out=tmp_path, datasets=("wine",),
+                           classifiers=("naive_bayes", "logistic_unpenalized", "logistic", "logit"),
                            sizes=[9, 30], repeats=2, refits=3, few_rows=8, many_rows=40, say=lines.append)
     for name in ("learning_curves.csv", "learning_summary.csv", "crossovers.csv", "p_greater_n.csv",
                  "prediction_spread.csv", "learning_curves.png", "prediction_spread.png", "classify.png"):
@@ -105,6 +123,9 @@ def test_demo_classify_with_tiny_settings_writes_its_files(tmp_path):
     few = fits[fits["setting"].str.startswith("p > n")].set_index("classifier")
     assert few.loc["logit", "failure"] and not few.loc["logistic", "failure"]
     assert any("meaning:" in line for line in lines)
+    crossings = result["crossovers"]                # read against the unpenalized and the penalized regression
+    assert list(crossings["discriminative"]) == ["logistic_unpenalized", "logistic"]
+    assert any("without a penalty" in line for line in lines) and any("prior" in line for line in lines)
 
 
 def test_demo_classify_refuses_a_file_for_its_folder_and_a_rung_that_cannot_classify(tmp_path):

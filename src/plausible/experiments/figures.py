@@ -10,8 +10,8 @@ from ..tasks.plots import save_figure
 
 # one colour per contender, the generative ones in blues and greens, the discriminative in warm colours
 COLOURS = {"gaussian": "tab:blue", "naive_bayes": "tab:cyan", "independent": "tab:green", "gmm": "tab:purple",
-           "logistic": "tab:orange", "logit": "tab:red"}
-SPARE = ("tab:brown", "tab:pink", "tab:gray", "tab:olive")
+           "logistic": "tab:orange", "logistic_unpenalized": "tab:brown", "logit": "tab:red"}
+SPARE = ("tab:pink", "tab:gray", "tab:olive", "gold")
 
 
 def colour(name: str, names) -> str:
@@ -47,7 +47,7 @@ def draw_learning_curves(axes, summary: pd.DataFrame, title: str | None = None, 
         axes.fill_between(shown["train_size"], shown["low"].fillna(shown["error"]),
                           shown["high"].fillna(shown["error"]), color=colour(name, names), alpha=0.18, linewidth=0)
     if crossover:
-        axes.axvline(crossover, color="gray", linestyle=":", linewidth=1)
+        axes.axvline(crossover, color="gray", linestyle=":", linewidth=1, label=f"crossover ~{crossover:.0f} rows")
     from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
     axes.set_xscale("log")

@@ -51,18 +51,24 @@ from ..core.errors import ParameterError
 from ..tasks.classifier import GenerativeClassifier
 from ..tasks.plots import figure_format
 
-DEFAULT = ("gaussian", "naive_bayes", "logistic", "logit")
+DEFAULT = ("gaussian", "naive_bayes", "logistic", "logistic_unpenalized", "logit")
 COLUMNS = ["classifier", "train_size", "repeat", "test_error", "log_loss", "seconds", "failed", "failure"]
 SEED_PARAMETERS = ("random_state", "seed")
 
 
 # ---------------------------------------------------------------------- the contenders
-def _logistic():
+def _logistic(penalized: bool = True):
+    """scikit-learn's LogisticRegression on standardized columns: L2 with C=1 (its default), or no
+    penalty at all, trained by L-BFGS until its gradient test passes (max_iter high enough that it
+    does on the bundled data sets)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    if penalized:
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    # C=inf is scikit-learn's spelling of no penalty since 1.8 (penalty=None is deprecated)
+    return make_pipeline(StandardScaler(), LogisticRegression(C=np.inf, max_iter=10_000))
 
 
 CONTENDERS = {
@@ -77,6 +83,9 @@ CONTENDERS = {
             lambda: GenerativeClassifier("gmm", schema="continuous")),
     # discriminative
     "logistic": ("scikit-learn's LogisticRegression (L2 penalty C=1, standardized columns)", _logistic),
+    "logistic_unpenalized": ("scikit-learn's LogisticRegression with no penalty (C=inf, L-BFGS, standardized "
+                             "columns): Ng & Jordan's logistic regression, trained by gradient steps",
+                             lambda: _logistic(penalized=False)),
     "logit": ("statsmodels' unregularized Logit (MNLogit for >2 classes), maximum likelihood",
               lambda: StatsmodelsLogit()),
 }
@@ -170,15 +179,16 @@ def resolve_classifiers(classifiers) -> dict:
 
 # ---------------------------------------------------------------------- learning curves
 def learning_curves(X, y, classifiers=None, sizes=6, repeats: int = 5, seed: int = 0, test_size=0.3,
-                    figure=None, title: str | None = None) -> pd.DataFrame:
+                    figure=None, title: str | None = None, per_class: int = 5) -> pd.DataFrame:
     """Test error and log loss of each classifier by training size, `repeats` stratified training
     sets per size, all drawn from one pool and scored on one held-out test set (module doc).
 
     classifiers: names of built-in contenders (`CONTENDERS`; default `DEFAULT`), or a dict of
         name -> scikit-learn-style classifier (or a built-in's name).
     sizes: training sizes (rows), each at least 2 per class and at most the pool; or a number of
-        sizes spaced on a log scale from 5 rows per class to the whole pool (`default_sizes`;
-        default 6).
+        sizes spaced on a log scale from `per_class` rows per class to the whole pool
+        (`default_sizes`; default 6).
+    per_class: the smallest default size, in rows per class (default 5; at least 2).
     test_size: the held-out share (or number of rows), stratified, fixed by `seed`.
     figure: a path: draw the curves there (mean test error and its 95% interval over repeats).
 
@@ -201,7 +211,7 @@ def learning_curves(X, y, classifiers=None, sizes=6, repeats: int = 5, seed: int
     if len(classes) < 2:
         raise ValueError("y has a single class: a classifier needs at least two")
     if sizes is None or np.ndim(sizes) == 0:
-        sizes = default_sizes(pool_counts, points=int(sizes or 6))
+        sizes = default_sizes(pool_counts, points=int(sizes or 6), per_class=per_class)
     sizes = sorted({int(size) for size in sizes})
     least = 2 * len(classes)
     for size in sizes:
@@ -253,12 +263,13 @@ def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}"[:300]
 
 
-def default_sizes(class_counts, points: int = 6) -> list:
-    """`points` training sizes spaced evenly on a log scale from 5 rows per class (or 2, when a
-    class has fewer) up to the whole pool."""
+def default_sizes(class_counts, points: int = 6, per_class: int = 5) -> list:
+    """`points` training sizes spaced evenly on a log scale from `per_class` rows per class (or 2,
+    when a class has fewer than twice that) up to the whole pool."""
     class_counts = np.asarray(class_counts)
     total = int(class_counts.sum())
-    smallest = len(class_counts) * (5 if class_counts.min() >= 10 else 2)
+    per_class = max(int(per_class), 2)
+    smallest = len(class_counts) * (per_class if class_counts.min() >= 2 * per_class else 2)
     smallest = min(smallest, total)
     return sorted({round(float(s)) for s in np.geomspace(smallest, total, points)})
 
