@@ -10,7 +10,7 @@ numbers, a 0/1 column and a 5-level category). For each number of workers a loca
 (one thread per worker), then the timed call draws and writes every shard (`--shard-rows`, 1,000,000 by
 default) on the workers. Reported: the wall-clock seconds of the call (cluster start excluded, given
 apart), rows per second, and each worker's peak resident memory (`ru_maxrss` read in the worker after
-the run: its whole life, start-up included; the target is under 2 GiB). The outputs of every worker
+the run: VmHWM, its whole life, start-up included; the target is under 2 GiB). The outputs of every worker
 count must be identical: each piece's rows are hashed (pandas' row hash, summed into a SHA-256 per
 piece) and compared. The output folders are deleted after hashing unless --keep.
 """
@@ -29,12 +29,12 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-import plausible as pl  # noqa: E402
-from plausible.core.engine import engine_client  # noqa: E402
-from plausible.data.partitioned import Partitions  # noqa: E402
+import plausible as pl
+from plausible.core.engine import engine_client
+from plausible.data.partitioned import Partitions
 
 
 def training_table(rows: int = 5_000, seed: int = 0) -> pd.DataFrame:
@@ -54,6 +54,14 @@ def piece_hashes(folder: Path) -> list[str]:
 
 
 def peak_mib() -> float:
+    """This process's peak resident memory: VmHWM (the high-water mark of its own memory map; unlike
+    ru_maxrss, not inherited from the process that forked it), ru_maxrss where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024                       # kB
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # KiB on Linux

@@ -112,6 +112,15 @@ def test_bad_calls_are_refused_in_one_line(model, holes, tmp_path):
         assert "\n" not in str(caught.value)
 
 
+def test_an_image_model_refuses_out_in_one_line(tmp_path):
+    from plausible.core.errors import NotSupportedError
+
+    images = pl.make("independent").fit(np.random.default_rng(0).random((6, 4, 4)))
+    with pytest.raises(NotSupportedError, match="draws images") as caught:
+        images.sample(3, out=tmp_path / "pictures")
+    assert "\n" not in str(caught.value) and not (tmp_path / "pictures").exists()
+
+
 # ---------------------------------------------------------------------- log_prob
 def test_scores_of_the_pieces_equal_the_in_memory_scores(model, table, tmp_path):
     folder = model.sample(230, seed=2, out=tmp_path / "rows", shard_rows=70)

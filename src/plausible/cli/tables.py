@@ -8,9 +8,26 @@ import sys
 import warnings
 from pathlib import Path
 
-from .files import (_check_model_out, _check_table_out, _compare_params, _engine, _model_params, _pairs, _read,
-                    _reading, _strict_json, is_folder_out, is_parquet_folder)
-from .images import fit_images, impute_images, is_image_source, sample_images, score_images
+from .files import (
+    _check_model_out,
+    _check_table_out,
+    _compare_params,
+    _engine,
+    _model_params,
+    _pairs,
+    _read,
+    _reading,
+    _strict_json,
+    is_folder_out,
+    is_parquet_folder,
+)
+from .images import (
+    fit_images,
+    impute_images,
+    is_image_source,
+    sample_images,
+    score_images,
+)
 
 
 def _fit(args) -> str:
@@ -146,7 +163,8 @@ def _impute(args) -> str:
     if len(args.inputs) > 2:
         raise ValueError(f"impute takes DATA, or MODEL_DIR DATA; got {len(args.inputs)} paths")
     engine = _engine(args)
-    if is_parquet_folder(args.inputs[-1]) or is_folder_out(args.out):
+    images = len(args.inputs) == 2 and not is_parquet_folder(args.inputs[1]) and is_image_source(args.inputs[1])
+    if is_parquet_folder(args.inputs[-1]) or (is_folder_out(args.out) and not images):
         return _impute_pieces(args, engine)
     if args.engine:
         if len(args.inputs) == 1:
@@ -154,7 +172,9 @@ def _impute(args) -> str:
                              "then plausible impute MODEL_DIR DATA --engine dask")
         if args.spread_out or args.pool:
             raise ValueError("--spread-out and --pool need every draw in memory; drop --engine for them")
-    if len(args.inputs) == 2 and is_image_source(args.inputs[1]):
+    if images:
+        if args.engine:
+            raise ValueError("--engine imputes table rows a piece at a time; images are imputed here: drop --engine")
         return impute_images(load(args.inputs[0]), args.inputs[1], args)
     if any(is_image_source(path) for path in args.inputs[-1:]):
         raise ValueError(f"{args.inputs[-1]} holds images: fit a model on images first (plausible fit IMAGES --out "
@@ -232,7 +252,7 @@ def _score(args) -> str:
 
     engine = _engine(args)
     pieces = is_parquet_folder(args.data)
-    if pieces or is_folder_out(args.out):
+    if pieces or (is_folder_out(args.out) and not is_image_source(args.data)):
         if not is_folder_out(args.out):
             raise ValueError(f"{args.data} is a folder of Parquet pieces: give --out a folder (end it with /) for "
                              "the scored pieces")
@@ -253,6 +273,8 @@ def _score(args) -> str:
         return f"scored {args.data}; wrote its rows with a {args.column!r} column to {out} as Parquet pieces"
     _check_table_out(args.out)
     if is_image_source(args.data):
+        if args.engine:
+            raise ValueError("--engine scores table rows a piece at a time; images are scored here: drop --engine")
         return score_images(load(args.model_dir), args)
     data = read_table(args.data, **_reading(args))
     if args.column in data.columns:

@@ -217,7 +217,7 @@ def _read_piece(piece, parts, i):
 
 # ---------------------------------------------------------------------- log_prob
 def _score_piece(task):
-    model, piece, parts, i, start, unseen, out, column = task
+    model, piece, parts, i, _start, unseen, out, column = task
     frame = _read_piece(piece, parts, i)
     scores = model.log_prob(frame, unseen=unseen)
     if out is None:
