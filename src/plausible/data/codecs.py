@@ -34,8 +34,8 @@ import pandas as pd
 
 from ..core.errors import ParameterError
 from .images import ImageCodec
-from .layout import Encoded, TableLayout, restore_dtypes
-from .schema import Column, Schema, SchemaError, from_float
+from .layout import Encoded, TableLayout, layout_column, restore_dtypes
+from .schema import Column, Schema, SchemaError, check_overrides, from_float, infer_column, warn_ids
 
 
 class TableCodec:
@@ -51,6 +51,27 @@ class TableCodec:
             interior_point_masses: bool = True, **options) -> "TableCodec":
         schema = Schema.infer(frame, overrides=overrides)
         return cls(schema, TableLayout.fit(frame, schema, interior_point_masses=interior_point_masses), input_kind)
+
+    @classmethod
+    def fit_columns(cls, names: list[str], read, overrides: dict | None, input_kind: str = "dataframe",
+                    interior_point_masses: bool = True, **options) -> "TableCodec":
+        """What `fit` learns, from one column at a time: `read(name)` gives a whole column (a
+        partitioned table's column over all its pieces, `core/by_parts.py`), so memory holds one
+        column, not the table. The same per-column inference as `fit`, so the same codec."""
+        overrides = check_overrides(overrides, names)
+        columns, discrete, continuous, found_ids = [], [], [], []
+        for name in names:
+            series = read(name)
+            column, found = infer_column(name, series, overrides.get(name))
+            columns.append(column)
+            if found:
+                found_ids.append(name)
+            if column.kind != "id":
+                layout_column(column, series, discrete, continuous, interior_point_masses=interior_point_masses)
+            del series
+        warn_ids(found_ids, stacklevel=4)
+        schema = Schema(columns)
+        return cls(schema, TableLayout(schema, discrete, continuous), input_kind)
 
     def check(self, frame: pd.DataFrame, allow_missing_cells: bool = False) -> pd.DataFrame:
         return self.schema.check(frame, allow_missing_cells=allow_missing_cells)

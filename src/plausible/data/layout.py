@@ -87,49 +87,8 @@ class TableLayout:
             interior_point_masses: bool = True) -> "TableLayout":
         discrete, continuous = [], []
         for column in schema.columns:
-            series = data[column.name]
-            if column.kind == "id":
-                continue          # not modelled: decode makes new values
-            if column.kind in ("categorical", "boolean"):
-                labels = list(column.categories) + ([RARE] if column.rare is not None else [])
-                if column.nullable:
-                    labels.append(MISSING)
-                discrete.append(Discrete(column.name, column.name, labels,
-                                         labels.index(MISSING) if column.nullable else -1, -1))
-                continue
-            values = as_float(series, column)
-            present = values[~np.isnan(values)]
-            uniques, counts = np.unique(present, return_counts=True)
-            atoms = uniques[counts >= max(atom_share * len(values), 2)]
-            if not column.atoms:
-                atoms = uniques[:0]
-            elif column.discrete and len(column.support or uniques) <= MAX_DISCRETE_LEVELS:
-                # a number with few, repeated values (schema: "Discrete numbers"); the support, not
-                # this sample's values: a bootstrap resample that lost one still knows it
-                atoms = np.union1d(uniques, column.support or [])
-            elif (column.discrete is None and column.kind == "integer" and len(uniques) <= MAX_INTEGER_LEVELS
-                    and len(present) >= MIN_ROWS_PER_LEVEL * len(uniques)):
-                atoms = uniques      # (a schema saved before `discrete`) whole numbers with few values
-            elif len(atoms) < len(uniques) and not (interior_point_masses and _fractional(present, column)):
-                # Whole numbers: only spikes at the ends (zeros, a cap) are point masses. An interior
-                # spike of whole numbers (40 hours a week) would overlap the continuous part's unit
-                # bins and leak probability, so it stays on the number line. A spike inside a column
-                # of fractions (a log deductible of 6.907755 in 16% of rows, randhie) is a point
-                # mass: drawn smeared around it, a detector finds it at once (AUC 0.81 on that column).
-                # A model may keep such spikes continuous (Model.interior_point_masses = False).
-                atoms = atoms[(atoms == uniques[0]) | (atoms == uniques[-1])]
-            has_value = len(atoms) < len(uniques)
-            state = -1
-            if len(atoms) or column.nullable:
-                labels = ([VALUE] if has_value else []) + [float(a) for a in atoms] + ([MISSING] if column.nullable else [])
-                state = len(discrete)
-                discrete.append(Discrete(f"{column.name}:state", column.name, labels,
-                                         labels.index(MISSING) if column.nullable else -1,
-                                         0 if has_value else -1))
-            if has_value:
-                rest = present[~np.isin(present, atoms)]
-                continuous.append(Continuous(column.name, column.name, state, column.kind == "integer",
-                                             float(rest.min()), float(rest.max())))
+            if column.kind != "id":       # not modelled: decode makes new values
+                layout_column(column, data[column.name], discrete, continuous, atom_share, interior_point_masses)
         return cls(schema, discrete, continuous)
 
     def to_dict(self) -> dict:
@@ -363,6 +322,52 @@ class TableLayout:
                 out += np.array([0.0 if _plain(v) in kept or pd.isna(v) else share.get(_plain(v), unremembered)
                                  for v in data[column.name]])
         return out
+
+
+def layout_column(column: Column, series: pd.Series, discrete: list, continuous: list, atom_share: float = 0.05,
+                  interior_point_masses: bool = True) -> None:
+    """Append one column's variables to `discrete` and `continuous` (`TableLayout.fit`), from the
+    whole column alone: a partitioned table is laid out one column at a time (`core/by_parts.py`)."""
+    if column.kind in ("categorical", "boolean"):
+        labels = list(column.categories) + ([RARE] if column.rare is not None else [])
+        if column.nullable:
+            labels.append(MISSING)
+        discrete.append(Discrete(column.name, column.name, labels,
+                                 labels.index(MISSING) if column.nullable else -1, -1))
+        return
+    values = as_float(series, column)
+    present = values[~np.isnan(values)]
+    uniques, counts = np.unique(present, return_counts=True)
+    atoms = uniques[counts >= max(atom_share * len(values), 2)]
+    if not column.atoms:
+        atoms = uniques[:0]
+    elif column.discrete and len(column.support or uniques) <= MAX_DISCRETE_LEVELS:
+        # a number with few, repeated values (schema: "Discrete numbers"); the support, not
+        # this sample's values: a bootstrap resample that lost one still knows it
+        atoms = np.union1d(uniques, column.support or [])
+    elif (column.discrete is None and column.kind == "integer" and len(uniques) <= MAX_INTEGER_LEVELS
+            and len(present) >= MIN_ROWS_PER_LEVEL * len(uniques)):
+        atoms = uniques      # (a schema saved before `discrete`) whole numbers with few values
+    elif len(atoms) < len(uniques) and not (interior_point_masses and _fractional(present, column)):
+        # Whole numbers: only spikes at the ends (zeros, a cap) are point masses. An interior
+        # spike of whole numbers (40 hours a week) would overlap the continuous part's unit
+        # bins and leak probability, so it stays on the number line. A spike inside a column
+        # of fractions (a log deductible of 6.907755 in 16% of rows, randhie) is a point
+        # mass: drawn smeared around it, a detector finds it at once (AUC 0.81 on that column).
+        # A model may keep such spikes continuous (Model.interior_point_masses = False).
+        atoms = atoms[(atoms == uniques[0]) | (atoms == uniques[-1])]
+    has_value = len(atoms) < len(uniques)
+    state = -1
+    if len(atoms) or column.nullable:
+        labels = ([VALUE] if has_value else []) + [float(a) for a in atoms] + ([MISSING] if column.nullable else [])
+        state = len(discrete)
+        discrete.append(Discrete(f"{column.name}:state", column.name, labels,
+                                 labels.index(MISSING) if column.nullable else -1,
+                                 0 if has_value else -1))
+    if has_value:
+        rest = present[~np.isin(present, atoms)]
+        continuous.append(Continuous(column.name, column.name, state, column.kind == "integer",
+                                     float(rest.min()), float(rest.max())))
 
 
 def _fractional(present: np.ndarray, column: Column) -> bool:

@@ -200,41 +200,14 @@ class Schema:
         if not data.columns.is_unique:
             dup = data.columns[data.columns.duplicated()].tolist()
             raise SchemaError(f"duplicate column names {dup}: rename them so each column is unique")
-        overrides = dict(overrides or {})
-        unknown = set(overrides) - set(map(str, data.columns))
-        if unknown:
-            raise SchemaError(f"schema overrides name columns that are not in the table: {sorted(unknown)}")
+        overrides = check_overrides(overrides, [str(name) for name in data.columns])
         columns, found_ids = [], []
         for name in data.columns:
-            series = data[name]
-            spec = overrides.get(str(name))
-            if isinstance(spec, str):
-                spec = {"kind": spec} if spec not in NUMBER_MODES else {"discrete": True} if spec == "discrete" \
-                    else {"discrete": False, "atoms": False}
-            kind = (spec or {}).get("kind")
-            if kind is None:
-                kind = _infer_kind(series)
-                if "discrete" not in (spec or {}) and looks_like_id(series, kind, max_categories):
-                    kind = "id"
-                    found_ids.append(str(name))
-            if kind not in KINDS:
-                raise SchemaError(f"column {name!r}: unknown kind {kind!r}; use one of {', '.join(KINDS + NUMBER_MODES)}")
-            column = _describe(str(name), series, kind, max_categories, min_count)
-            fields = {f.name for f in dataclasses.fields(Column)} - {"name", "kind"}
-            for key, value in (spec or {}).items():
-                if key == "kind":
-                    continue
-                if key not in fields:
-                    raise SchemaError(f"column {name!r}: unknown schema field {key!r}; use kind or one of "
-                                      f"{', '.join(sorted(fields))}")
-                setattr(column, key, value)
-            _settle_numbers(column, series)
+            column, found = infer_column(str(name), data[name], overrides.get(str(name)), max_categories, min_count)
             columns.append(column)
-        if found_ids:
-            warnings.warn(f"{_list(found_ids)} {'names' if len(found_ids) == 1 else 'name'} each row (unique values "
-                          f"or a counter): {'it is' if len(found_ids) == 1 else 'they are'} not modelled, and samples "
-                          "get new values in the same format; declare a column otherwise with --schema "
-                          "COLUMN=categorical (Python: schema={COLUMN: 'categorical'})", stacklevel=3)
+            if found:
+                found_ids.append(column.name)
+        warn_ids(found_ids, stacklevel=4)
         return cls(columns)
 
     def to_dict(self) -> dict:
@@ -285,6 +258,53 @@ class Schema:
             if column.name in data:
                 data[column.name] = _check_values(column, data[column.name], allow_missing_cells)
         return data[[n for n in self.names if n in data.columns]]
+
+
+# ---------------------------------------------------------------------- inference, one column at a time
+def check_overrides(overrides: dict | None, names: list[str]) -> dict:
+    """`overrides` as a dict; SchemaError when one names a column that is not in the table."""
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - set(names)
+    if unknown:
+        raise SchemaError(f"schema overrides name columns that are not in the table: {sorted(unknown)}")
+    return overrides
+
+
+def infer_column(name: str, series: pd.Series, spec, max_categories: int = DEFAULT_MAX_CATEGORIES,
+                 min_count: int = DEFAULT_MIN_COUNT) -> tuple[Column, bool]:
+    """One column of `Schema.infer` from the whole column alone (nothing in it depends on the other
+    columns, so a partitioned table is described one column at a time, `core/by_parts.py`): the
+    Column, and whether it was recognised as an ID column (for `warn_ids`). `spec`: its override."""
+    if isinstance(spec, str):
+        spec = {"kind": spec} if spec not in NUMBER_MODES else {"discrete": True} if spec == "discrete" \
+            else {"discrete": False, "atoms": False}
+    kind, found = (spec or {}).get("kind"), False
+    if kind is None:
+        kind = _infer_kind(series)
+        if "discrete" not in (spec or {}) and looks_like_id(series, kind, max_categories):
+            kind, found = "id", True
+    if kind not in KINDS:
+        raise SchemaError(f"column {name!r}: unknown kind {kind!r}; use one of {', '.join(KINDS + NUMBER_MODES)}")
+    column = _describe(name, series, kind, max_categories, min_count)
+    fields = {f.name for f in dataclasses.fields(Column)} - {"name", "kind"}
+    for key, value in (spec or {}).items():
+        if key == "kind":
+            continue
+        if key not in fields:
+            raise SchemaError(f"column {name!r}: unknown schema field {key!r}; use kind or one of "
+                              f"{', '.join(sorted(fields))}")
+        setattr(column, key, value)
+    _settle_numbers(column, series)
+    return column, found
+
+
+def warn_ids(found_ids: list[str], stacklevel: int = 3) -> None:
+    """The one warning for the columns `infer_column` recognised as IDs."""
+    if found_ids:
+        warnings.warn(f"{_list(found_ids)} {'names' if len(found_ids) == 1 else 'name'} each row (unique values "
+                      f"or a counter): {'it is' if len(found_ids) == 1 else 'they are'} not modelled, and samples "
+                      "get new values in the same format; declare a column otherwise with --schema "
+                      "COLUMN=categorical (Python: schema={COLUMN: 'categorical'})", stacklevel=stacklevel)
 
 
 # ---------------------------------------------------------------------- inference helpers

@@ -68,7 +68,15 @@ def standardization(layout, values: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     present = ~np.isnan(values)
     count = np.maximum(present.sum(axis=0), 1)
     center = np.where(present, values, 0.0).sum(axis=0) / count
-    spread = np.sqrt(np.where(present, (values - center) ** 2, 0.0).sum(axis=0) / count)
+    return scaled(layout, count, center, np.where(present, (values - center) ** 2, 0.0).sum(axis=0))
+
+
+def scaled(layout, count: np.ndarray, center: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                                         np.ndarray]:
+    """`standardization` from its statistics: each variable's present count, mean, and sum of
+    squared deviations from that mean (sums over a partitioned table's pieces, `core/by_parts.py`)."""
+    count = np.maximum(count, 1)
+    spread = np.sqrt(squares / count)
     scale = np.where(spread > 0, spread, 1.0)
     resolution = np.array([1.0 if var.integer else
                            SECONDS_PER_DAY if layout.schema[var.column].resolution == "D" else 0.0
@@ -253,6 +261,15 @@ def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: 
     variances stay, every correlation is divided by 1 + lambda (see `shrinkage_path`). `keep`: a
     `Solved` for the current (means, covariances) (see the module doc).
     """
+    first, second, total = em_moments(x, means, covariances, weights, groups, spread_weights, keep)
+    return em_step(means, covariances, ridge, first, second, total, shrink, denominator)
+
+
+def em_moments(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, weights: np.ndarray | None = None,
+               groups=None, spread_weights: np.ndarray | None = None, keep: Solved | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The E-step's sums of `em_update`: sum w (x^ - mu) (K, C), sum w [(x^ - mu)(x^ - mu)' + V] (K, C, C)
+    and sum w (K,), around the current means. Sums over rows, so a table's pieces add them up."""
     weights = np.ones((len(x), len(means))) if weights is None else weights
     spread_weights = weights if spread_weights is None else spread_weights
     first, second = np.zeros_like(means), np.zeros_like(covariances)  # sum w (x^ - mu), sum w [(..)(..)' + V]
@@ -280,7 +297,13 @@ def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: 
         moments = (filled * w.T[:, :, None]).transpose(0, 2, 1) @ filled          # (K, C, C)
         moments[:, present.sum():, present.sum():] += spread_weights[rows].sum(axis=0)[:, None, None] * spread
         second[:, order[:, None], order] += moments
-    total = weights.sum(axis=0)                                                    # (K,)
+    return first, second, weights.sum(axis=0)
+
+
+def em_step(means: np.ndarray, covariances: np.ndarray, ridge: np.ndarray, first: np.ndarray, second: np.ndarray,
+            total: np.ndarray, shrink: float = 0.0, denominator: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The M-step of `em_update` from the sums of `em_moments` (over the whole table)."""
     alive = total > 1e-10
     shift = first / np.where(alive, total, 1.0)[:, None]
     divide = np.where(alive, total if denominator is None else denominator, 1.0)
@@ -289,7 +312,7 @@ def em_update(x: np.ndarray, means: np.ndarray, covariances: np.ndarray, ridge: 
     updated = (updated + updated.transpose(0, 2, 1)) / 2
     if shrink > 0:
         variances = np.diagonal(updated, axis1=1, axis2=2)
-        updated = (updated + shrink * variances[:, :, None] * np.eye(x.shape[1])) / (1 + shrink)
+        updated = (updated + shrink * variances[:, :, None] * np.eye(means.shape[1])) / (1 + shrink)
     updated = updated + np.diag(ridge)
     return (np.where(alive[:, None], means + shift, means),
             np.where(alive[:, None, None], updated, covariances))
@@ -367,16 +390,54 @@ def ledoit_wolf_lambda(z: np.ndarray) -> float:
 
 
 
+def em_statistics(z: np.ndarray, means: np.ndarray, covariances: np.ndarray, groups=None) -> tuple:
+    """One pass of EM over (a piece of) standardized rows z under (means, covariances): the
+    log-likelihood of the present values and the sums of `em_moments`, all additive over pieces."""
+    groups = patterns(z) if groups is None else groups
+    keep = Solved()       # the rows' conditionals, computed once for both
+    log_likelihood = float(log_density(z, means, covariances, groups, keep).sum())
+    return (log_likelihood, *em_moments(z, means, covariances, groups=groups, keep=keep))
+
+
+def ledoit_wolf_moments(z: np.ndarray, center: np.ndarray | None = None) -> tuple:
+    """Additive statistics of `ledoit_wolf_from`: with `center` None the column sums of z (absent
+    cells as 0); with the column means, X' X and (X^2)' (X^2) for X = z (absent = 0) - center."""
+    filled = np.where(np.isnan(z), 0.0, z)
+    if center is None:
+        return (filled.sum(axis=0),)
+    centred = filled - center
+    squares = centred ** 2
+    return centred.T @ centred, squares.T @ squares
+
+
+def ledoit_wolf_from(n: int, cross: np.ndarray, square_cross: np.ndarray) -> float:
+    """`ledoit_wolf_lambda` from `ledoit_wolf_moments` summed over the rows (scikit-learn's
+    ledoit_wolf_shrinkage, assume_centered, written on the sums): n rows, X' X and (X^2)' (X^2)."""
+    p = cross.shape[0]
+    trace = np.diag(cross) / n
+    mu = trace.sum() / p
+    delta_ = float(np.sum(cross ** 2)) / n ** 2
+    beta = 1.0 / (p * n) * (float(square_cross.sum()) / n - delta_)
+    delta = (delta_ - 2.0 * mu * trace.sum() + p * mu ** 2) / p
+    beta = min(beta, delta)
+    shrinkage = 0.0 if beta == 0 else beta / delta
+    return float(min(shrinkage / max(1.0 - shrinkage, 1e-12), MAX_LW_LAMBDA))
+
+
 def em_iterations(z: np.ndarray, iterations: int, description: str):
     """range(1, iterations + 1), with a progress bar on a terminal when the table has gaps and each
     iteration is heavy: a row with its own gap pattern costs about c^2 flops (plus m^3 for its m gaps;
     1,000 x 150 with 10% gaps: 0.03 s an iteration), so the bar shows from about a second on."""
+    return iteration_bar(*z.shape, bool(np.isnan(z).any()), iterations, description)
+
+
+def iteration_bar(n: int, c: int, gaps: bool, iterations: int, description: str):
+    """`em_iterations` for a table of n rows, c columns, with gaps or not (a partitioned one)."""
     import sys
 
     from tqdm.auto import tqdm
 
-    n, c = z.shape
-    show = sys.stderr.isatty() and n * c ** 2 > EM_BAR_FLOPS and bool(np.isnan(z).any())
+    show = sys.stderr.isatty() and n * c ** 2 > EM_BAR_FLOPS and gaps
     return tqdm(range(1, iterations + 1), desc=description, unit="iteration", disable=not show, leave=False)
 
 

@@ -192,3 +192,50 @@ def dirichlet(concentration: np.ndarray, rng: np.random.Generator) -> np.ndarray
     frequencies (whose mean it has); zero concentrations stay exactly 0 (alpha = 0, unseen code)."""
     gammas = np.where(concentration > 0, rng.gamma(np.maximum(concentration, 1e-300)), 0.0)
     return gammas / gammas.sum(axis=-1, keepdims=True)
+
+
+class OnePiece:
+    """The training table as the pieces a rung's statistics are summed over; here one piece, the
+    encoded table in memory. A rung that declares `merged_fit` writes its fit once, as
+    `_fit_pieces(pieces, rng)`, and its `_fit(data, rng)` is `_fit_pieces(OnePiece(data), rng)`;
+    `core/by_parts.py` gives a partitioned table's pieces the same three things:
+
+        rows                           the number of rows
+        each(function, *args)          function(piece: Encoded, first_row, *args) for each piece, in order
+        values(c)                      continuous variable c over all rows (the memory of one column)
+    """
+
+    def __init__(self, data: Encoded):
+        self.data, self.rows = data, len(data)
+
+    def each(self, function, *args):
+        yield function(self.data, 0, *args)
+
+    def values(self, c: int) -> np.ndarray:
+        return self.data.values[:, c]
+
+
+def total(pieces, function, *args):
+    """The sum over `pieces` of `function(piece, first_row, *args)`: numbers and arrays add, tuples and
+    lists add item by item, dicts key by key, except keys "min" and "max", taken elementwise."""
+    return add_up(pieces.each(function, *args))
+
+
+def add_up(parts):
+    """The sum of an iterable of pieces' statistics, in order (see `total`)."""
+    result = None
+    for part in parts:
+        result = part if result is None else _add(result, part)
+    return result
+
+
+def _add(a, b, key=None):
+    if isinstance(a, dict):
+        return {k: _add(a[k], b[k], k) for k in a}
+    if isinstance(a, (tuple, list)):
+        return type(a)(_add(x, y) for x, y in zip(a, b))
+    if key == "min":
+        return np.fmin(a, b)
+    if key == "max":
+        return np.fmax(a, b)
+    return a + b

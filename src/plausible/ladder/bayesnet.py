@@ -42,7 +42,7 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ._marginals import Bins, ColumnLevels, draw_categorical, laplace
+from ._marginals import Bins, ColumnLevels, OnePiece, draw_categorical, laplace, total
 
 
 def mutual_information(joint: np.ndarray) -> float:
@@ -53,15 +53,29 @@ def mutual_information(joint: np.ndarray) -> float:
     return float(np.sum(p[seen] * np.log(p[seen] / outer[seen])))
 
 
+def pair_counts(levels: np.ndarray, sizes: np.ndarray) -> tuple[list, dict]:
+    """Each node's counts (K_i,) and each pair's joint counts (K_i, K_j), i < j, of (N, M) levels:
+    all the statistics of the forest and its tables, additive over a table's pieces."""
+    m = levels.shape[1]
+    single = [np.bincount(levels[:, i], minlength=sizes[i]) for i in range(m)]
+    joint = {(i, j): np.bincount(levels[:, i] * sizes[j] + levels[:, j], minlength=sizes[i] * sizes[j]
+                                 ).reshape(sizes[i], sizes[j])
+             for i in range(m) for j in range(i + 1, m)}
+    return single, joint
+
+
 def chow_liu_forest(levels: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Parent of each node (−1 for a root) in the BIC-optimal forest, each tree rooted at its first node."""
-    n, m = levels.shape
+    return forest_from_counts(pair_counts(levels, sizes)[1], len(levels), sizes)
+
+
+def forest_from_counts(joint: dict, n: int, sizes: np.ndarray) -> np.ndarray:
+    """`chow_liu_forest` from the pairs' joint counts (`pair_counts`) of n rows."""
+    m = len(sizes)
     candidates = []  # (gain, i, j) for every edge that pays for its parameters
     for i in range(m):
         for j in range(i + 1, m):
-            joint = np.bincount(levels[:, i] * sizes[j] + levels[:, j], minlength=sizes[i] * sizes[j])
-            gain = n * mutual_information(joint.reshape(sizes[i], sizes[j])) \
-                - 0.5 * np.log(n) * (sizes[i] - 1) * (sizes[j] - 1)
+            gain = n * mutual_information(joint[i, j]) - 0.5 * np.log(n) * (sizes[i] - 1) * (sizes[j] - 1)
             if gain > 0:
                 candidates.append((gain, i, j))
     tree = list(range(m))  # Kruskal: union-find over the nodes
@@ -117,22 +131,32 @@ class BayesNet(Model):
     }
 
     # ------------------------------------------------------------------ learning
+    #: Fitted exactly from per-piece statistics (`core/by_parts.py`): every node's and pair's counts
+    #: of levels, the bins' edges from one column at a time.
+    merged_fit = True
+
     def _fit(self, data: Encoded, rng) -> None:
-        self.bins_ = [Bins.fit(data.values[:, c], self.bins, integer=v.integer)
+        self._fit_pieces(OnePiece(data), rng)
+
+    def _fit_pieces(self, pieces, rng) -> None:
+        """The fit from the table's pieces (`_marginals.OnePiece`): the same code in memory and by parts."""
+        self.bins_ = [Bins.fit(pieces.values(c), self.bins, integer=v.integer)
                       for c, v in enumerate(self.layout_.continuous)]
         self.levels_ = ColumnLevels(self.layout_, self.bins_)
-        levels = self.levels_.encode(data)  # (N, M)
-        self.parents_ = chow_liu_forest(levels, self.levels_.sizes)
+        single, joint = total(pieces, self._pair_counts)
+        sizes = self.levels_.sizes
+        self.parents_ = forest_from_counts(joint, pieces.rows, sizes)
         self.cpts_ = []  # node i: (K_parent, K_i), a root's as (1, K_i)
         for i, parent in enumerate(self.parents_):
-            size = self.levels_.sizes[i]
             if parent < 0:
-                counts = np.bincount(levels[:, i], minlength=size)[None, :]
+                counts = single[i][None, :]
             else:
-                counts = np.bincount(levels[:, parent] * size + levels[:, i],
-                                     minlength=self.levels_.sizes[parent] * size).reshape(-1, size)
+                counts = joint[parent, i] if parent < i else joint[i, parent].T
             self.cpts_.append(laplace(counts, self.alpha))
         self._derive()
+
+    def _pair_counts(self, piece: Encoded, first_row: int) -> tuple[list, dict]:
+        return pair_counts(self.levels_.encode(piece), self.levels_.sizes)
 
     def _derive(self) -> None:
         self.order_ = parents_first(self.parents_)

@@ -77,10 +77,10 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ._gaussian import (Solved, em_iterations, em_update, few_rows, impute_values, ledoit_wolf_lambda, log_density,
-                        patterns, sample_missing, standardization)
+from ._gaussian import (em_statistics, em_step, few_rows, impute_values, iteration_bar, ledoit_wolf_from,
+                        ledoit_wolf_moments, log_density, patterns, sample_missing, scaled)
 from ._linear_gaussian import Posterior, Prior, table_columns
-from ._marginals import dirichlet, draw_categorical, laplace
+from ._marginals import OnePiece, add_up, dirichlet, draw_categorical, laplace, total
 
 TOLERANCE = 1e-6  # EM stops when the log-likelihood gains less than this many nats per row
 SHRINKAGE_GRID = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)   # lambdas tried by shrinkage=None
@@ -123,35 +123,85 @@ class Gaussian(Model):
         """The fitted covariance of the continuous variables, in the columns' own units (log x where logged)."""
         return self.covariance_ * np.outer(self.scale_, self.scale_)
 
+    @property
+    def merged_fit(self) -> bool:
+        """Fitted exactly from per-piece statistics (`core/by_parts.py`): counts, sums and EM's moments
+        over the pieces. A subclass with an EM of its own (`student`'s ECME) fits in memory."""
+        return type(self)._em is Gaussian._em
+
     def _fit(self, data: Encoded, rng) -> None:
-        self.discrete_probs_ = [laplace(np.bincount(data.codes[:, j], minlength=var.cardinality), self.alpha)
-                                for j, var in enumerate(self.layout_.discrete)]
-        self.logged_ = self._choose_logged(data.values)
-        values = self._to_model(data.values)
-        self.center_, self.scale_, self.ridge_ = standardization(self.layout_, values)
-        z = (values - self.center_) / self.scale_                            # (N, C)
-        start = np.zeros((1, z.shape[1])), np.eye(z.shape[1])[None]           # a stack of one Gaussian
+        self._fit_pieces(OnePiece(data), rng)
+
+    def _fit_pieces(self, pieces, rng) -> None:
+        """The fit from the table's pieces (`_marginals.OnePiece`), the same code in memory and by
+        parts, each step a pass of additive statistics: counts, sums and extremes; squared deviations
+        (the log scale's choice and the standardization); the shrinkage's search; EM."""
+        layout = self.layout_
+        first = total(pieces, self._sums)
+        self.discrete_probs_ = [laplace(counts, self.alpha) for counts in first["codes"]]
+        count = first["count"]
+        mean, mean_log = first["sum"] / np.maximum(count, 1), first["sum_log"] / np.maximum(count, 1)
+        squares, squares_log = total(pieces, self._squares, mean, mean_log)
+        self.logged_ = np.zeros(len(layout.continuous), dtype=bool)
+        if self.transform != "none":
+            for c, var in enumerate(layout.continuous):
+                n = count[c]
+                if var.integer or layout.schema[var.column].kind == "datetime" or n < 3 or first["min"][c] <= 0 \
+                        or first["max"][c] == first["min"][c]:
+                    continue
+                self.logged_[c] = self.transform == "log" or \
+                    n / 2 * np.log(squares_log[c] / n) + first["sum_log"][c] < n / 2 * np.log(squares[c] / n)
+        self.center_, self.scale_, self.ridge_ = scaled(layout, count, np.where(self.logged_, mean_log, mean),
+                                                        np.where(self.logged_, squares_log, squares))
+        self._gaps = bool((count < pieces.rows).any())
+        start = np.zeros((1, len(count))), np.eye(len(count))[None]           # a stack of one Gaussian
         self.shrinkage_, self.shrinkage_scores_ = self.shrinkage, {}
         if self.shrinkage is None:
-            self.shrinkage_, self.shrinkage_scores_, start = self._choose_shrinkage(z, rng)
-        (means, covariances), self.n_iter_ = self._em(z, self.shrinkage_, start)
+            self.shrinkage_, self.shrinkage_scores_, start = self._choose_shrinkage(pieces, rng)
+        (means, covariances), self.n_iter_ = self._em_over(pieces, self.shrinkage_, start)
         self.mean_, self.covariance_ = means[0], covariances[0]
+        del self._gaps
 
-    def _choose_logged(self, values: np.ndarray) -> np.ndarray:
-        """(C,) bool: the continuous variables modelled as log x (see "Log scale" in the module doc)."""
-        logged = np.zeros(values.shape[1], dtype=bool)
-        if self.transform == "none":
-            return logged
-        for c, var in enumerate(self.layout_.continuous):
-            x = values[~np.isnan(values[:, c]), c]
-            if var.integer or self.layout_.schema[var.column].kind == "datetime" or len(x) < 3 or x.min() <= 0:
-                continue
-            if np.ptp(x) == 0:
-                continue
-            logs = np.log(x)
-            logged[c] = self.transform == "log" or \
-                len(x) / 2 * np.log(logs.var()) + logs.sum() < len(x) / 2 * np.log(x.var())
-        return logged
+    def _sums(self, piece: Encoded, first_row: int) -> dict:
+        """One piece's counts of codes, and per continuous variable its present count, sum, sum of
+        logs (of positive values), smallest and largest value."""
+        values = piece.values
+        present = ~np.isnan(values)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.where(present & (values > 0), np.log(values), 0.0)
+        return {"codes": [np.bincount(piece.codes[:, j], minlength=var.cardinality)
+                          for j, var in enumerate(self.layout_.discrete)],
+                "count": present.sum(axis=0), "sum": np.where(present, values, 0.0).sum(axis=0),
+                "sum_log": logs.sum(axis=0), "min": np.fmin.reduce(values, axis=0, initial=np.inf),
+                "max": np.fmax.reduce(values, axis=0, initial=-np.inf)}
+
+    def _squares(self, piece: Encoded, first_row: int, mean: np.ndarray, mean_log: np.ndarray) -> tuple:
+        """One piece's sums of squared deviations of the values from `mean` and of their logs from
+        `mean_log` (positive values)."""
+        values = piece.values
+        present = ~np.isnan(values)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.where(present & (values > 0), np.log(values) - mean_log, 0.0)
+        return np.where(present, (values - mean) ** 2, 0.0).sum(axis=0), (logs ** 2).sum(axis=0)
+
+    def _z(self, piece: Encoded, first_row: int, hidden=None) -> np.ndarray:
+        """A piece's standardized values, with the cells a shrinkage fold hides (`hidden`) absent."""
+        z = (self._to_model(piece.values) - self.center_) / self.scale_
+        return z if hidden is None else np.where(self._hidden(z, first_row, hidden), np.nan, z)
+
+    @staticmethod
+    def _hidden(z: np.ndarray, first_row: int, hidden) -> np.ndarray:
+        """The cells of a piece of z (its first row `first_row` of the table) that fold f hides: the
+        uniform draws of the cells of those rows from the search's generator state, whose stream the
+        table's cells take in row order (so the folds are the same in memory and in pieces)."""
+        state, f = hidden
+        generator = np.random.PCG64()
+        generator.state = state
+        generator.advance(first_row * z.shape[1])
+        present = ~np.isnan(z)
+        fold = np.where(present, np.floor(np.random.Generator(generator).random(z.shape) / HOLDOUT), -1)
+        chosen = fold == f
+        return chosen & (present.sum(axis=1, keepdims=True) - chosen.sum(axis=1, keepdims=True) >= 1)
 
     def _to_model(self, values: np.ndarray) -> np.ndarray:
         """Values in the columns' units -> the Gaussian's (log x in logged columns; -inf for x <= 0)."""
@@ -171,21 +221,40 @@ class Gaussian(Model):
         return out
 
     def _em(self, z: np.ndarray, shrink: float, start, max_iter: int | None = None):
-        """EM from `start` (means (1, C), covariances (1, C, C)) to convergence, or `max_iter`
-        (default: the model's) iterations; returns ((means, covariances), iterations)."""
+        """EM on standardized values z in memory (a subclass may replace it: see `merged_fit`)."""
         groups = patterns(z)
+        return self._run_em(lambda means, covariances: [em_statistics(z, means, covariances, groups)], len(z),
+                            bool(np.isnan(z).any()), shrink, start, max_iter)
+
+    def _em_over(self, pieces, shrink: float, start, max_iter: int | None = None, hidden=None):
+        """EM over the pieces (standardized, the cells of `hidden` absent) from `start` (means (1, C),
+        covariances (1, C, C)) to convergence, or `max_iter` (default: the model's) iterations;
+        returns ((means, covariances), iterations)."""
+        if not self.merged_fit:
+            return self._em(np.concatenate(list(pieces.each(self._z, hidden))), shrink, start, max_iter)
+        return self._run_em(lambda means, covariances: pieces.each(self._em_piece, hidden, means, covariances),
+                            pieces.rows, self._gaps or hidden is not None, shrink, start, max_iter)
+
+    def _em_piece(self, piece: Encoded, first_row: int, hidden, means: np.ndarray, covariances: np.ndarray) -> tuple:
+        return em_statistics(self._z(piece, first_row, hidden), means, covariances)
+
+    def _run_em(self, passes, n: int, gaps: bool, shrink: float, start, max_iter: int | None):
+        """EM: `passes(means, covariances)` gives each piece's `em_statistics`; each iteration is one
+        M-step from their sums and one pass, whose log-likelihood says when to stop (it gains less
+        than TOLERANCE nats per row)."""
         means, covariances = start
-        previous, keep = -np.inf, None
-        for iteration in em_iterations(z, min(self.max_iter, max_iter or self.max_iter), "gaussian EM"):
-            means, covariances = em_update(z, means, covariances, self.ridge_, groups=groups, shrink=shrink, keep=keep)
-            keep = Solved()     # conditionals under the new parameters: for this log-likelihood and the next update
-            log_likelihood = log_density(z, means, covariances, groups, keep).sum()
-            if log_likelihood - previous < TOLERANCE * len(z):
+        statistics = add_up(passes(means, covariances))
+        previous = -np.inf
+        iterations = min(self.max_iter, max_iter or self.max_iter)
+        for iteration in iteration_bar(n, means.shape[1], gaps, iterations, "gaussian EM"):
+            means, covariances = em_step(means, covariances, self.ridge_, *statistics[1:], shrink=shrink)
+            statistics = add_up(passes(means, covariances))
+            if statistics[0] - previous < TOLERANCE * n:
                 break
-            previous = log_likelihood
+            previous = statistics[0]
         return (means, covariances), iteration
 
-    def _choose_shrinkage(self, z: np.ndarray, rng) -> tuple[float, dict, tuple]:
+    def _choose_shrinkage(self, pieces, rng) -> tuple[float, dict, tuple]:
         """lambda from SHRINKAGE_GRID with the smallest held-out squared error, its scores, an EM start.
 
         FOLDS times, a different HOLDOUT share of the present values (never a row's last one) is
@@ -194,35 +263,46 @@ class Gaussian(Model):
         predicted by its conditional mean given the rest of its row; the score is the mean squared
         error in standardized units over all folds. Tables with at least
         CV_ROWS_PER_ENTRY * C^2 rows skip the search and use lambda = 0: the correlations are then
-        well determined and the search would only cost time.
+        well determined and the search would only cost time. The cells' fold draws come from `rng`
+        in row order (`_hidden`), the same in memory and over a partitioned table's pieces.
         """
-        n, c = z.shape
+        n, c = pieces.rows, len(self.center_)
         start = np.zeros((1, c)), np.eye(c)[None]
         if c < 2 or n >= CV_ROWS_PER_ENTRY * c * c:
             return 0.0, {}, start
         if few_rows(n, c):
-            return ledoit_wolf_lambda(z), {}, start
-        present = ~np.isnan(z)
-        fold = np.where(present, np.floor(rng.random(z.shape) / HOLDOUT), -1)
-        folds = []
-        for f in range(FOLDS):
-            chosen = fold == f
-            chosen &= present.sum(axis=1, keepdims=True) - chosen.sum(axis=1, keepdims=True) >= 1
-            folds.append(chosen)
-        if sum(chosen.sum() for chosen in folds) < MIN_HOLDOUT:
+            center = total(pieces, self._ledoit_wolf)[0] / n
+            return ledoit_wolf_from(n, *total(pieces, self._ledoit_wolf, center)), {}, start
+        state = rng.bit_generator.state
+        rng.bit_generator.advance(n * c)            # as if the (N, C) draws were taken here
+        hidden = [(state, f) for f in range(FOLDS)]
+        sizes = [total(pieces, self._hidden_count, fold) for fold in hidden]
+        if sum(sizes) < MIN_HOLDOUT:
             return 0.0, {}, start          # too few cells to compare (and rows enough, see few_rows)
-        whole, _ = self._em(z, 0.0, start, CV_ITER)
+        whole, _ = self._em_over(pieces, 0.0, start, CV_ITER)
         errors = {shrink: 0.0 for shrink in SHRINKAGE_GRID}
-        for chosen in folds:
-            train, begin = np.where(chosen, np.nan, z), whole
+        for fold in hidden:
+            begin = whole
             for shrink in SHRINKAGE_GRID:
-                (means, covariances), _ = self._em(train, shrink, begin, CV_ITER)
+                (means, covariances), _ = self._em_over(pieces, shrink, begin, CV_ITER, fold)
                 begin = (means, covariances)
-                predicted = sample_missing(train, means, covariances, np.zeros(n, np.int64), None)
-                errors[shrink] += float(np.sum((predicted[chosen] - z[chosen]) ** 2))
-        total = sum(chosen.sum() for chosen in folds)
-        scores = {shrink: error / total for shrink, error in errors.items()}
+                errors[shrink] += total(pieces, self._holdout_error, fold, means, covariances)
+        scores = {shrink: error / sum(sizes) for shrink, error in errors.items()}
         return min(scores, key=scores.get), scores, whole
+
+    def _ledoit_wolf(self, piece: Encoded, first_row: int, center=None) -> tuple:
+        return ledoit_wolf_moments(self._z(piece, first_row), center)
+
+    def _hidden_count(self, piece: Encoded, first_row: int, fold) -> int:
+        return int(self._hidden(self._z(piece, first_row), first_row, fold).sum())
+
+    def _holdout_error(self, piece: Encoded, first_row: int, fold, means: np.ndarray, covariances: np.ndarray) -> float:
+        """A piece's squared error of the conditional means of the cells `fold` hides."""
+        z = self._z(piece, first_row)
+        chosen = self._hidden(z, first_row, fold)
+        train = np.where(chosen, np.nan, z)
+        predicted = sample_missing(train, means, covariances, np.zeros(len(z), np.int64), None)
+        return float(np.sum((predicted[chosen] - z[chosen]) ** 2))
 
     def _posterior_draws(self, data: Encoded, n: int, rng) -> list["Gaussian"]:
         """Data augmentation (Tanner & Wong 1987; Schafer 1997, ch. 5), started at the fitted model.

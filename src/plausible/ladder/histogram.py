@@ -24,7 +24,7 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ._marginals import Bins, ColumnLevels, draw_categorical
+from ._marginals import Bins, ColumnLevels, OnePiece, draw_categorical
 
 ROW_CHUNK = 512    # rows matched against every training cell at once (rows of rare gap patterns)
 LOOKUP_GROUP = 16  # rows sharing a gap pattern from which the cells are looked up instead of scanned
@@ -44,12 +44,30 @@ class Histogram(Model):
     }
 
     # ------------------------------------------------------------------ the protocol
+    #: Fitted exactly from per-piece statistics (`core/by_parts.py`): each piece's cells and counts,
+    #: merged; the bins' edges from one column at a time.
+    merged_fit = True
+
     def _fit(self, data: Encoded, rng) -> None:
-        bins = [Bins.fit(data.values[:, c], self.bins, integer=v.integer) for c, v in enumerate(self.layout_.continuous)]
+        self._fit_pieces(OnePiece(data), rng)
+
+    def _fit_pieces(self, pieces, rng) -> None:
+        """The fit from the table's pieces (`_marginals.OnePiece`): the same code in memory and by parts."""
+        bins = [Bins.fit(pieces.values(c), self.bins, integer=v.integer) for c, v in enumerate(self.layout_.continuous)]
         self.levels_ = ColumnLevels(self.layout_, bins)
-        self.cells_, self.counts_ = np.unique(self.levels_.encode(data), axis=0, return_counts=True)
-        self.n_ = len(data)
+        cells, counts = np.zeros((0, len(self.levels_.sizes)), np.int64), np.zeros(0, np.int64)
+        for piece_cells, piece_counts in pieces.each(self._cells):      # merged as they come
+            both = np.concatenate([cells, piece_cells])
+            cells, inverse = np.unique(both, axis=0, return_inverse=True)
+            counts = np.bincount(inverse.ravel(), np.concatenate([counts, piece_counts]),
+                                 minlength=len(cells)).astype(np.int64)
+        self.cells_, self.counts_ = cells, counts
+        self.n_ = pieces.rows
         self._index()
+
+    def _cells(self, piece: Encoded, first_row: int) -> tuple[np.ndarray, np.ndarray]:
+        """One piece's distinct cells (levels per column) and how many rows hold each."""
+        return np.unique(self.levels_.encode(piece), axis=0, return_counts=True)
 
     def _index(self) -> None:
         self.lookup_ = {row.tobytes(): k for k, row in enumerate(self.cells_)}

@@ -18,7 +18,7 @@ from ..core.model import Model
 from ..core.params import Param
 from ..core.registry import register
 from ..data.layout import Encoded
-from ._marginals import Bins, draw_categorical, laplace
+from ._marginals import Bins, OnePiece, draw_categorical, laplace, total
 
 
 @register
@@ -34,18 +34,25 @@ class Independent(Model):
         "bins": Param(20, int, "quantile bins per continuous column", low=1, high=10_000),
     }
 
+    #: Fitted exactly from per-piece statistics (`core/by_parts.py`): counts of codes and of values
+    #: per bin, the bins' edges from one column at a time.
+    merged_fit = True
+
     def _fit(self, data: Encoded, rng) -> None:
-        layout = self.layout_
-        self.discrete_probs_ = [
-            laplace(np.bincount(data.codes[:, j], minlength=var.cardinality), self.alpha)
-            for j, var in enumerate(layout.discrete)
-        ]
-        self.bins_, self.bin_probs_ = [], []
-        for c, var in enumerate(layout.continuous):
-            values = data.values[:, c]
-            bins = Bins.fit(values, self.bins, integer=var.integer)
-            self.bins_.append(bins)
-            self.bin_probs_.append(laplace(bins.counts(values), self.alpha))
+        self._fit_pieces(OnePiece(data), rng)
+
+    def _fit_pieces(self, pieces, rng) -> None:
+        """The fit from the table's pieces (`_marginals.OnePiece`): the same code in memory and by parts."""
+        self.bins_ = [Bins.fit(pieces.values(c), self.bins, integer=var.integer)
+                      for c, var in enumerate(self.layout_.continuous)]
+        codes, values = total(pieces, self._counts)
+        self.discrete_probs_ = [laplace(counts, self.alpha) for counts in codes]
+        self.bin_probs_ = [laplace(counts, self.alpha) for counts in values]
+
+    def _counts(self, piece: Encoded, first_row: int) -> tuple[list, list]:
+        """One piece's counts of each discrete variable's codes and of each continuous value's bins."""
+        return ([np.bincount(piece.codes[:, j], minlength=var.cardinality) for j, var in enumerate(self.layout_.discrete)],
+                [bins.counts(piece.values[:, c]) for c, bins in enumerate(self.bins_)])
 
     def _log_prob(self, data: Encoded) -> np.ndarray:
         total = np.zeros(len(data))
