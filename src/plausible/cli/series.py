@@ -38,6 +38,20 @@ def _check_counts(args) -> None:
             raise ValueError(f"--{flag} must be a positive whole number, got {value}")
 
 
+def _check_engine(args) -> None:
+    """--engine/--workers in the CLI's words, never beside --jobs; a missing extra: one line saying what to install."""
+    from ..core.engine import check_engine
+
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be a positive whole number, got {args.workers}")
+    if args.workers is not None and args.engine is None:
+        raise ValueError("--workers N sizes the local cluster of --engine dask; pass --engine dask with it")
+    if args.engine is not None and args.jobs != 1:
+        raise ValueError(f"--engine {args.engine} and --jobs {args.jobs} both spread the work over processes; "
+                         "pass one of them (--workers N sizes the engine's local cluster)")
+    check_engine(args.engine, args.workers)
+
+
 def _forecast(args) -> str:
     import numpy as np
 
@@ -50,13 +64,15 @@ def _forecast(args) -> str:
     _check_counts(args)
     if args.jobs < 1 and args.jobs != -1:
         raise ValueError(f"--jobs must be a positive whole number or -1 (one per CPU), got {args.jobs}")
+    _check_engine(args)
     params = _model_params(args.model, args.set)
     frame, series = _series_frames(args, quiet=True)       # (forecast itself warns about the same table)
     table = forecast(frame, horizon=args.horizon, n_paths=args.paths, model=args.model, seed=args.seed,
                      params=params, time_budget=args.time_budget, window=args.window, season=args.season,
                      difference=_difference(args.difference),
                      errors=args.errors, spread=args.spread, id_column=args.id_column, time_column=args.time_column,
-                     value_column=args.value_column, on_error=args.on_error, n_jobs=args.jobs)
+                     value_column=args.value_column, on_error=args.on_error, n_jobs=args.jobs, engine=args.engine,
+                     workers=args.workers)
     write_table(table, args.out)
     plot = args.plot or str(Path(args.out).with_suffix(".png"))
     skipped = table.attrs.get("skipped", {})
@@ -80,21 +96,25 @@ def _forecast(args) -> str:
 
 
 def _backtest(args) -> str:
+    from ..core.engine import engine_client
     from ..tasks.backtest import backtest
 
     _check_counts(args)
+    _check_engine(args)
     params = _model_params(args.model, args.set)
     _, series = _series_frames(args)
     results = {}
-    for key, values, _ in series:   # values: a pandas Series, on its time index when the file has dates
-        try:
-            results[key] = backtest(values, horizon=args.horizon, origins=args.origins, n_paths=args.paths,
-                                    model=args.model, seed=args.seed, season=args.season, errors=args.errors,
-                                    spread=args.spread, window=args.window, difference=_difference(args.difference),
-                                    params=params, time_budget=args.time_budget,
-                                    progress=False if args.json else None, n_jobs=args.jobs)
-        except ValueError as error:
-            raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
+    with engine_client(args.engine, args.workers) as client:   # one cluster for all the series' origins
+        for key, values, _ in series:   # values: a pandas Series, on its time index when the file has dates
+            try:
+                results[key] = backtest(values, horizon=args.horizon, origins=args.origins, n_paths=args.paths,
+                                        model=args.model, seed=args.seed, season=args.season, errors=args.errors,
+                                        spread=args.spread, window=args.window,
+                                        difference=_difference(args.difference), params=params,
+                                        time_budget=args.time_budget, progress=False if args.json else None,
+                                        n_jobs=args.jobs, engine=client)
+            except ValueError as error:
+                raise ValueError(f"series {key!r}: {error}" if key is not None else str(error)) from None
     keys = ["model", "crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality", "seconds"]
     if args.json:
         return _strict_json([{"id": key, **{k: r.get(k) for k in keys + ["season"]},

@@ -11,11 +11,12 @@ from typing import Callable
 
 import numpy as np
 
+from ..core.engine import engine_client
 from ..core.parallel import side_by_side
 from ..core.params import _check_jobs
 from ..evaluation import series_metrics
 from ..evaluation.series_metrics import LEVELS, naive_scale
-from .forecast import forecast_one
+from .forecast import _check_engine, forecast_one
 from .series_frames import _as_series, _check_positive, _clean, _frequency_season, _span, _split_frame
 from .transforms import acf_season
 
@@ -24,7 +25,7 @@ from .transforms import acf_season
 def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: str | Callable = "auto",
              seed: int = 0, step: int | None = None, season: int | None = None, progress: bool | None = None,
              id_column: str = "id", time_column: str = "time", value_column: str = "value", n_jobs: int = 1,
-             **options) -> dict:
+             engine=None, workers: int | None = None, **options) -> dict:
     """Rolling-origin evaluation: forecast from each of the last `origins` origins and score it.
 
     Origin k (k = 1..origins) forecasts the `horizon` values after the first
@@ -38,6 +39,10 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     `n_jobs`: processes forecasting origins side by side (default 1; -1: one per CPU), each with
     one BLAS / OpenMP thread; the scores are the same for any n_jobs (origin k always draws from
     seed + k). A callable model must then be defined at module level (not a closure or a lambda).
+    `engine` (not with n_jobs): "dask" (a local Dask cluster of `workers` processes started for the
+    call; `pip install 'plausible[distributed]'`) or a `distributed.Client`, whose workers forecast
+    the origins (a callable model may be a closure there: Dask sends it with cloudpickle); the
+    scores are the same as here. An origin whose workers keep dying fails naming it.
 
     Returns {"crps", "mase", "coverage_50", "coverage_80", "coverage_95", "typicality",
     "seconds", "model", "per_origin": DataFrame}: metrics averaged over origins (typicality as a
@@ -54,6 +59,7 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     horizon = _check_positive(horizon, "horizon")
     origins = _check_positive(origins, "origins")
     step = horizon if step is None else _check_positive(step, "step")
+    _check_engine(engine, workers, n_jobs)
     jobs = min(_check_jobs(n_jobs), origins)
     named = getattr(model, "__qualname__", type(model).__qualname__) if callable(model) else ""
     if jobs > 1 and "<" in named:
@@ -94,7 +100,9 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
         tasks.append((y[:cut], horizon, n_paths, model, seed + k, season,
                       index[:cut] if index is not None and len(index) == len(y) else None, options))
     rows = []
-    with side_by_side(functools.partial(_origin_paths, record=True), tasks, jobs, here=_origin_paths) as results:
+    with engine_client(engine, workers) as client, side_by_side(
+            functools.partial(_origin_paths, record=True), tasks, jobs, here=_origin_paths, client=client,
+            describe=lambda k: f"origin {k + 1} of {origins} (after {first + k * step} values)") as results:
         for k, (paths, name, seconds, said) in enumerate(tqdm(results, total=origins, desc="backtest",
                                                               unit="origin", disable=not show, leave=False)):
             for text, category in said:      # a worker's warnings, raised here where the caller can see them

@@ -153,6 +153,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.engine import check_engine, engine_client
+from ..core.errors import ParameterError
 from ..core.parallel import side_by_side
 from ..core.params import _check_jobs
 from ..core.registry import get_class
@@ -203,13 +205,6 @@ def short_history_warning(n: int, scale: float | None) -> str:
                    "0.45/0.77/0.92 of outcomes on the 11 yearly series of statsmodels' grunfeld (14-18 values "
                    "each; 0.50 to 1.00 at 95% for single series) and 0.50/0.67/0.87 on the 5 series of "
                    "statsmodels' copper (19-23 values); expect a 95% interval to miss one outcome in 8 to 13")
-
-
-def choose_model(y: np.ndarray, horizon: int, season: int | None, seed: int = 0, **options) -> list[str]:
-    """What `model="auto"` uses for the history `y` (see the module docstring): the best of
-    statespace, gaussian windows and their equal mixture by CRPS on a small rolling-origin
-    validation inside the history; statespace when the history is too short to validate."""
-    return validate(y, horizon, season, seed, **options)[0]
 
 
 def arima_paths(y: np.ndarray, horizon: int, n_paths: int, seed: int, season: int | None = None) -> np.ndarray:
@@ -272,8 +267,6 @@ def validation_paths(y: np.ndarray, horizon: int, season: int | None, seed: int 
                      **options) -> tuple[tuple[str, ...], dict, list]:
     """The forecasts `validate` scores: (candidate names, {name: [paths at each origin]}, [what
     happened after each origin]); origins whose history is too short for the model are left out."""
-    import warnings
-
     cuts, can_choose = validation_cuts(len(y), horizon, season, options.get("strategy", "direct"))
     named = None if model == "auto" else "+".join(_model_names(model))
     candidates = (named,) if named is not None else AUTO_CANDIDATES if can_choose else \
@@ -492,45 +485,52 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
              params: dict | None = None, time_budget: float | None = None, strategy: str = "direct",
              seasonality: str = "auto", errors: str = "auto", spread: str = "auto", id_column: str = "id",
              time_column: str = "time", value_column: str = "value", progress: bool | None = None,
-             on_error: str = "raise", n_jobs: int = 1, log=False):
+             on_error: str = "raise", n_jobs: int = 1, log=False, engine=None, workers: int | None = None):
     """Sample `n_paths` future paths of `horizon` steps from P(future | past).
 
-    `series`: a 1-D array, list or pandas Series (a DatetimeIndex tells the season) -> an array of
-    shape (n_paths, horizon). A DataFrame with `id_column`, `time_column` and `value_column`
-    (the id is optional: without it the frame is one series; without a time column a DatetimeIndex
-    or PeriodIndex gives the times) -> a long DataFrame with columns
-    id, step (1..horizon), time (when the spacing of the times is regular), path, value; its
+    `series`: a 1-D array, list or pandas Series (a DatetimeIndex tells the season) -> an array of shape (n_paths,
+    horizon). A DataFrame with `id_column`, `time_column` and `value_column` (the id is optional: without it the frame
+    is one series; without a time column a DatetimeIndex or PeriodIndex gives the times) -> a long DataFrame with
+    columns id, step (1..horizon), time (when the spacing of the times is regular), path, value; its
     `.attrs["models"]` maps each series id (None for a single series) to the model that forecast it.
 
-    `model`: "auto", "statespace", any ladder model name (fitted on windows), or several names
-    joined by "+" (an equal mixture); `window`: history steps each window model conditions on;
-    `season`: the seasonal period (None: detected, 1: none); `difference`: "auto" (KPSS and ADF
-    tests), 0, 1, 2 or "trend" (remove a straight line); `seasonality`: "auto"/"means" (remove a strong season's profile),
-    "difference" or "none"; `strategy`: "direct" (one window of window + horizon) or "recursive"
-    (one step at a time); `errors`: "auto", "model" (the window model's own conditional draws) or
-    "bootstrap" (its conditional mean plus resampled in-sample errors); `spread`: "auto" (validated
-    for model="auto", as drawn otherwise), "model" (as drawn) or "validated" (the paths' spread
-    around their mean widened by the factor that minimised CRPS on rolling origins inside the
-    history); `log`: False, True (model log(y); positive series) or "auto"; `params`: the model's
-    hyperparameters; `time_budget`: seconds of training for deep models. The module docstring says
-    how each is decided. `on_error` (tables of several series): "raise" (default) stops at the first
-    series that cannot be forecast, naming it; "skip" leaves such series out with a warning and
-    lists them, with the reason, in `.attrs["skipped"]` (an error if every series fails). `n_jobs`
-    (tables of several series): processes that forecast series side by side (-1: one per CPU); each
-    series has its own seed, so the paths are the same for any n_jobs.
+    `model`: "auto", "statespace", any ladder model name (fitted on windows), or several names joined by "+" (an equal
+    mixture); `window`: history steps each window model conditions on; `season`: the seasonal period (None: detected,
+    1: none); `difference`: "auto" (KPSS and ADF tests), 0, 1, 2 or "trend" (remove a straight line); `seasonality`:
+    "auto"/"means" (remove a strong season's profile), "difference" or "none"; `strategy`: "direct" (one window of
+    window + horizon) or "recursive" (one step at a time); `errors`: "auto", "model" (the window model's own
+    conditional draws) or "bootstrap" (its conditional mean plus resampled in-sample errors); `spread`: "auto"
+    (validated for model="auto", as drawn otherwise), "model" (as drawn) or "validated" (the paths' spread around
+    their mean widened by the factor that minimised CRPS on rolling origins inside the history); `log`: False, True
+    (model log(y); positive series) or "auto"; `params`: the model's hyperparameters; `time_budget`: seconds of
+    training for deep models. The module docstring says how each is decided. `on_error` (tables of several series):
+    "raise" (default) stops at the first series that cannot be forecast, naming it; "skip" leaves such series out with
+    a warning and lists them, with the reason, in `.attrs["skipped"]` (an error if every series fails). `n_jobs`
+    (tables of several series): processes that forecast series side by side (-1: one per CPU); each series has its own
+    seed, so the paths are the same for any n_jobs or `engine` (not with n_jobs): "dask" (a local cluster of `workers`
+    processes started for the call; the distributed extra) or a `distributed.Client`, whose workers forecast the
+    series (a single one is forecast here); a series whose workers keep dying fails naming it.
     """
     import pandas as pd
 
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-
+    _check_engine(engine, workers, n_jobs)
     options = dict(horizon=horizon, n_paths=n_paths, model=model, seed=seed, window=window, season=season,
                    difference=difference, params=params, time_budget=time_budget, strategy=strategy,
                    seasonality=seasonality, errors=errors, spread=spread, log=log)
     if not isinstance(series, pd.DataFrame):
         values, index = _as_series(series)
         return forecast_one(values, index=index, **options).paths
-    return _forecast_frame(series, id_column, time_column, value_column, progress, options, on_error, n_jobs)
+    return _forecast_frame(series, id_column, time_column, value_column, progress, options, on_error, n_jobs,
+                           engine, workers)
+
+
+def _check_engine(engine, workers, n_jobs) -> None:
+    """`engine`/`workers` checked before any work (core/engine.py), and refused beside n_jobs."""
+    check_engine(engine, workers)
+    if engine is not None and n_jobs != 1:
+        raise ParameterError(f"engine and n_jobs={n_jobs} both spread the work over processes; pass one of them")
 
 
 def _forecast_series(task) -> tuple:
@@ -555,7 +555,7 @@ def _forecast_series(task) -> tuple:
 
 
 def _forecast_frame(frame, id_column, time_column, value_column, progress, options, on_error: str = "raise",
-                    n_jobs: int = 1):
+                    n_jobs: int = 1, engine=None, workers: int | None = None):
     import sys
 
     import pandas as pd
@@ -567,8 +567,10 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
     mode = "raise" if len(series) == 1 else on_error
     tasks = [(number, values, times, options, mode) for number, (_, values, times) in enumerate(series)]
     pieces, chosen, skipped = [], {}, {}
-    # series are independent and each has its own seed (series_seed): the same paths for any n_jobs
-    with side_by_side(_forecast_series, tasks, min(_check_jobs(n_jobs), len(series))) as results:
+    # series are independent and each has its own seed (series_seed): the same paths for any n_jobs or engine
+    jobs = min(_check_jobs(n_jobs), len(series))
+    with engine_client(engine, workers) as client, side_by_side(_forecast_series, tasks, jobs, client=client,
+                                                                describe=lambda i: f"series {series[i][0]!r}") as results:
         for (key, _, times), (paths, used, said, failure) in zip(series, tqdm(
                 results, total=len(series), desc="forecast", unit="series", disable=not show, leave=False)):
             for text, category in said:   # each series' warnings name the series they are about
@@ -592,8 +594,7 @@ def _forecast_frame(frame, id_column, time_column, value_column, progress, optio
     if not pieces:
         raise ValueError(f"no series could be forecast; the first failed with: {next(iter(skipped.values()))}")
     long = pd.concat(pieces, ignore_index=True)
-    columns = [c for c in ["id", "step", "time", "path", "value"] if c in long.columns]
-    long = long[columns]
+    long = long[[c for c in ["id", "step", "time", "path", "value"] if c in long.columns]]
     long.attrs["models"] = chosen   # the model that forecast each series (what "auto" chose)
     long.attrs["skipped"] = skipped  # series left out with on_error="skip", and why
     return long
