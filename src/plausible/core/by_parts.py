@@ -71,7 +71,8 @@ def fit_parts(model, data, schema: dict | None = None, *, engine=None, workers: 
         codec = None
         if model.data_kind == "table":
             codec = TableCodec.fit_columns(parts.columns, functools.partial(_column, parts), schema, "dataframe",
-                                           interior_point_masses=model.interior_point_masses)
+                                           interior_point_masses=model.interior_point_masses,
+                                           pieces=functools.partial(_column_pieces, parts))
         if codec is not None and getattr(model, "merged_fit", False):
             model._set_codec(codec)
             model._fit_pieces(Pieces(parts, codec, client, rows), rng)
@@ -95,6 +96,12 @@ def _column(parts: Partitions, name: str) -> pd.Series:
         label = next(c for c in parts.frame.columns if str(c) == name)
         return parts.frame[label].compute().reset_index(drop=True).rename(name)
     return parts.column(name)
+
+
+def _column_pieces(parts: Partitions, name: str):
+    """Column `name` piece by piece, in order (one piece in memory at a time)."""
+    for i in range(len(parts)):
+        yield parts.read(i, [name])[name]
 
 
 def sample_index(total: int, size: int, seed: int | None) -> np.ndarray:

@@ -36,6 +36,7 @@ from ..core.errors import ParameterError
 from .images import ImageCodec
 from .layout import Encoded, TableLayout, layout_column, restore_dtypes
 from .schema import Column, Schema, SchemaError, check_overrides, from_float, infer_column, warn_ids
+from .summary import describe_numbers, summarize
 
 
 class TableCodec:
@@ -54,13 +55,22 @@ class TableCodec:
 
     @classmethod
     def fit_columns(cls, names: list[str], read, overrides: dict | None, input_kind: str = "dataframe",
-                    interior_point_masses: bool = True, **options) -> "TableCodec":
+                    interior_point_masses: bool = True, pieces=None, **options) -> "TableCodec":
         """What `fit` learns, from one column at a time: `read(name)` gives a whole column (a
         partitioned table's column over all its pieces, `core/by_parts.py`), so memory holds one
-        column, not the table. The same per-column inference as `fit`, so the same codec."""
+        column, not the table. The same per-column inference as `fit`, so the same codec.
+        `pieces(name)`, if given, yields the column piece by piece: a column of plain numbers without
+        an override is then described from its distinct values and their counts (`data/summary.py`),
+        the same codec again, holding one piece of the column; `read` only where that cannot be."""
         overrides = check_overrides(overrides, names)
         columns, discrete, continuous, found_ids = [], [], [], []
         for name in names:
+            if pieces is not None and name not in overrides:
+                summary = summarize(pieces(name))
+                column = summary and describe_numbers(name, summary, discrete, continuous, interior_point_masses)
+                if column is not None:
+                    columns.append(column)
+                    continue
             series = read(name)
             column, found = infer_column(name, series, overrides.get(name))
             columns.append(column)

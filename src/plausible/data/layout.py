@@ -336,9 +336,16 @@ def layout_column(column: Column, series: pd.Series, discrete: list, continuous:
                                  labels.index(MISSING) if column.nullable else -1, -1))
         return
     values = as_float(series, column)
-    present = values[~np.isnan(values)]
-    uniques, counts = np.unique(present, return_counts=True)
-    atoms = uniques[counts >= max(atom_share * len(values), 2)]
+    uniques, counts = np.unique(values[~np.isnan(values)], return_counts=True)
+    layout_numbers(column, uniques, counts, len(values), discrete, continuous, atom_share, interior_point_masses)
+
+
+def layout_numbers(column: Column, uniques: np.ndarray, counts: np.ndarray, rows: int, discrete: list,
+                   continuous: list, atom_share: float = 0.05, interior_point_masses: bool = True) -> None:
+    """`layout_column` of a number column from its distinct present values (ascending, as float64),
+    their counts and the column's row count (gaps included): all it depends on, so a partitioned
+    table's column is laid out from these summed over its pieces (`data/summary.py`)."""
+    atoms = uniques[counts >= max(atom_share * rows, 2)]
     if not column.atoms:
         atoms = uniques[:0]
     elif column.discrete and len(column.support or uniques) <= MAX_DISCRETE_LEVELS:
@@ -346,9 +353,9 @@ def layout_column(column: Column, series: pd.Series, discrete: list, continuous:
         # this sample's values: a bootstrap resample that lost one still knows it
         atoms = np.union1d(uniques, column.support or [])
     elif (column.discrete is None and column.kind == "integer" and len(uniques) <= MAX_INTEGER_LEVELS
-            and len(present) >= MIN_ROWS_PER_LEVEL * len(uniques)):
+            and int(counts.sum()) >= MIN_ROWS_PER_LEVEL * len(uniques)):
         atoms = uniques      # (a schema saved before `discrete`) whole numbers with few values
-    elif len(atoms) < len(uniques) and not (interior_point_masses and _fractional(present, column)):
+    elif len(atoms) < len(uniques) and not (interior_point_masses and _fractional(uniques, column)):
         # Whole numbers: only spikes at the ends (zeros, a cap) are point masses. An interior
         # spike of whole numbers (40 hours a week) would overlap the continuous part's unit
         # bins and leak probability, so it stays on the number line. A spike inside a column
@@ -365,14 +372,14 @@ def layout_column(column: Column, series: pd.Series, discrete: list, continuous:
                                  labels.index(MISSING) if column.nullable else -1,
                                  0 if has_value else -1))
     if has_value:
-        rest = present[~np.isin(present, atoms)]
+        rest = uniques[~np.isin(uniques, atoms)]       # (the same minimum and maximum as the rows')
         continuous.append(Continuous(column.name, column.name, state, column.kind == "integer",
                                      float(rest.min()), float(rest.max())))
 
 
-def _fractional(present: np.ndarray, column: Column) -> bool:
+def _fractional(values: np.ndarray, column: Column) -> bool:
     """A numeric column whose values are not all whole numbers (its interior spikes can be atoms)."""
-    return column.kind == "numeric" and bool(np.any(present != np.round(present)))
+    return column.kind == "numeric" and bool(np.any(values != np.round(values)))
 
 
 def _plain(value):

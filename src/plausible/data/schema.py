@@ -410,12 +410,16 @@ def _settle_numbers(column: Column, series: pd.Series) -> None:
         column.discrete, column.step = False, None
         return
     values = as_float(series, column)
-    present = values[~np.isnan(values)]
-    uniques, counts = np.unique(present, return_counts=True)
+    settle_numbers(column, *np.unique(values[~np.isnan(values)], return_counts=True))
+
+
+def settle_numbers(column: Column, uniques: np.ndarray, counts: np.ndarray) -> None:
+    """`_settle_numbers` from the column's distinct present values (ascending) and their counts."""
+    present = int(counts.sum())
     told = column.discrete
     if told is None:
-        few = len(uniques) <= MAX_DISCRETE_LEVELS and len(present) >= MIN_ROWS_PER_VALUE * len(uniques)
-        some = len(uniques) <= MAX_SUPPORT and len(present) >= MIN_ROWS_PER_SUPPORT * len(uniques)
+        few = len(uniques) <= MAX_DISCRETE_LEVELS and present >= MIN_ROWS_PER_VALUE * len(uniques)
+        some = len(uniques) <= MAX_SUPPORT and present >= MIN_ROWS_PER_SUPPORT * len(uniques)
         column.discrete = bool(few or some)
     if column.discrete:
         column.support = [float(v) for v in uniques]
