@@ -70,6 +70,17 @@ def peak_mib() -> float:
 def measure(model, rows: int, shard_rows: int, workers: int, root: Path, seed: int) -> dict:
     out = root / f"workers-{workers}"
     started = time.perf_counter()
+    if workers == 0:            # this process, shard by shard (engine=None)
+        before = {"here": peak_mib()}
+        start = time.perf_counter()
+        model.sample(rows, seed=seed, out=out, shard_rows=shard_rows, progress=False)
+        seconds, cluster_seconds, peaks = time.perf_counter() - start, 0.0, {"here": peak_mib()}
+    else:
+        seconds, cluster_seconds, before, peaks = on_workers(model, rows, shard_rows, workers, out, seed, started)
+    return record_of(model, rows, shard_rows, workers, out, seconds, cluster_seconds, before, peaks), out
+
+
+def on_workers(model, rows, shard_rows, workers, out, seed, started):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)      # the dashboard's port, taken by another cluster
         with engine_client("dask", workers) as client:
@@ -79,6 +90,10 @@ def measure(model, rows: int, shard_rows: int, workers: int, root: Path, seed: i
             model.sample(rows, seed=seed, out=out, engine=client, shard_rows=shard_rows, progress=False)
             seconds = time.perf_counter() - start
             peaks = client.run(peak_mib)
+    return seconds, cluster_seconds, before, peaks
+
+
+def record_of(model, rows, shard_rows, workers, out, seconds, cluster_seconds, before, peaks) -> dict:
     size = sum(f.stat().st_size for f in out.glob("*.parquet"))
     record = {"rows": rows, "columns": len(model.codec_.schema.names), "model": model.name, "shard_rows": shard_rows,
               "pieces": len(Partitions(out)), "workers": workers, "seconds": round(seconds, 2),
@@ -86,17 +101,19 @@ def measure(model, rows: int, shard_rows: int, workers: int, root: Path, seed: i
               "peak_mib_per_worker": [round(v) for v in peaks.values()],
               "start_mib_per_worker": [round(v) for v in before.values()],
               "parquet_mib": round(size / 2**20), "cpus": os.cpu_count()}
-    print(f"{workers} worker(s): {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s; cluster start "
+    who = "this process (engine=None)" if workers == 0 else f"{workers} worker(s)"
+    print(f"{who}: {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s; cluster start "
           f"{cluster_seconds:.1f} s); peak memory per worker {record['peak_mib_per_worker']} MiB "
           f"(at start {record['start_mib_per_worker']}); {record['parquet_mib']} MiB of Parquet", flush=True)
-    return record, out
+    return record
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000_000)
     parser.add_argument("--shard-rows", type=int, default=1_000_000)
-    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2); 0 = this "
+                        "process, shard by shard (engine=None; put it first: its peak is the process's)")
     parser.add_argument("--model", default="gaussian")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dir", default=None, help="where the outputs go (default: a temporary folder)")
