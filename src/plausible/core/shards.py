@@ -113,15 +113,12 @@ def _run(function, tasks: list, model, engine, workers, describe, desc: str, pro
     """Yield function(model, task) for each task, in order: here one by one (engine None), or on the
     engine's workers, the fitted model pickled once to every worker."""
     import contextlib
-    import warnings
 
     from .engine import engine_client
     from .parallel import side_by_side
 
     with contextlib.ExitStack() as stack:
-        with warnings.catch_warnings():     # a local cluster's dashboard finding its port taken is no news here
-            warnings.filterwarnings("ignore", message=r"(?s).*Port \d+ is already in use")
-            client = stack.enter_context(engine_client(engine, workers))
+        client = stack.enter_context(engine_client(engine, workers))
         if client is None:
             jobs = [(model, *task) for task in tasks]
         else:
