@@ -5,14 +5,21 @@ Writes a table of --rows rows x 10 numeric columns (correlated normals, one logn
 log-scale choice has work to do, 2% of one column's cells missing) as Parquet pieces of
 --piece-rows rows, generated piece by piece (never whole in memory), under --out. Then fits
 `gaussian` from the directory in a child process (one process, OMP_NUM_THREADS=1), reporting the
-wall time and the child's peak resident memory (VmHWM), against the limit --limit-gib, under
-which the child also runs with RLIMIT_AS when --enforce is given. The concatenated table alone
-takes rows x 10 x 8 bytes as float64 arrays; --compare-rows fits that many rows in memory
-(pd.read_parquet + fit) in another child and scales its peak to --rows, what an in-memory fit of
-the whole table would need.
+wall time and the child's peak resident memory (VmHWM), under the limit --limit-gib, enforced:
+the child sets RLIMIT_DATA (its heap and private anonymous mappings, where numpy, pandas and
+pyarrow allocate) before it imports anything, so an allocation past the limit raises MemoryError.
+(RLIMIT_AS would count the imports' address space, shared libraries included, not the data.) Under
+the same limit, another child tries the in-memory path on the whole table, pd.read_parquet(DIR)
+then fit, and reports the MemoryError it meets. The concatenated table alone takes rows x 10 x 8
+bytes as float64 arrays; --compare-rows fits that many rows in memory without a limit and scales
+its peak to --rows, what an in-memory fit of the whole table would need.
 
-    python benchmarks/bench_engine_fit.py --rows 200000 --piece-rows 50000          # a quick check
-    python benchmarks/bench_engine_fit.py --rows 20000000 --limit-gib 1.5 --compare-rows 2000000
+    python benchmarks/bench_engine_fit.py --rows 200000 --piece-rows 50000 --limit-gib 0.6   # a quick check
+    python benchmarks/bench_engine_fit.py --rows 20000000 --limit-gib 1.25 --compare-rows 1000000
+
+At 20M rows in 1M-row pieces the by-parts fit passes under 1.25 GiB (peak RSS 1.04 GiB) and not under
+1.0 GiB: one piece's EM working set (~0.7 GiB for 1M rows x 10 columns) is what it needs beyond the
+imports; smaller pieces need less.
 """
 from __future__ import annotations
 
@@ -58,6 +65,8 @@ def _status(field: str) -> int:
 
 def child(args) -> None:
     """Runs in the child: the fit, then one JSON line with its time and peak memory."""
+    if args.limit_bytes:
+        resource.setrlimit(resource.RLIMIT_DATA, (args.limit_bytes, args.limit_bytes))
     import numpy as np
 
     import plausible as pl
@@ -67,6 +76,19 @@ def child(args) -> None:
     start = time.perf_counter()
     if args.child == "parts":
         model.fit(args.out)
+    elif args.child == "whole":          # the in-memory path on the whole table, under the same limit
+        import pandas as pd
+
+        step = "pd.read_parquet(DIR)"
+        try:
+            frame = pd.read_parquet(args.out)
+            step = f"fit of the {len(frame):,}-row DataFrame"
+            model.fit(frame)
+        except MemoryError as error:
+            print(json.dumps({"memory_error": f"MemoryError in {step}: {str(error)[:120] or '(no message)'}",
+                              "seconds": time.perf_counter() - start, "peak_bytes": _status("VmHWM"),
+                              "base_bytes": base}))
+            return
     else:
         import pandas as pd
 
@@ -89,14 +111,10 @@ def child(args) -> None:
 
 
 def run_child(args, kind: str, limit: int | None) -> dict:
-    def limited():
-        if limit is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     command = [sys.executable, __file__, "--child", kind, "--out", str(args.out), "--compare-rows",
-               str(args.compare_rows or 0)]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=limited)
+               str(args.compare_rows or 0), "--limit-bytes", str(limit or 0)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"failed": done.returncode, "error": (done.stderr.strip().splitlines() or ["?"])[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -107,10 +125,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000_000)
     parser.add_argument("--piece-rows", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=None, help="default: /tmp/plausible_bench_fit_<rows>")
-    parser.add_argument("--limit-gib", type=float, default=1.5, help="the memory the fit is given (GiB)")
-    parser.add_argument("--enforce", action="store_true", help="run the fit under RLIMIT_AS = the limit")
+    parser.add_argument("--limit-gib", type=float, default=1.25, help="the memory the fit is given (GiB, RLIMIT_DATA)")
+    parser.add_argument("--no-enforce", action="store_true", help="only measure: no RLIMIT_DATA, no whole-table try")
     parser.add_argument("--compare-rows", type=int, default=0, help="also fit this many rows in memory")
-    parser.add_argument("--child", choices=("parts", "memory"), default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("parts", "whole", "memory"), default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--limit-bytes", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -123,9 +142,22 @@ def main() -> None:
               f"to {args.out} in {time.perf_counter() - start:.1f} s")
     limit = int(args.limit_gib * 2 ** 30)
     table = args.rows * COLUMNS * 8
-    parts = run_child(args, "parts", limit if args.enforce else None)
+    enforce = not args.no_enforce
     print(f"table in memory (float64 arrays alone): {table / 2 ** 30:.2f} GiB; limit {args.limit_gib:.2f} GiB"
-          f"{' (RLIMIT_AS)' if args.enforce else ' (measured, not enforced)'}")
+          f"{' (RLIMIT_DATA, set in each child before its imports)' if enforce else ' (measured, not enforced)'}",
+          flush=True)
+    if enforce:
+        whole = run_child(args, "whole", limit)
+        if "memory_error" in whole:
+            print(f"in memory, the whole table under the limit: {whole['memory_error']} after {whole['seconds']:.1f} s "
+                  f"(peak RSS {whole['peak_bytes'] / 2 ** 30:.2f} GiB)", flush=True)
+        elif "failed" in whole:
+            print(f"in memory, the whole table under the limit: FAILED otherwise ({whole['error']})", flush=True)
+        else:
+            print(f"in memory, the whole table under the limit: fitted in {whole['seconds']:.1f} s, peak RSS "
+                  f"{whole['peak_bytes'] / 2 ** 30:.2f} GiB (the limit does not bind: raise --rows or lower it)",
+                  flush=True)
+    parts = run_child(args, "parts", limit if enforce else None)
     if "failed" in parts:
         print(f"by parts: FAILED ({parts['error']})")
     else:
