@@ -137,6 +137,7 @@ plausible-collapse/); about 1-3 minutes on 2 cores.""",
   plausible forecast co2 --horizon 24 --out co2-paths.parquet --plot co2.png
   plausible forecast stores.parquet --horizon 8 --model gaussian --out paths.csv
   plausible forecast sales.csv --horizon 12 --model vae --set hidden=64 --time-budget 60 --out paths.csv
+  plausible forecast stores.csv --horizon 12 --engine dask --workers 4 --out paths.csv   # series on 4 workers
 
 FILE is a .csv/.parquet file with one numeric column, or `time` and `value` columns, or `id`,
 `time` and `value` columns for several series (other names: --id-column, --time-column,

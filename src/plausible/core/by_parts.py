@@ -73,7 +73,7 @@ def fit_parts(model, data, schema: dict | None = None, *, engine=None, workers: 
             codec = TableCodec.fit_columns(parts.columns, functools.partial(_column, parts), schema, "dataframe",
                                            interior_point_masses=model.interior_point_masses,
                                            pieces=functools.partial(_column_pieces, parts))
-        if codec is not None and getattr(model, "merged_fit", False):
+        if codec is not None and model.merged_fit:
             model._set_codec(codec)
             model._fit_pieces(Pieces(parts, codec, client, rows), rng)
         else:

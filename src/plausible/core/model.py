@@ -82,6 +82,8 @@ class Model:
     #: The fewest rows `fit` accepts for a table (one row says nothing about spread or dependence);
     #: a DataFrame of fewer than FEW_ROWS rows is fitted with a warning.
     min_rows: ClassVar[int] = 2
+    #: fit of a partitioned table merges per-piece sufficient statistics (`_fit_pieces`); else a sample of rows
+    merged_fit: ClassVar[bool] = False
     #: `pl.restore` (tasks/restore.py): the posterior samplers this rung offers for measurements
     #: y = A x + noise, the one `method="auto"` takes first unless `_restore_choice` says otherwise
     #: ("exact", "ddrm", "dps", "repaint", "latent", ...); () = it cannot restore.
