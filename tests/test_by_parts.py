@@ -165,3 +165,11 @@ def test_a_bad_piece_is_one_line_naming_its_file(table, tmp_path):
     assert "part-00001.parquet" in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(ParameterError, match="sample_rows"):
         pl.make("gmm").fit(folder, sampled=3)
+
+
+def test_pl_fit_takes_a_folder_with_a_named_model_and_refuses_auto_in_one_line(table):
+    folder, whole = table
+    same_fit(pl.make("independent").fit(whole), pl.fit(folder, model="independent"))
+    with pytest.raises(ValueError, match="name the model") as caught:
+        pl.fit(folder)
+    assert "\n" not in str(caught.value)

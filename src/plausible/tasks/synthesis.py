@@ -33,6 +33,7 @@ import pandas as pd
 from ..core.model import Model
 from ..core.params import _check_seed
 from ..core.registry import get_class, make_for_task
+from ..data.partitioned import is_partitioned
 from ..data.schema import text_names
 
 AUTO_CANDIDATES = ("bayesnet", "copula", "gmm", "rbm")   # simplest first
@@ -48,12 +49,14 @@ BUDGET = 120.0            # seconds, a safety net for large tables, unless time_
 
 
 def fit(data, model: str | Model = "auto", seed: int | None = 0, schema: dict | None = None,
-        params: dict | None = None, time_budget: float | None = None) -> Model:
+        params: dict | None = None, time_budget: float | None = None, engine=None, workers: int | None = None) -> Model:
     """A model fitted on `data` (a DataFrame or 2-D array), ready to `sample`, `impute` and `save`.
 
     model: "auto" (module doc: the fast rung whose samples a detector tells apart least from
         held-back rows), a registered name, or an unfitted Model. The fitted auto model says what
         it chose and why in `model.choice_` ({"model", "reason", "detection_auc"}).
+        A partitioned table (a folder of Parquet pieces or a Dask DataFrame) needs a named model,
+        fitted piece by piece, on `engine`'s workers when given (`Model.fit`, core/by_parts.py).
     seed: seeds the fit (and auto's split and samples); schema: column overrides as for
         `Model.fit`; params: hyperparameters of a named model; time_budget: seconds a deep model
         may train.
@@ -63,10 +66,14 @@ def fit(data, model: str | Model = "auto", seed: int | None = 0, schema: dict | 
         synthetic = model.sample(1000, seed=1)
     """
     seed = _check_seed(seed)
+    spread = {"engine": engine, "workers": workers} if engine is not None or workers is not None else {}
     if isinstance(model, Model):
-        return model.fit(data, schema=schema)
+        return model.fit(data, schema=schema, **spread)
     if model != "auto":
-        return make_for_task(model, seed, params or {}, time_budget).fit(data, schema=schema)
+        return make_for_task(model, seed, params or {}, time_budget).fit(data, schema=schema, **spread)
+    if spread or is_partitioned(data):
+        raise ValueError("model='auto' compares rungs on rows held in memory; for a partitioned table or an engine "
+                         "name the model (gaussian, histogram, independent and bayesnet fit it exactly)")
     if params:
         raise ValueError("params set a named model's hyperparameters; with model='auto' the model is not known "
                          "in advance: name it (e.g. model='copula') to set them")
