@@ -48,6 +48,7 @@ def test_failures_and_time_budget_are_reported_not_hidden(fashion):
     assert compare(fashion, models=["independent"], time_budget=None, progress=False)["status"].iloc[0] == "ok"
 
 
+@pytest.mark.slow   # 15-30 s: the fast suite must stay under 10 minutes on 2 cores
 def test_a_deep_model_trains_within_the_budget_and_is_still_evaluated(fashion):
     # 100,000 epochs would take hours; the budget stops training at 70% of 20 s and the model is evaluated
     table = compare(fashion, models=["vae"], time_budget=20,

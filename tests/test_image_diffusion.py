@@ -79,6 +79,7 @@ def constant_images(n: int, seed: int = 0) -> np.ndarray:
     return np.repeat(np.random.default_rng(seed).integers(0, 5, n), 64).reshape(n, 8, 8)
 
 
+@pytest.mark.slow   # 15-30 s: the fast suite must stay under 10 minutes on 2 cores
 def test_impute_keeps_the_known_pixels_and_continues_them():
     images = constant_images(256)
     model = pl.make("diffusion", seed=0, updates=300, **FAST).fit(images)
@@ -99,6 +100,7 @@ def two_class_images(n: int, seed: int = 0):
     return np.clip(base + rng.integers(-1, 2, (n, 8, 8)), 0, 9), labels
 
 
+@pytest.mark.slow   # 15-30 s: the fast suite must stay under 10 minutes on 2 cores
 def test_labels_steer_samples_and_survive_save_and_load(tmp_path):
     images, labels = two_class_images(256)
     model = pl.make("diffusion", seed=0, updates=200, guidance=1.5, **FAST)
