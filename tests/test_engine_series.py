@@ -164,7 +164,7 @@ def test_cli_forecast_and_backtest_with_engine_dask(client, tmp_path, capsys, mo
     assert '"s00"' in said and '"s01"' in said and asked.count(("dask", 2)) == 2
     out = ["forecast", str(path), *common[:8], "--out", str(tmp_path / "p.csv")]
     assert "--engine dask and --jobs 2" in fails_in_one_line(out + ["--engine", "dask", "--jobs", "2"])
-    assert "pass --engine dask with it" in fails_in_one_line(out + ["--workers", "2"])
+    assert "add --engine dask" in fails_in_one_line(out + ["--workers", "2"])
 
 
 def test_cli_engine_without_the_extra_is_one_line(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import json
 import warnings
 from pathlib import Path
 
-from .files import _check_figure_out, _check_table_out, _model_params, _read, _strict_json
+from .files import _check_figure_out, _check_table_out, _engine, _model_params, _read, _strict_json
 from .parser import _difference
 
 
@@ -39,17 +39,11 @@ def _check_counts(args) -> None:
 
 
 def _check_engine(args) -> None:
-    """--engine/--workers in the CLI's words, never beside --jobs; a missing extra: one line saying what to install."""
-    from ..core.engine import check_engine
-
-    if args.workers is not None and args.workers < 1:
-        raise ValueError(f"--workers must be a positive whole number, got {args.workers}")
-    if args.workers is not None and args.engine is None:
-        raise ValueError("--workers N sizes the local cluster of --engine dask; pass --engine dask with it")
+    """--engine/--workers as every command checks them (cli/files.py), never beside --jobs."""
     if args.engine is not None and args.jobs != 1:
         raise ValueError(f"--engine {args.engine} and --jobs {args.jobs} both spread the work over processes; "
                          "pass one of them (--workers N sizes the engine's local cluster)")
-    check_engine(args.engine, args.workers)
+    _engine(args)
 
 
 def _forecast(args) -> str:

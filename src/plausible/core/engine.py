@@ -47,8 +47,11 @@ def _distributed():
     return distributed
 
 
-def check_engine(engine, workers: int | None = None) -> None:
-    """Refuse a bad `engine`/`workers` before any work starts (one line that says what to pass)."""
+def check_engine(engine, workers: int | None = None, n_jobs: int = 1) -> None:
+    """Refuse a bad `engine`/`workers` before any work starts (one line that says what to pass), and
+    an engine beside `n_jobs` process pools (both would spread the same work)."""
+    if engine is not None and n_jobs != 1:
+        raise ParameterError(f"engine and n_jobs={n_jobs} both spread the work over processes; pass one of them")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ParameterError(f"workers must be a whole number >= 1, got {workers!r}")
     if engine is None:

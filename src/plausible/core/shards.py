@@ -38,7 +38,9 @@ import numpy as np
 import pandas as pd
 
 from ..data.partitioned import PART, Partitions, is_partitioned, write_part
+from .engine import check_engine, engine_client
 from .errors import NotSupportedError, ParameterError
+from .parallel import side_by_side
 from .params import _check_count, _check_seed
 
 PIECE_ROWS = 1_000_000
@@ -112,18 +114,9 @@ def _bar(results, total: int, desc: str, progress):
 def _run(function, tasks: list, model, engine, workers, describe, desc: str, progress):
     """Yield function(model, task) for each task, in order: here one by one (engine None), or on the
     engine's workers, the fitted model pickled once to every worker."""
-    import contextlib
-
-    from .engine import engine_client
-    from .parallel import side_by_side
-
-    with contextlib.ExitStack() as stack:
-        client = stack.enter_context(engine_client(engine, workers))
-        if client is None:
-            jobs = [(model, *task) for task in tasks]
-        else:
-            [handle] = client.scatter([model], broadcast=True, hash=False)
-            jobs = [(handle, *task) for task in tasks]
+    with engine_client(engine, workers) as client:
+        handle = model if client is None else client.scatter([model], broadcast=True, hash=False)[0]
+        jobs = [(handle, *task) for task in tasks]
         with side_by_side(function, jobs, 1, client=client, describe=describe) as results:
             yield from _bar(results, len(tasks), desc, progress)
 
@@ -153,8 +146,6 @@ def sample_to(model, n: int, seed: int | None, out, engine=None, workers: int | 
     n = _check_count(n, "n")
     shard_rows = _check_rows(shard_rows, "shard_rows")
     seed = _call_seed(seed)
-    from .engine import check_engine
-
     check_engine(engine, workers)
     out = prepare_out(out, overwrite)
     sizes = [min(shard_rows, n - start) for start in range(0, n, shard_rows)] or [0]
@@ -236,8 +227,6 @@ def log_prob_parts(model, data, unseen: str = "raise", out=None, engine=None, wo
         raise ParameterError(f"unseen must be 'raise' or 'impossible', got {unseen!r}")
     if model.log_prob_kind == "none":
         return model.log_prob(pd.DataFrame())      # the model's own NotSupportedError, with its reason
-    from .engine import check_engine
-
     check_engine(engine, workers)
     parts = _pieces(data, _check_rows(piece_rows, "piece_rows"), engine)
     if out is not None:
@@ -279,8 +268,6 @@ def impute_parts(model, data, n_draws: int = 5, seed: int | None = 0, mask=None,
         return model.impute(pd.DataFrame())        # the model's own NotSupportedError, with its reason
     n_draws = _check_count(n_draws, "n_draws", minimum=1)
     seed = _call_seed(seed)
-    from .engine import check_engine
-
     check_engine(engine, workers)
     parts = _pieces(data, _check_rows(piece_rows, "piece_rows"), engine)
     if out is not None:

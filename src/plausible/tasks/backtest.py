@@ -11,12 +11,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.engine import engine_client
+from ..core.engine import check_engine, engine_client
 from ..core.parallel import side_by_side
 from ..core.params import _check_jobs
 from ..evaluation import series_metrics
 from ..evaluation.series_metrics import LEVELS, naive_scale
-from .forecast import _check_engine, forecast_one
+from .forecast import forecast_one
 from .series_frames import _as_series, _check_positive, _clean, _frequency_season, _span, _split_frame
 from .transforms import acf_season
 
@@ -59,7 +59,7 @@ def backtest(series, horizon: int, origins: int = 5, n_paths: int = 200, model: 
     horizon = _check_positive(horizon, "horizon")
     origins = _check_positive(origins, "origins")
     step = horizon if step is None else _check_positive(step, "step")
-    _check_engine(engine, workers, n_jobs)
+    check_engine(engine, workers, n_jobs)
     jobs = min(_check_jobs(n_jobs), origins)
     named = getattr(model, "__qualname__", type(model).__qualname__) if callable(model) else ""
     if jobs > 1 and "<" in named:

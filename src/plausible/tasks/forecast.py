@@ -154,7 +154,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.engine import check_engine, engine_client
-from ..core.errors import ParameterError
 from ..core.parallel import side_by_side
 from ..core.params import _check_jobs
 from ..core.registry import get_class
@@ -515,7 +514,7 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
 
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-    _check_engine(engine, workers, n_jobs)
+    check_engine(engine, workers, n_jobs)
     options = dict(horizon=horizon, n_paths=n_paths, model=model, seed=seed, window=window, season=season,
                    difference=difference, params=params, time_budget=time_budget, strategy=strategy,
                    seasonality=seasonality, errors=errors, spread=spread, log=log)
@@ -524,13 +523,6 @@ def forecast(series, horizon: int, n_paths: int = 200, model: str = "auto", seed
         return forecast_one(values, index=index, **options).paths
     return _forecast_frame(series, id_column, time_column, value_column, progress, options, on_error, n_jobs,
                            engine, workers)
-
-
-def _check_engine(engine, workers, n_jobs) -> None:
-    """`engine`/`workers` checked before any work (core/engine.py), and refused beside n_jobs."""
-    check_engine(engine, workers)
-    if engine is not None and n_jobs != 1:
-        raise ParameterError(f"engine and n_jobs={n_jobs} both spread the work over processes; pass one of them")
 
 
 def _forecast_series(task) -> tuple:
